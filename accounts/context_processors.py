@@ -1,0 +1,25 @@
+"""Navigation for the base layout, built from what the signed-in user may do."""
+
+from django.urls import reverse
+
+from .permissions import active_memberships
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_items": [], "current_memberships": []}
+    items = [("Home", reverse("home"))]
+    items.append(("Account security", reverse("mfa_index")))
+    if user.is_staff:
+        items.append(("Platform admin", reverse("admin:index")))
+    path = request.path
+    nav_items = [
+        {
+            "label": label,
+            "href": href,
+            "current": path == href or (href != "/" and path.startswith(href)),
+        }
+        for label, href in items
+    ]
+    return {"nav_items": nav_items, "current_memberships": active_memberships(user)}

@@ -1,0 +1,161 @@
+"""Users, the organisations they work for, and the role they hold in each."""
+
+import uuid
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+
+class OrganisationKind(models.TextChoices):
+    GP_PRACTICE = "gp_practice", "GP practice"
+    MSK_SERVICE = "msk_service", "MSK service"
+    LEISURE_OPERATOR = "leisure_operator", "Leisure operator"
+    COMMISSIONER = "commissioner", "Commissioner"
+
+
+REFERRING_KINDS = frozenset({OrganisationKind.GP_PRACTICE, OrganisationKind.MSK_SERVICE})
+
+
+class Role(models.TextChoices):
+    REFERRER = "referrer", "Referrer"
+    COORDINATOR = "coordinator", "Coordinator"
+    INSTRUCTOR = "instructor", "Instructor"
+    ORG_ADMIN = "org_admin", "Organisation admin"
+    COMMISSIONER = "commissioner", "Commissioner"
+
+
+# Which roles make sense in which kind of organisation (DOMAIN.md, "People and organisations").
+ROLES_BY_KIND = {
+    OrganisationKind.GP_PRACTICE: {Role.REFERRER, Role.ORG_ADMIN},
+    OrganisationKind.MSK_SERVICE: {Role.REFERRER, Role.ORG_ADMIN},
+    OrganisationKind.LEISURE_OPERATOR: {Role.COORDINATOR, Role.INSTRUCTOR, Role.ORG_ADMIN},
+    OrganisationKind.COMMISSIONER: {Role.COMMISSIONER, Role.ORG_ADMIN},
+}
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email, password, **extra_fields):
+        if not email:
+            raise ValueError("Users sign in with an email address, so one is required")
+        user = self.model(email=self.normalize_email(email).lower(), **extra_fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra_fields):
+        extra_fields.setdefault("is_staff", False)
+        extra_fields.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra_fields)
+
+    def create_superuser(self, email, password=None, **extra_fields):
+        extra_fields.setdefault("is_staff", True)
+        extra_fields.setdefault("is_superuser", True)
+        return self._create_user(email, password, **extra_fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who signs in with their email address; there are no usernames."""
+
+    email = models.EmailField("email address", unique=True)
+    full_name = models.CharField(max_length=200, blank=True)
+    # GMC, NMC or HCPC number: a referral records who is clinically responsible for it.
+    professional_registration = models.CharField(max_length=30, blank=True)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(
+        default=False, help_text="Platform staff who may use the Django admin."
+    )
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        ordering = ["email"]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="user_email_case_insensitive_unique"),
+        ]
+
+    def __str__(self):
+        return self.full_name or self.email
+
+    def get_full_name(self):
+        return self.full_name or self.email
+
+    def get_short_name(self):
+        return self.full_name.split(" ")[0] if self.full_name else self.email
+
+
+class Organisation(models.Model):
+    """A GP practice, MSK service, leisure operator or commissioner."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    kind = models.CharField(max_length=20, choices=OrganisationKind.choices)
+    name = models.CharField(max_length=200)
+    # ODS code for NHS bodies, the operator's own code for leisure operators.
+    code = models.CharField(max_length=20, unique=True)
+    shared_mailbox = models.EmailField(
+        blank=True, help_text="Where status updates go when the referrer has no email of their own."
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=OrganisationKind.values),
+                name="organisation_kind_valid",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.code})"
+
+    @property
+    def is_referrer_kind(self) -> bool:
+        return self.kind in REFERRING_KINDS
+
+
+class Membership(models.Model):
+    """A user's role in one organisation. A user may belong to several organisations."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["organisation__name", "role"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "organisation", "role"], name="membership_unique_role_per_org"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(role__in=Role.values), name="membership_role_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["organisation", "role"], name="membership_org_role_idx")]
+
+    def __str__(self):
+        return f"{self.user} — {self.get_role_display()} at {self.organisation.name}"
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        if self.organisation_id and self.role not in ROLES_BY_KIND[self.organisation.kind]:
+            raise ValidationError(
+                {
+                    "role": f"A {self.get_role_display().lower()} cannot belong to a "
+                    f"{self.organisation.get_kind_display().lower()}."
+                }
+            )

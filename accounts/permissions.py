@@ -1,0 +1,144 @@
+"""Who may do what: the one home of role-based and object-level permission rules.
+
+`has_permission(user, permission, obj)` is true when one of the user's active memberships has a
+role that grants the permission *and* that membership's organisation is the one the object belongs
+to. A referral belongs to two organisations: the referrer's (for referrer permissions) and the
+operator's (for coordinator and instructor permissions); instructors also need to work at the
+referral's facility.
+"""
+
+from enum import StrEnum
+
+from .models import Membership, Organisation, Role
+
+
+class Permission(StrEnum):
+    REFERRAL_VIEW = "referral.view"
+    REFERRAL_CREATE = "referral.create"
+    REFERRAL_EDIT_DRAFT = "referral.edit_draft"
+    REFERRAL_SUBMIT = "referral.submit"
+    REFERRAL_ANSWER_INFO = "referral.answer_info"
+    REFERRAL_CANCEL = "referral.cancel"
+    REFERRAL_TRIAGE = "referral.triage"
+    REFERRAL_BOOK = "referral.book"
+    REFERRAL_DISCHARGE = "referral.discharge"
+    REFERRAL_COMPLETE = "referral.complete"
+    SESSION_RECORD = "session.record"
+    ASSESSMENT_RECORD = "assessment.record"
+    ORGANISATION_MANAGE = "organisation.manage"
+    FACILITY_MANAGE = "facility.manage"
+    REPORT_VIEW = "report.view"
+
+
+P = Permission
+ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
+    Role.REFERRER: frozenset(
+        {
+            P.REFERRAL_VIEW,
+            P.REFERRAL_CREATE,
+            P.REFERRAL_EDIT_DRAFT,
+            P.REFERRAL_SUBMIT,
+            P.REFERRAL_ANSWER_INFO,
+            P.REFERRAL_CANCEL,
+        }
+    ),
+    Role.COORDINATOR: frozenset(
+        {
+            P.REFERRAL_VIEW,
+            P.REFERRAL_TRIAGE,
+            P.REFERRAL_BOOK,
+            P.REFERRAL_CANCEL,
+            P.REFERRAL_DISCHARGE,
+            P.REFERRAL_COMPLETE,
+            P.REPORT_VIEW,
+        }
+    ),
+    Role.INSTRUCTOR: frozenset(
+        {
+            P.REFERRAL_VIEW,
+            P.REFERRAL_BOOK,
+            P.REFERRAL_COMPLETE,
+            P.SESSION_RECORD,
+            P.ASSESSMENT_RECORD,
+        }
+    ),
+    Role.ORG_ADMIN: frozenset({P.ORGANISATION_MANAGE, P.FACILITY_MANAGE}),
+    Role.COMMISSIONER: frozenset({P.REPORT_VIEW}),
+}
+
+# Roles that act on a referral for the referring side, and for the receiving operator.
+REFERRING_ROLES = frozenset({Role.REFERRER})
+OPERATOR_ROLES = frozenset({Role.COORDINATOR, Role.INSTRUCTOR})
+
+
+def active_memberships(user) -> list[Membership]:
+    """The user's active memberships in active organisations, cached on the user object."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return []
+    cached = getattr(user, "_active_memberships", None)
+    if cached is None:
+        cached = list(
+            Membership.objects.filter(
+                user=user, is_active=True, organisation__is_active=True
+            ).select_related("organisation")
+        )
+        user._active_memberships = cached
+    return cached
+
+
+def staffed_facility_ids(user) -> frozenset[int]:
+    cached = getattr(user, "_staffed_facility_ids", None)
+    if cached is None:
+        cached = frozenset(user.facilities_worked.values_list("id", flat=True))
+        user._staffed_facility_ids = cached
+    return cached
+
+
+def forget_cached_permissions(user) -> None:
+    """Call after changing a user's memberships or facilities within one request or test."""
+    for attr in ("_active_memberships", "_staffed_facility_ids"):
+        if hasattr(user, attr):
+            delattr(user, attr)
+
+
+def roles_in(user, organisation: Organisation) -> set[str]:
+    return {m.role for m in active_memberships(user) if m.organisation_id == organisation.id}
+
+
+def has_permission(user, permission: Permission, obj=None) -> bool:
+    """True when a membership of the user grants `permission` for `obj` (or at all, if no obj)."""
+    granting = [m for m in active_memberships(user) if permission in ROLE_PERMISSIONS[m.role]]
+    if obj is None:
+        return bool(granting)
+    return any(_membership_covers(m, obj, user) for m in granting)
+
+
+def _membership_covers(membership: Membership, obj, user) -> bool:
+    organisation_id = membership.organisation_id
+    model = obj._meta.label
+    if model == "referrals.Referral":
+        return _covers_referral(membership, obj, user)
+    if model in {"referrals.Session", "outcomes.Assessment", "referrals.ReferralEvent"}:
+        return _covers_referral(membership, obj.referral, user)
+    if model == "accounts.Organisation":
+        return organisation_id == obj.id
+    if model in {"facilities.Facility", "facilities.Programme"}:
+        return organisation_id == obj.operator_id
+    if model == "facilities.ProgrammeClass":
+        return organisation_id == obj.programme.operator_id
+    return False
+
+
+def _covers_referral(membership: Membership, referral, user) -> bool:
+    if membership.role in REFERRING_ROLES:
+        return membership.organisation_id == referral.referring_organisation_id
+    if membership.role in OPERATOR_ROLES:
+        if referral.operator_id is None or membership.organisation_id != referral.operator_id:
+            return False
+        if membership.role == Role.INSTRUCTOR:
+            return (
+                referral.facility_id is not None
+                and referral.facility_id in staffed_facility_ids(user)
+            )
+        return True
+    return False

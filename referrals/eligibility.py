@@ -1,0 +1,26 @@
+"""Whether a patient may be referred to a programme: age range and the hard safety exclusions."""
+
+from django.utils import timezone
+
+from .conditions import Exclusion, bp_is_excluded
+
+
+def exclusions_met(referral) -> set[str]:
+    """Exclusions that apply to this referral: those declared, plus a resting BP of 180/100+."""
+    met = set(referral.exclusions_present)
+    if bp_is_excluded(referral.bp_systolic, referral.bp_diastolic):
+        met.add(Exclusion.RESTING_BP_180_100)
+    return met
+
+
+def eligibility_problems(referral, programme, *, today=None) -> list[str]:
+    """Plain-English reasons the patient cannot go to `programme`; empty when they can."""
+    today = today or timezone.localdate()
+    problems = []
+    age = referral.patient.age_on(today)
+    if not programme.age_is_eligible(age):
+        upper = f" to {programme.max_age}" if programme.max_age is not None else " or over"
+        problems.append(f"{programme.name} is for people aged {programme.min_age}{upper}.")
+    for code in sorted(exclusions_met(referral) & set(programme.exclusions)):
+        problems.append(f"{Exclusion(code).label} excludes the patient from {programme.name}.")
+    return problems

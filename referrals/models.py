@@ -1,0 +1,497 @@
+"""Patients, their referrals, the referral timeline, sessions and the notification outbox.
+
+Status is changed only by the services in `referrals/services.py`, which follow the state table in
+`referrals/workflow.py`; nothing here changes state on save.
+"""
+
+import secrets
+import uuid
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.db import models
+from django.utils import timezone
+
+from accounts.models import Organisation
+from facilities.models import Facility, Programme, ProgrammeClass
+from facilities.postcodes import normalise_postcode, validate_postcode
+
+from .conditions import Condition, Exclusion
+from .nhs_numbers import format_nhs_number, normalise_nhs_number, validate_nhs_number
+
+
+class Status(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SUBMITTED = "submitted", "Submitted"
+    INFO_REQUESTED = "info_requested", "Information requested"
+    ACCEPTED = "accepted", "Accepted"
+    WAITLISTED = "waitlisted", "Waiting list"
+    BOOKED = "booked", "Booked"
+    ACTIVE = "active", "Active"
+    COMPLETED = "completed", "Completed"
+    DECLINED = "declined", "Declined"
+    DISCHARGED = "discharged", "Discharged"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Sex(models.TextChoices):
+    """Person stated sex (NHS Data Dictionary)."""
+
+    FEMALE = "F", "Female"
+    MALE = "M", "Male"
+    INDETERMINATE = "I", "Indeterminate"
+    NOT_KNOWN = "U", "Not known"
+
+
+class Ethnicity(models.TextChoices):
+    """Ethnic category (NHS Data Dictionary, 2001 census codes)."""
+
+    WHITE_BRITISH = "A", "White - British"
+    WHITE_IRISH = "B", "White - Irish"
+    WHITE_OTHER = "C", "White - Any other White background"
+    MIXED_WHITE_BLACK_CARIBBEAN = "D", "Mixed - White and Black Caribbean"
+    MIXED_WHITE_BLACK_AFRICAN = "E", "Mixed - White and Black African"
+    MIXED_WHITE_ASIAN = "F", "Mixed - White and Asian"
+    MIXED_OTHER = "G", "Mixed - Any other mixed background"
+    ASIAN_INDIAN = "H", "Asian or Asian British - Indian"
+    ASIAN_PAKISTANI = "J", "Asian or Asian British - Pakistani"
+    ASIAN_BANGLADESHI = "K", "Asian or Asian British - Bangladeshi"
+    ASIAN_OTHER = "L", "Asian or Asian British - Any other Asian background"
+    BLACK_CARIBBEAN = "M", "Black or Black British - Caribbean"
+    BLACK_AFRICAN = "N", "Black or Black British - African"
+    BLACK_OTHER = "P", "Black or Black British - Any other Black background"
+    CHINESE = "R", "Other ethnic groups - Chinese"
+    OTHER = "S", "Other ethnic groups - Any other ethnic group"
+    NOT_STATED = "Z", "Not stated"
+    NOT_KNOWN = "99", "Not known"
+
+
+class Patient(models.Model):
+    """A person referred for exercise. The NHS number is optional but unique when present."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # NULL, not "", for "no NHS number": the unique constraint must ignore the people without one.
+    nhs_number = models.CharField(  # noqa: DJ001
+        "NHS number", max_length=10, null=True, blank=True, validators=[validate_nhs_number]
+    )
+    given_name = models.CharField(max_length=100)
+    family_name = models.CharField(max_length=100)
+    date_of_birth = models.DateField()
+    sex = models.CharField(max_length=1, choices=Sex.choices)
+    gender_identity = models.CharField(max_length=100, blank=True)
+    ethnicity = models.CharField(
+        max_length=2, choices=Ethnicity.choices, default=Ethnicity.NOT_STATED
+    )
+    postcode = models.CharField(max_length=8, validators=[validate_postcode])
+    phone = models.CharField(max_length=20, blank=True)
+    email = models.EmailField(blank=True)
+    contact_by_phone = models.BooleanField(default=True)
+    contact_by_email = models.BooleanField(default=False)
+    contact_by_post = models.BooleanField(default=False)
+    do_not_contact = models.BooleanField(default=False)
+    interpreter_needed = models.BooleanField(default=False)
+    interpreter_language = models.CharField(max_length=60, blank=True)
+    registered_gp_ods = models.CharField("registered GP practice (ODS)", max_length=10, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["family_name", "given_name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["nhs_number"],
+                condition=models.Q(nhs_number__isnull=False),
+                name="patient_nhs_number_unique",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(nhs_number__isnull=True)
+                | models.Q(nhs_number__regex=r"^[0-9]{10}$"),
+                name="patient_nhs_number_ten_digits",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(interpreter_needed=False) | ~models.Q(interpreter_language=""),
+                name="patient_interpreter_language_when_needed",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(contact_by_email=False) | ~models.Q(email=""),
+                name="patient_email_when_contact_by_email",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["family_name", "date_of_birth"], name="patient_name_dob_idx")
+        ]
+
+    def __str__(self):
+        return f"Patient {self.public_id}"
+
+    def clean(self):
+        self.nhs_number = normalise_nhs_number(self.nhs_number) or None
+        self.postcode = normalise_postcode(self.postcode)
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.given_name} {self.family_name}"
+
+    @property
+    def nhs_number_display(self) -> str:
+        return format_nhs_number(self.nhs_number) if self.nhs_number else "Not known"
+
+    def age_on(self, day) -> int:
+        before_birthday = (day.month, day.day) < (self.date_of_birth.month, self.date_of_birth.day)
+        return day.year - self.date_of_birth.year - before_birthday
+
+
+# Crockford-style alphabet without vowels or look-alikes: no words, no 0/O or 1/I confusion.
+REFERENCE_ALPHABET = "23456789BCDFGHJKLMNPQRSTVWXZ"
+REFERENCE_PREFIX = "ER-"
+
+
+def new_reference() -> str:
+    return REFERENCE_PREFIX + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
+
+
+class RiskTier(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+
+
+class Priority(models.TextChoices):
+    ROUTINE = "routine", "Routine"
+    URGENT = "urgent", "Urgent"
+
+
+class Referral(models.Model):
+    """One referral of one patient to an exercise programme, from draft to a final state."""
+
+    reference = models.CharField(max_length=12, unique=True, default=new_reference, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="referrals")
+    referring_organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="referrals_made"
+    )
+    referring_clinician = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="referrals_made",
+        null=True,
+        blank=True,
+    )
+    # Copied at referral time: the record must say who was responsible even if the user changes.
+    clinician_name = models.CharField(max_length=200)
+    clinician_registration = models.CharField(max_length=30, blank=True)
+    referred_on = models.DateField(default=timezone.localdate)
+
+    reasons = ArrayField(
+        models.CharField(max_length=20, choices=Condition.choices), default=list, blank=True
+    )
+    bp_systolic = models.PositiveSmallIntegerField("BP systolic (mmHg)", null=True, blank=True)
+    bp_diastolic = models.PositiveSmallIntegerField("BP diastolic (mmHg)", null=True, blank=True)
+    bp_measured_on = models.DateField(null=True, blank=True)
+    heart_rate_medication = models.BooleanField(
+        "takes medication affecting heart rate (e.g. beta blockers)", default=False
+    )
+    medication_notes = models.TextField(blank=True)
+    relevant_history = models.TextField(blank=True)
+    # The safety screen: hard exclusions the referrer says apply. Any that the programme lists
+    # stops the referral (an empty list means the screen found none).
+    exclusions_present = ArrayField(
+        models.CharField(max_length=40, choices=Exclusion.choices), default=list, blank=True
+    )
+    risk_tier = models.CharField(max_length=10, choices=RiskTier.choices, default=RiskTier.LOW)
+    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.ROUTINE)
+
+    programme = models.ForeignKey(
+        Programme, on_delete=models.PROTECT, related_name="referrals", null=True, blank=True
+    )
+    preferred_facility = models.ForeignKey(
+        Facility, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    # The programme's operator, copied on submit: the triage worklist and visibility key on it.
+    operator = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="referrals_received",
+        null=True,
+        blank=True,
+    )
+    facility = models.ForeignKey(
+        Facility, on_delete=models.PROTECT, related_name="referrals", null=True, blank=True
+    )
+    programme_class = models.ForeignKey(
+        ProgrammeClass, on_delete=models.PROTECT, related_name="referrals", null=True, blank=True
+    )
+    instructor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="caseload",
+        null=True,
+        blank=True,
+    )
+
+    consent_referral = models.BooleanField("consents to the referral", default=False)
+    consent_share_outcomes = models.BooleanField(
+        "consents to progress and outcomes being shared with the referrer", default=False
+    )
+    consent_research = models.BooleanField("consents to anonymised evaluation use", default=False)
+    consent_recorded_at = models.DateTimeField(null=True, blank=True)
+    consent_recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    consent_withdrawn_at = models.DateTimeField(null=True, blank=True)
+
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    status_changed_at = models.DateTimeField(default=timezone.now)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    # Bumped by every change of state: a stale copy cannot overwrite a newer one.
+    version = models.PositiveIntegerField(default=1)
+
+    ubrn = models.CharField("e-RS UBRN", max_length=12, blank=True)
+    bars_service_request_id = models.CharField("BaRS ServiceRequest id", max_length=64, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=Status.values), name="referral_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(bp_systolic__isnull=True, bp_diastolic__isnull=True)
+                | models.Q(bp_systolic__isnull=False, bp_diastolic__isnull=False),
+                name="referral_bp_paired",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(bp_systolic__isnull=True)
+                | models.Q(bp_systolic__gt=models.F("bp_diastolic")),
+                name="referral_bp_systolic_above_diastolic",
+            ),
+            # Once it leaves draft a referral has consent, a programme, an operator and a date.
+            models.CheckConstraint(
+                condition=models.Q(status=Status.DRAFT)
+                | models.Q(
+                    consent_referral=True,
+                    programme__isnull=False,
+                    operator__isnull=False,
+                    submitted_at__isnull=False,
+                ),
+                name="referral_submitted_is_complete",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(consent_referral=False)
+                | models.Q(consent_recorded_at__isnull=False),
+                name="referral_consent_has_time",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(version__gte=1), name="referral_version_positive"
+            ),
+        ]
+        indexes = [
+            # Referrer dashboard: an organisation's referrals, most recently changed first.
+            models.Index(
+                fields=["referring_organisation", "-updated_at"], name="referral_by_referrer_idx"
+            ),
+            # Triage worklist: an operator's referrals in a state, oldest first.
+            models.Index(fields=["operator", "status", "submitted_at"], name="referral_triage_idx"),
+            # Instructor caseload: referrals at a facility in a state.
+            models.Index(fields=["facility", "status"], name="referral_facility_status_idx"),
+            models.Index(fields=["patient", "-created_at"], name="referral_by_patient_idx"),
+            GinIndex(fields=["reasons"], name="referral_reasons_gin"),
+        ]
+
+    def __str__(self):
+        return self.reference
+
+    @property
+    def is_final(self) -> bool:
+        from .workflow import FINAL_STATES
+
+        return self.status in FINAL_STATES
+
+    @property
+    def shares_progress(self) -> bool:
+        """Progress and outcomes go back to the referrer only with consent that still stands."""
+        return self.consent_share_outcomes and self.consent_withdrawn_at is None
+
+
+class ReferralEvent(models.Model):
+    """One entry on a referral's timeline. Append-only: the database refuses updates."""
+
+    class Kind(models.TextChoices):
+        TRANSITION = "transition", "Status change"
+        NOTE = "note", "Note"
+        CORRECTION = "correction", "Correction"
+        SESSION = "session", "Session"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.TRANSITION)
+    action = models.CharField(max_length=40, help_text="The service action, e.g. 'accept'.")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    actor_organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    from_status = models.CharField(max_length=20, choices=Status.choices, blank=True)
+    to_status = models.CharField(max_length=20, choices=Status.choices, blank=True)
+    reason_code = models.CharField(max_length=40, blank=True)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["referral", "created_at"], name="event_timeline_idx")]
+
+    def __str__(self):
+        return f"{self.referral.reference}: {self.action}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise ValueError("Referral events are append-only; record a correction instead")
+        super().save(*args, **kwargs)
+
+
+class Attendance(models.TextChoices):
+    BOOKED = "booked", "Booked"
+    ATTENDED = "attended", "Attended"
+    DNA = "dna", "Did not attend"
+    CANCELLED_PATIENT = "cancelled_patient", "Cancelled by patient"
+    CANCELLED_PROVIDER = "cancelled_provider", "Cancelled by provider"
+
+
+class Session(models.Model):
+    """An appointment: a class session, a 1:1 or an assessment, and whether the patient came."""
+
+    class Kind(models.TextChoices):
+        CLASS = "class", "Class"
+        ONE_TO_ONE = "one_to_one", "One-to-one"
+        ASSESSMENT = "assessment", "Assessment"
+
+    Attendance = Attendance
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="sessions")
+    programme_class = models.ForeignKey(
+        ProgrammeClass, on_delete=models.PROTECT, related_name="sessions", null=True, blank=True
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.CLASS)
+    scheduled_at = models.DateTimeField()
+    status = models.CharField(max_length=20, choices=Attendance.choices, default=Attendance.BOOKED)
+    logged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    logged_at = models.DateTimeField(null=True, blank=True)
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["scheduled_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=Attendance.values),
+                name="session_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status="booked") | models.Q(logged_at__isnull=False),
+                name="session_outcome_logged_with_time",
+            ),
+            models.UniqueConstraint(
+                fields=["referral", "scheduled_at"], name="session_one_per_referral_and_time"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["referral", "scheduled_at"], name="session_by_referral_idx"),
+            models.Index(fields=["programme_class", "scheduled_at"], name="session_register_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.referral.reference} {self.scheduled_at:%Y-%m-%d %H:%M}"
+
+
+class Notification(models.Model):
+    """The outbox: one row per channel and recipient, written in the transaction that caused it.
+
+    Delivery (Celery, after commit) only ever reads these rows, so nothing is lost when the broker
+    or a worker is down. `public_id` is the webhook-id: the same on every retry.
+    """
+
+    class Channel(models.TextChoices):
+        IN_APP = "in_app", "In-app"
+        EMAIL = "email", "Email"
+        WEBHOOK = "webhook", "Webhook"
+
+    class DeliveryStatus(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RETRYING = "retrying", "Retrying"
+        SENT = "sent", "Sent"
+        DEAD = "dead", "Dead"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="notifications")
+    event = models.ForeignKey(ReferralEvent, on_delete=models.CASCADE, related_name="notifications")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    recipient_organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="notifications"
+    )
+    recipient_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        null=True,
+        blank=True,
+    )
+    recipient_address = models.CharField(max_length=500, blank=True, help_text="Email or URL.")
+    status = models.CharField(
+        max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    last_error = models.CharField(max_length=500, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(channel__in=["in_app", "email", "webhook"]),
+                name="notification_channel_valid",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(channel="in_app") | models.Q(recipient_user__isnull=False),
+                name="notification_in_app_has_user",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(channel="in_app") | ~models.Q(recipient_address=""),
+                name="notification_external_has_address",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="sent") | models.Q(sent_at__isnull=False),
+                name="notification_sent_has_time",
+            ),
+            models.UniqueConstraint(
+                fields=["event", "channel", "recipient_address", "recipient_user"],
+                name="notification_one_per_event_channel_recipient",
+                nulls_distinct=False,
+            ),
+        ]
+        indexes = [
+            # The delivery sweep: what is due and not yet delivered.
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=models.Q(status__in=["pending", "retrying"]),
+                name="notification_due_idx",
+            ),
+            # Unread in-app updates on a referrer's dashboard.
+            models.Index(
+                fields=["recipient_user", "-created_at"],
+                condition=models.Q(channel="in_app", read_at__isnull=True),
+                name="notification_unread_idx",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_channel_display()} for {self.referral.reference}"

@@ -1,0 +1,28 @@
+"""Coded reasons for the moves that end or pause a referral, so reports can count them."""
+
+from django.db import models
+
+
+class DeclineReason(models.TextChoices):
+    NOT_ELIGIBLE = "not_eligible", "Not eligible for the programme"
+    OUTSIDE_AREA = "outside_area", "Outside the area we serve"
+    PATIENT_DECLINED = "patient_declined", "Patient declined"
+    UNABLE_TO_CONTACT = "unable_to_contact", "Unable to contact the patient"
+    DUPLICATE = "duplicate", "Duplicate referral"
+    OTHER = "other", "Other (see note)"
+
+
+class DischargeReason(models.TextChoices):
+    DNA_LIMIT = "dna_limit", "Did not attend the limit of sessions in a row"
+    PATIENT_CHOICE = "patient_choice", "Patient chose to stop"
+    MEDICAL = "medical", "Medical reasons"
+    MOVED_AWAY = "moved_away", "Moved away"
+    OTHER = "other", "Other (see note)"
+
+
+class CancelReason(models.TextChoices):
+    PATIENT_WITHDREW = "patient_withdrew", "Patient withdrew"
+    REFERRER_WITHDREW = "referrer_withdrew", "Referrer withdrew the referral"
+    NO_LONGER_APPROPRIATE = "no_longer_appropriate", "No longer clinically appropriate"
+    DUPLICATE = "duplicate", "Duplicate referral"
+    OTHER = "other", "Other (see note)"

@@ -1,0 +1,57 @@
+"""Queries shared by pages, the API and exports; above all, which referrals a user may see."""
+
+from django.db.models import Count, Q, QuerySet
+
+from accounts.models import Role
+from accounts.permissions import active_memberships, staffed_facility_ids
+
+from .models import Referral, Status
+
+
+def referrals_visible_to(user) -> QuerySet[Referral]:
+    """Every referral `user` may see, by role and organisation; the start of every referral list.
+
+    Referrers see their organisation's referrals (drafts included); coordinators see what was
+    submitted to their operator; instructors see their operator's referrals assigned to a facility
+    they work at. Commissioners and organisation admins see no individual referrals.
+    """
+    scope = Q(pk__in=[])
+    for membership in active_memberships(user):
+        if membership.role == Role.REFERRER:
+            scope |= Q(referring_organisation_id=membership.organisation_id)
+        elif membership.role == Role.COORDINATOR:
+            scope |= Q(operator_id=membership.organisation_id) & ~Q(status=Status.DRAFT)
+        elif membership.role == Role.INSTRUCTOR:
+            scope |= Q(
+                operator_id=membership.organisation_id, facility_id__in=staffed_facility_ids(user)
+            ) & ~Q(status=Status.DRAFT)
+    return Referral.objects.filter(scope)
+
+
+def referral_list_for(user) -> QuerySet[Referral]:
+    """The visible referrals with what a list row shows, in a constant number of queries."""
+    return referrals_visible_to(user).select_related(
+        "patient", "programme", "referring_organisation", "operator", "facility"
+    )
+
+
+def referral_for_user(user, reference: str) -> Referral:
+    """One referral by public reference; Referral.DoesNotExist when the user may not see it."""
+    return referral_list_for(user).get(reference=reference)
+
+
+def referral_status_counts(queryset: QuerySet[Referral]) -> list[dict]:
+    """How many referrals are in each state, in lifecycle order, for aggregate-only views."""
+    counts = dict(queryset.order_by().values_list("status").annotate(n=Count("id")))
+    return [
+        {"status": status, "label": label, "count": counts.get(status, 0)}
+        for status, label in Status.choices
+    ]
+
+
+def referrals_commissioned_by(user) -> QuerySet[Referral]:
+    """Referrals to programmes the user's commissioner organisations fund: for aggregates only."""
+    organisation_ids = [
+        m.organisation_id for m in active_memberships(user) if m.role == Role.COMMISSIONER
+    ]
+    return Referral.objects.filter(programme__commissioners__in=organisation_ids).distinct()

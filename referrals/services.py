@@ -1,0 +1,395 @@
+"""Every write that matters to a referral: one function per business action, actor named.
+
+Each state change runs in one transaction that locks the referral row, checks the actor's
+permission for this referral, the referral's version (optimistic locking: a stale copy loses) and
+the state table, then writes the new state, its ReferralEvent and its outbox rows together. A
+refused change raises before anything is written.
+"""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import Organisation, Role
+from accounts.permissions import (
+    ROLE_PERMISSIONS,
+    Permission,
+    active_memberships,
+    has_permission,
+)
+from facilities.models import Facility, ProgrammeClass
+
+from .eligibility import eligibility_problems
+from .models import Patient, Referral, ReferralEvent, Session, Status
+from .notifications import notifications_queue_for_event
+from .reasons import CancelReason, DeclineReason, DischargeReason
+from .workflow import ACTIONS, ReferralChanged, WorkflowError, check_transition
+
+# Fields a draft may be created or edited with; state, consent times and routing are not among them.
+DRAFT_FIELDS = frozenset(
+    {
+        "reasons",
+        "bp_systolic",
+        "bp_diastolic",
+        "bp_measured_on",
+        "heart_rate_medication",
+        "medication_notes",
+        "relevant_history",
+        "exclusions_present",
+        "risk_tier",
+        "priority",
+        "programme",
+        "preferred_facility",
+        "consent_referral",
+        "consent_share_outcomes",
+        "consent_research",
+        "ubrn",
+    }
+)
+
+
+def _acting_organisation(user, permission: Permission, referral: Referral) -> Organisation | None:
+    """The organisation on whose behalf `user` acts: recorded on the timeline."""
+    for membership in active_memberships(user):
+        if permission in ROLE_PERMISSIONS[membership.role] and membership.organisation_id in {
+            referral.referring_organisation_id,
+            referral.operator_id,
+        }:
+            return membership.organisation
+    return None
+
+
+def _refuse_unless(user, permission: Permission, obj) -> None:
+    if not has_permission(user, permission, obj):
+        raise PermissionDenied("You do not have permission to do that to this referral.")
+
+
+def _copy_state(target: Referral, source: Referral) -> None:
+    """Bring the caller's copy up to date so it can be used for the next action."""
+    for field in source._meta.concrete_fields:
+        setattr(target, field.attname, getattr(source, field.attname))
+
+
+def _transition(
+    referral: Referral,
+    *,
+    by,
+    action_name: str,
+    reason_code: str = "",
+    note: str = "",
+    changes: dict | None = None,
+    validate=None,
+    then=None,
+) -> ReferralEvent:
+    action = ACTIONS[action_name]
+    with transaction.atomic():
+        locked = Referral.objects.select_for_update().get(pk=referral.pk)
+        _refuse_unless(by, action.permission, locked)
+        if locked.version != referral.version:
+            raise ReferralChanged()
+        check_transition(locked.status, action)
+        if validate is not None:
+            validate(locked)
+        from_status = locked.status
+        now = timezone.now()
+        for field, value in (changes or {}).items():
+            setattr(locked, field, value(locked) if callable(value) else value)
+        locked.status = action.target
+        locked.status_changed_at = now
+        locked.version += 1
+        locked.save()
+        event = ReferralEvent.objects.create(
+            referral=locked,
+            action=action.name,
+            actor=by,
+            actor_organisation=_acting_organisation(by, action.permission, locked),
+            from_status=from_status,
+            to_status=locked.status,
+            reason_code=reason_code,
+            note=note,
+            created_at=now,
+        )
+        if then is not None:
+            then(locked)
+        notifications_queue_for_event(event)
+    _copy_state(referral, locked)
+    return event
+
+
+def _require_text(value: str, field: str, message: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise ValidationError({field: message})
+    return value
+
+
+def _require_reason(reason: str, choices, note: str) -> None:
+    if reason not in choices.values:
+        raise ValidationError({"reason": "Choose a reason from the list"})
+    if reason == "other" and not (note or "").strip():
+        raise ValidationError({"note": "Say why, as the reason is 'Other'"})
+
+
+# --- Patients and drafts -----------------------------------------------------------------------
+
+
+def patient_create(*, by, organisation: Organisation, **fields) -> Patient:
+    """Record a new patient for a referral from `organisation`; validated like any form input."""
+    _refuse_unless(by, Permission.REFERRAL_CREATE, organisation)
+    patient = Patient(**fields)
+    patient.full_clean()
+    patient.save()
+    return patient
+
+
+def referral_create_draft(
+    *, by, organisation: Organisation, patient: Patient, **fields
+) -> Referral:
+    """Start a referral as a draft; the clinician is the user making it."""
+    _refuse_unless(by, Permission.REFERRAL_CREATE, organisation)
+    unknown = set(fields) - DRAFT_FIELDS
+    if unknown:
+        raise ValueError(f"Not draft fields: {', '.join(sorted(unknown))}")
+    referral = Referral(
+        patient=patient,
+        referring_organisation=organisation,
+        referring_clinician=by,
+        clinician_name=by.get_full_name(),
+        clinician_registration=by.professional_registration,
+        **fields,
+    )
+    if referral.consent_referral:
+        referral.consent_recorded_at = timezone.now()
+        referral.consent_recorded_by = by
+    referral.full_clean(exclude=["reference"])
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                referral.save()
+                ReferralEvent.objects.create(
+                    referral=referral,
+                    kind=ReferralEvent.Kind.NOTE,
+                    action="create",
+                    actor=by,
+                    actor_organisation=organisation,
+                    to_status=Status.DRAFT,
+                )
+            return referral
+        except IntegrityError:
+            # A reference collision (about 1 in 480 million per pair): draw another.
+            referral.pk = None
+            referral.reference = Referral._meta.get_field("reference").get_default()
+    raise WorkflowError("Could not allocate a referral reference; try again.")
+
+
+def referral_update_draft(*, referral: Referral, by, **fields) -> Referral:
+    unknown = set(fields) - DRAFT_FIELDS
+    if unknown:
+        raise ValueError(f"Not draft fields: {', '.join(sorted(unknown))}")
+    with transaction.atomic():
+        locked = Referral.objects.select_for_update().get(pk=referral.pk)
+        _refuse_unless(by, Permission.REFERRAL_EDIT_DRAFT, locked)
+        if locked.version != referral.version:
+            raise ReferralChanged()
+        if locked.status != Status.DRAFT:
+            raise WorkflowError("Only a draft can be edited.")
+        for field, value in fields.items():
+            setattr(locked, field, value)
+        if locked.consent_referral and locked.consent_recorded_at is None:
+            locked.consent_recorded_at = timezone.now()
+            locked.consent_recorded_by = by
+        locked.full_clean(exclude=["reference"])
+        locked.version += 1
+        locked.save()
+    _copy_state(referral, locked)
+    return referral
+
+
+# --- The referral lifecycle --------------------------------------------------------------------
+
+
+def _validate_submission(referral: Referral) -> None:
+    errors = {}
+    if not referral.consent_referral:
+        errors["consent_referral"] = "The patient must consent to the referral before it is sent"
+    if referral.programme is None:
+        errors["programme"] = "Choose a programme"
+    elif not referral.programme.is_active:
+        errors["programme"] = "That programme is no longer taking referrals"
+    else:
+        problems = eligibility_problems(referral, referral.programme)
+        if problems:
+            errors["programme"] = problems
+    facility, programme = referral.preferred_facility, referral.programme
+    if (
+        facility is not None
+        and programme is not None
+        and facility.operator_id != programme.operator_id
+    ):
+        errors["preferred_facility"] = "Choose a facility that runs this programme"
+    if errors:
+        raise ValidationError(errors)
+
+
+def referral_submit(*, referral: Referral, by) -> ReferralEvent:
+    now = timezone.now()
+    return _transition(
+        referral,
+        by=by,
+        action_name="submit",
+        validate=_validate_submission,
+        changes={
+            "operator_id": lambda r: r.programme.operator_id,
+            "submitted_at": now,
+            "referred_on": timezone.localdate(now),
+        },
+    )
+
+
+def _check_placement(referral: Referral, facility: Facility, programme_class, instructor) -> None:
+    errors = {}
+    if facility.operator_id != referral.operator_id or not facility.is_active:
+        errors["facility"] = "Choose one of your active facilities"
+    if programme_class is not None and (
+        programme_class.programme_id != referral.programme_id
+        or programme_class.facility_id != facility.id
+        or not programme_class.is_active
+    ):
+        errors["programme_class"] = "Choose a class of this programme at that facility"
+    if (
+        instructor is not None
+        and not instructor.memberships.filter(
+            organisation_id=referral.operator_id, role=Role.INSTRUCTOR, is_active=True
+        ).exists()
+    ):
+        errors["instructor"] = "Choose an instructor who works for your organisation"
+    if errors:
+        raise ValidationError(errors)
+
+
+def referral_accept(
+    *,
+    referral: Referral,
+    by,
+    facility: Facility,
+    programme_class: ProgrammeClass | None = None,
+    instructor=None,
+    note: str = "",
+) -> ReferralEvent:
+    return _transition(
+        referral,
+        by=by,
+        action_name="accept",
+        note=note,
+        validate=lambda r: _check_placement(r, facility, programme_class, instructor),
+        changes={
+            "facility": facility,
+            "programme_class": programme_class,
+            "instructor": instructor,
+        },
+    )
+
+
+def referral_decline(*, referral: Referral, by, reason: str, note: str = "") -> ReferralEvent:
+    _require_reason(reason, DeclineReason, note)
+    return _transition(referral, by=by, action_name="decline", reason_code=reason, note=note)
+
+
+def referral_request_info(*, referral: Referral, by, question: str) -> ReferralEvent:
+    question = _require_text(question, "question", "Enter the question for the referrer")
+    return _transition(referral, by=by, action_name="request_info", note=question)
+
+
+def referral_answer_info(*, referral: Referral, by, answer: str) -> ReferralEvent:
+    answer = _require_text(answer, "answer", "Enter your answer")
+    return _transition(referral, by=by, action_name="answer_info", note=answer)
+
+
+def referral_waitlist(*, referral: Referral, by, note: str = "") -> ReferralEvent:
+    return _transition(referral, by=by, action_name="waitlist", note=note)
+
+
+def referral_book(*, referral: Referral, by, first_session_at, note: str = "") -> ReferralEvent:
+    """Book the first session (or initial assessment); later sessions come with class booking."""
+
+    def validate(locked: Referral) -> None:
+        if locked.facility_id is None:
+            raise ValidationError({"facility": "Accept the referral into a facility first"})
+        if first_session_at <= timezone.now():
+            raise ValidationError({"first_session_at": "The first session must be in the future"})
+
+    def book_first_session(locked: Referral) -> None:
+        Session.objects.create(
+            referral=locked,
+            programme_class_id=locked.programme_class_id,
+            kind=Session.Kind.CLASS if locked.programme_class_id else Session.Kind.ASSESSMENT,
+            scheduled_at=first_session_at,
+        )
+
+    return _transition(
+        referral,
+        by=by,
+        action_name="book",
+        note=note,
+        validate=validate,
+        then=book_first_session,
+    )
+
+
+def referral_start(*, referral: Referral, by, note: str = "") -> ReferralEvent:
+    return _transition(referral, by=by, action_name="start", note=note)
+
+
+def referral_complete(*, referral: Referral, by, note: str = "") -> ReferralEvent:
+    return _transition(referral, by=by, action_name="complete", note=note)
+
+
+def referral_discharge(*, referral: Referral, by, reason: str, note: str = "") -> ReferralEvent:
+    _require_reason(reason, DischargeReason, note)
+    return _transition(referral, by=by, action_name="discharge", reason_code=reason, note=note)
+
+
+def referral_cancel(*, referral: Referral, by, reason: str, note: str = "") -> ReferralEvent:
+    _require_reason(reason, CancelReason, note)
+    return _transition(referral, by=by, action_name="cancel", reason_code=reason, note=note)
+
+
+# --- Sessions ----------------------------------------------------------------------------------
+
+
+def session_record_attendance(*, session: Session, status: str, by, note: str = "") -> Session:
+    """Mark a session attended, missed or cancelled; the first attendance makes the referral active.
+
+    Locks the referral first (then the session) so that marks on one referral are serialised and
+    the move to active happens exactly once.
+    """
+    if status not in Session.Attendance.values or status == Session.Attendance.BOOKED:
+        raise ValidationError({"status": "Choose attended, did not attend or cancelled"})
+    with transaction.atomic():
+        referral = Referral.objects.select_for_update().get(pk=session.referral_id)
+        locked = Session.objects.select_for_update().get(pk=session.pk)
+        _refuse_unless(by, Permission.SESSION_RECORD, referral)
+        if referral.status not in {Status.BOOKED, Status.ACTIVE}:
+            raise WorkflowError("Attendance can only be recorded for a booked or active referral.")
+        now = timezone.now()
+        locked.status = status
+        locked.logged_by = by
+        locked.logged_at = now
+        if note:
+            locked.notes = note
+        locked.save()
+        if status == Session.Attendance.ATTENDED and referral.status == Status.BOOKED:
+            _transition(referral, by=by, action_name="start", note="First session attended")
+        elif status == Session.Attendance.DNA:
+            event = ReferralEvent.objects.create(
+                referral=referral,
+                kind=ReferralEvent.Kind.SESSION,
+                action="dna",
+                actor=by,
+                actor_organisation=_acting_organisation(by, Permission.SESSION_RECORD, referral),
+                note=f"Did not attend on {timezone.localtime(locked.scheduled_at):%d %B %Y}",
+                created_at=now,
+            )
+            notifications_queue_for_event(event)
+    _copy_state(session, locked)
+    return session
