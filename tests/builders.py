@@ -1,0 +1,104 @@
+"""Put a referral into any state the way the product does: through the workflow services."""
+
+import datetime
+
+from django.utils import timezone
+
+from referrals import services
+from referrals.models import Referral, Session, Status
+
+# The shortest route from draft to each state, as service actions.
+ROUTES = {
+    Status.DRAFT: [],
+    Status.SUBMITTED: ["submit"],
+    Status.INFO_REQUESTED: ["submit", "request_info"],
+    Status.ACCEPTED: ["submit", "accept"],
+    Status.WAITLISTED: ["submit", "accept", "waitlist"],
+    Status.BOOKED: ["submit", "accept", "book"],
+    Status.ACTIVE: ["submit", "accept", "book", "start"],
+    Status.COMPLETED: ["submit", "accept", "book", "start", "complete"],
+    Status.DECLINED: ["submit", "decline"],
+    Status.DISCHARGED: ["submit", "accept", "book", "start", "discharge"],
+    Status.CANCELLED: ["submit", "cancel"],
+}
+
+
+def new_draft(people, *, patient=None, **fields) -> Referral:
+    from tests.factories import PatientFactory
+
+    defaults = {
+        "reasons": ["38341003"],
+        "bp_systolic": 142,
+        "bp_diastolic": 88,
+        "programme": people.programme_x,
+        "preferred_facility": people.facility_x,
+        "consent_referral": True,
+        "consent_share_outcomes": True,
+    }
+    defaults.update(fields)
+    return services.referral_create_draft(
+        by=people.referrer_a,
+        organisation=people.practice_a,
+        patient=patient or PatientFactory(),
+        **defaults,
+    )
+
+
+def run_action(people, referral: Referral, action: str):
+    """Perform one workflow action by the persona whose job it is."""
+    tomorrow = timezone.now() + datetime.timedelta(days=1)
+    if action == "submit":
+        return services.referral_submit(referral=referral, by=people.referrer_a)
+    if action == "request_info":
+        return services.referral_request_info(
+            referral=referral, by=people.coordinator_x, question="Is the knee pain recent?"
+        )
+    if action == "answer_info":
+        return services.referral_answer_info(
+            referral=referral, by=people.referrer_a, answer="Six months, stable."
+        )
+    if action == "accept":
+        return services.referral_accept(
+            referral=referral,
+            by=people.coordinator_x,
+            facility=people.facility_x,
+            programme_class=people.class_x,
+            instructor=people.instructor_x,
+        )
+    if action == "decline":
+        return services.referral_decline(
+            referral=referral, by=people.coordinator_x, reason="outside_area"
+        )
+    if action == "waitlist":
+        return services.referral_waitlist(referral=referral, by=people.coordinator_x)
+    if action == "book":
+        return services.referral_book(
+            referral=referral, by=people.coordinator_x, first_session_at=tomorrow
+        )
+    if action == "start":
+        session = Session.objects.filter(referral=referral).order_by("scheduled_at").first()
+        services.session_record_attendance(
+            session=session, status=Session.Attendance.ATTENDED, by=people.instructor_x
+        )
+        referral.refresh_from_db()
+        return referral.events.latest("created_at")
+    if action == "complete":
+        return services.referral_complete(referral=referral, by=people.coordinator_x)
+    if action == "discharge":
+        return services.referral_discharge(
+            referral=referral, by=people.coordinator_x, reason="patient_choice"
+        )
+    if action == "cancel":
+        return services.referral_cancel(
+            referral=referral, by=people.referrer_a, reason="patient_withdrew"
+        )
+    raise ValueError(f"No route for action {action!r}")
+
+
+def referral_in_state(people, status: str, **fields) -> Referral:
+    referral = new_draft(people, **fields)
+    for action in ROUTES[status]:
+        run_action(people, referral, action)
+    referral.refresh_from_db()
+    assert referral.status == status
+    return referral
