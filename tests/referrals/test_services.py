@@ -1,0 +1,294 @@
+"""Business rules inside the workflow services: what each refuses, and what it writes with the
+change (events, outbox rows, sessions)."""
+
+import datetime
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
+
+from referrals import services
+from referrals.conditions import Exclusion
+from referrals.models import Notification, Referral, ReferralEvent, Session, Status
+from referrals.workflow import ReferralChanged, WorkflowError
+from tests.builders import new_draft, referral_in_state
+from tests.factories import PatientFactory, ProgrammeClassFactory
+
+
+def assert_unchanged(referral: Referral, version: int, status: str, events: int):
+    fresh = Referral.objects.get(pk=referral.pk)
+    assert (fresh.version, fresh.status, fresh.events.count()) == (version, status, events)
+
+
+def test_draft_records_the_clinician_and_a_creation_event(people):
+    referral = new_draft(people)
+    assert referral.reference.startswith("ER-") and len(referral.reference) == 9
+    assert referral.clinician_registration == "GMC 7012345"
+    assert referral.consent_recorded_by == people.referrer_a
+    assert list(referral.events.values_list("action", "to_status")) == [("create", "draft")]
+
+
+def test_draft_for_another_organisation_is_refused(people):
+    with pytest.raises(PermissionDenied):
+        services.referral_create_draft(
+            by=people.referrer_a, organisation=people.practice_b, patient=PatientFactory()
+        )
+    assert not Referral.objects.exists()
+
+
+def test_draft_refuses_fields_that_only_the_workflow_sets(people):
+    with pytest.raises(ValueError, match="status"):
+        new_draft(people, status=Status.ACCEPTED)
+
+
+@pytest.mark.parametrize(
+    ("fields", "error_field"),
+    [
+        ({"consent_referral": False}, "consent_referral"),
+        ({"programme": None}, "programme"),
+        ({"bp_systolic": 185, "bp_diastolic": 95}, "programme"),
+        ({"bp_systolic": 150, "bp_diastolic": 104}, "programme"),
+        ({"exclusions_present": [Exclusion.UNSTABLE_ANGINA]}, "programme"),
+    ],
+)
+def test_submit_refuses_an_incomplete_or_unsafe_referral(people, fields, error_field):
+    referral = new_draft(people, **fields)
+    with pytest.raises(ValidationError) as caught:
+        services.referral_submit(referral=referral, by=people.referrer_a)
+    assert error_field in caught.value.message_dict
+    assert_unchanged(referral, 1, Status.DRAFT, 1)
+
+
+def test_submit_refuses_a_patient_outside_the_age_range(people):
+    too_young = PatientFactory(
+        date_of_birth=timezone.localdate() - datetime.timedelta(days=365 * 15)
+    )
+    referral = new_draft(people, patient=too_young)
+    with pytest.raises(ValidationError, match="aged 18 to 90"):
+        services.referral_submit(referral=referral, by=people.referrer_a)
+    assert_unchanged(referral, 1, Status.DRAFT, 1)
+
+
+def test_submit_refuses_a_preferred_facility_of_another_operator(people):
+    referral = new_draft(people, preferred_facility=people.facility_y)
+    with pytest.raises(ValidationError) as caught:
+        services.referral_submit(referral=referral, by=people.referrer_a)
+    assert "preferred_facility" in caught.value.message_dict
+
+
+def test_submit_routes_the_referral_to_the_programmes_operator(people):
+    referral = new_draft(people)
+    services.referral_submit(referral=referral, by=people.referrer_a)
+    assert referral.operator == people.operator_x
+    assert referral.submitted_at is not None
+
+
+def test_an_exclusion_the_programme_does_not_list_does_not_block(people):
+    people.programme_x.exclusions = [Exclusion.UNSTABLE_ANGINA]
+    people.programme_x.save()
+    referral = new_draft(people, exclusions_present=[Exclusion.ACUTE_ILLNESS])
+    services.referral_submit(referral=referral, by=people.referrer_a)
+    assert referral.status == Status.SUBMITTED
+
+
+def test_a_stale_copy_loses_with_a_clear_conflict(people):
+    referral = referral_in_state(people, Status.SUBMITTED)
+    stale = Referral.objects.get(pk=referral.pk)
+    services.referral_request_info(referral=referral, by=people.coordinator_x, question="Why?")
+    with pytest.raises(ReferralChanged, match="changed since you opened it"):
+        services.referral_decline(referral=stale, by=people.coordinator_x, reason="duplicate")
+    assert Referral.objects.get(pk=referral.pk).status == Status.INFO_REQUESTED
+
+
+@pytest.mark.parametrize(
+    ("placement", "error_field"),
+    [
+        ({"facility": "facility_y"}, "facility"),
+        ({"programme_class": "class_y"}, "programme_class"),
+        ({"facility": "facility_x2"}, "programme_class"),
+        ({"instructor": "instructor_y"}, "instructor"),
+        ({"instructor": "referrer_a"}, "instructor"),
+    ],
+)
+def test_accept_refuses_a_placement_outside_the_operator_or_programme(
+    people, placement, error_field
+):
+    referral = referral_in_state(people, Status.SUBMITTED)
+    arguments = {
+        "facility": people.facility_x,
+        "programme_class": people.class_x,
+        "instructor": people.instructor_x,
+    }
+    arguments.update({key: getattr(people, value) for key, value in placement.items()})
+    with pytest.raises(ValidationError) as caught:
+        services.referral_accept(referral=referral, by=people.coordinator_x, **arguments)
+    assert error_field in caught.value.message_dict
+    assert_unchanged(referral, referral.version, Status.SUBMITTED, referral.events.count())
+
+
+def test_accept_refuses_an_inactive_class(people):
+    inactive = ProgrammeClassFactory(
+        programme=people.programme_x, facility=people.facility_x, is_active=False
+    )
+    referral = referral_in_state(people, Status.SUBMITTED)
+    with pytest.raises(ValidationError):
+        services.referral_accept(
+            referral=referral,
+            by=people.coordinator_x,
+            facility=people.facility_x,
+            programme_class=inactive,
+        )
+
+
+@pytest.mark.parametrize(
+    ("service", "arguments", "error_field"),
+    [
+        (services.referral_decline, {"reason": "not_a_reason"}, "reason"),
+        (services.referral_decline, {"reason": "other"}, "note"),
+        (services.referral_request_info, {"question": "   "}, "question"),
+        (services.referral_cancel, {"reason": ""}, "reason"),
+    ],
+)
+def test_coded_reasons_and_questions_are_required(people, service, arguments, error_field):
+    referral = referral_in_state(people, Status.SUBMITTED)
+    by = people.referrer_a if service is services.referral_cancel else people.coordinator_x
+    with pytest.raises(ValidationError) as caught:
+        service(referral=referral, by=by, **arguments)
+    assert error_field in caught.value.message_dict
+    assert_unchanged(referral, referral.version, Status.SUBMITTED, referral.events.count())
+
+
+def test_decline_with_other_keeps_the_note_for_the_referrer(people):
+    referral = referral_in_state(people, Status.SUBMITTED)
+    event = services.referral_decline(
+        referral=referral, by=people.coordinator_x, reason="other", note="Programme paused"
+    )
+    assert (event.reason_code, event.note) == ("other", "Programme paused")
+
+
+def test_book_refuses_a_first_session_in_the_past(people):
+    referral = referral_in_state(people, Status.ACCEPTED)
+    with pytest.raises(ValidationError):
+        services.referral_book(
+            referral=referral,
+            by=people.coordinator_x,
+            first_session_at=timezone.now() - datetime.timedelta(hours=1),
+        )
+    assert not referral.sessions.exists()
+
+
+def test_submit_notifies_the_referrer_in_app_and_by_email(people):
+    referral = referral_in_state(people, Status.SUBMITTED)
+    rows = Notification.objects.filter(event__action="submit", referral=referral)
+    assert sorted(rows.values_list("channel", "recipient_address")) == [
+        ("email", "gp.a@example.nhs.uk"),
+        ("in_app", ""),
+    ]
+    assert {n.status for n in rows} == {"pending"}
+
+
+def test_email_falls_back_to_the_shared_mailbox_without_an_active_clinician(people):
+    people.practice_a.shared_mailbox = "practice.a@nhs.net"
+    people.practice_a.save()
+    referral = referral_in_state(people, Status.SUBMITTED)
+    people.referrer_a.is_active = False
+    people.referrer_a.save()
+    referral.refresh_from_db()
+
+    event = services.referral_decline(
+        referral=referral, by=people.coordinator_x, reason="duplicate"
+    )
+
+    rows = event.notifications.values_list("channel", "recipient_address")
+    assert list(rows) == [("email", "practice.a@nhs.net")]
+
+
+def test_progress_is_not_shared_without_consent(people):
+    referral = referral_in_state(people, Status.ACTIVE, consent_share_outcomes=False)
+    actions = set(referral.notifications.values_list("event__action", flat=True))
+    assert actions == {"submit", "accept"}
+
+
+def test_withdrawn_consent_stops_progress_updates(people):
+    referral = referral_in_state(people, Status.BOOKED)
+    Referral.objects.filter(pk=referral.pk).update(consent_withdrawn_at=timezone.now())
+    referral.refresh_from_db()
+    session = referral.sessions.get()
+    services.session_record_attendance(
+        session=session, status=Session.Attendance.ATTENDED, by=people.instructor_x
+    )
+    assert not referral.notifications.filter(event__action="start").exists()
+
+
+def test_first_attendance_makes_the_referral_active_once(people):
+    referral = referral_in_state(people, Status.BOOKED)
+    first = referral.sessions.get()
+    second = Session.objects.create(
+        referral=referral, scheduled_at=first.scheduled_at + datetime.timedelta(days=7)
+    )
+    services.session_record_attendance(session=first, status="attended", by=people.instructor_x)
+    services.session_record_attendance(session=second, status="attended", by=people.instructor_x)
+    referral.refresh_from_db()
+    assert referral.status == Status.ACTIVE
+    assert referral.events.filter(action="start").count() == 1
+    first.refresh_from_db()
+    assert first.logged_by == people.instructor_x and first.logged_at is not None
+
+
+def test_a_missed_session_goes_on_the_timeline_and_to_the_referrer(people):
+    referral = referral_in_state(people, Status.BOOKED)
+    session = referral.sessions.get()
+    services.session_record_attendance(session=session, status="dna", by=people.instructor_x)
+    event = referral.events.get(action="dna")
+    assert event.kind == ReferralEvent.Kind.SESSION
+    assert referral.notifications.filter(event=event).count() == 2
+    referral.refresh_from_db()
+    assert referral.status == Status.BOOKED
+
+
+@pytest.mark.parametrize("status", ["booked", "nonsense"])
+def test_attendance_must_be_an_outcome(people, status):
+    referral = referral_in_state(people, Status.BOOKED)
+    with pytest.raises(ValidationError):
+        services.session_record_attendance(
+            session=referral.sessions.get(), status=status, by=people.instructor_x
+        )
+
+
+def test_attendance_by_another_operators_instructor_is_refused(people):
+    referral = referral_in_state(people, Status.BOOKED)
+    session = referral.sessions.get()
+    with pytest.raises(PermissionDenied):
+        services.session_record_attendance(
+            session=session, status="attended", by=people.instructor_y
+        )
+    session.refresh_from_db()
+    assert session.status == Session.Attendance.BOOKED
+
+
+def test_attendance_after_discharge_is_refused(people):
+    referral = referral_in_state(people, Status.DISCHARGED)
+    session = referral.sessions.first()
+    with pytest.raises(WorkflowError):
+        services.session_record_attendance(session=session, status="dna", by=people.instructor_x)
+
+
+def test_draft_edit_updates_fields_and_version(people):
+    referral = new_draft(people, consent_referral=False)
+    services.referral_update_draft(
+        referral=referral, by=people.referrer_a, consent_referral=True, relevant_history="Asthma"
+    )
+    fresh = Referral.objects.get(pk=referral.pk)
+    assert fresh.version == 2 and fresh.relevant_history == "Asthma"
+    assert fresh.consent_recorded_at is not None
+
+
+def test_draft_edit_after_submission_or_by_another_practice_is_refused(people):
+    referral = referral_in_state(people, Status.SUBMITTED)
+    with pytest.raises(WorkflowError):
+        services.referral_update_draft(referral=referral, by=people.referrer_a, priority="urgent")
+    draft = new_draft(people)
+    with pytest.raises(PermissionDenied):
+        services.referral_update_draft(referral=draft, by=people.referrer_b, priority="urgent")
+    with pytest.raises(ValueError):
+        services.referral_update_draft(referral=draft, by=people.referrer_a, status="active")
