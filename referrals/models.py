@@ -10,6 +10,7 @@ import uuid
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -67,6 +68,14 @@ class Ethnicity(models.TextChoices):
     NOT_KNOWN = "99", "Not known"
 
 
+def validate_date_of_birth(value) -> None:
+    today = timezone.localdate()
+    if value > today:
+        raise ValidationError("Date of birth must be in the past", code="dob_in_future")
+    if value.year < today.year - 120:
+        raise ValidationError("Date of birth must be within the last 120 years", code="dob_too_old")
+
+
 class Patient(models.Model):
     """A person referred for exercise. The NHS number is optional but unique when present."""
 
@@ -77,7 +86,7 @@ class Patient(models.Model):
     )
     given_name = models.CharField(max_length=100)
     family_name = models.CharField(max_length=100)
-    date_of_birth = models.DateField()
+    date_of_birth = models.DateField(validators=[validate_date_of_birth])
     sex = models.CharField(max_length=1, choices=Sex.choices)
     gender_identity = models.CharField(max_length=100, blank=True)
     ethnicity = models.CharField(
