@@ -1,11 +1,16 @@
 """Queries shared by pages, the API and exports; above all, which referrals a user may see."""
 
+import datetime
+
 from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
 from accounts.models import Role
 from accounts.permissions import active_memberships, staffed_facility_ids
+from facilities.models import Programme
 
 from .models import Referral, Status
+from .working_days import add_working_days
 
 
 def referrals_visible_to(user) -> QuerySet[Referral]:
@@ -55,3 +60,19 @@ def referrals_commissioned_by(user) -> QuerySet[Referral]:
         m.organisation_id for m in active_memberships(user) if m.role == Role.COMMISSIONER
     ]
     return Referral.objects.filter(programme__commissioners__in=organisation_ids).distinct()
+
+
+def referrals_overdue_for_triage(queryset: QuerySet[Referral], today=None) -> QuerySet[Referral]:
+    """Submitted referrals not actioned within their programme's SLA in working days.
+
+    One condition per distinct SLA length keeps this a single SQL query whatever the list size.
+    """
+    today = today or timezone.localdate()
+    sla_lengths = Programme.objects.values_list("triage_sla_days", flat=True).distinct()
+    overdue = Q(pk__in=[])
+    for days in sla_lengths:
+        # The (days+1)th working day back from today, counting today: submitted before it means
+        # more than `days` working days have passed (working_days_between(submitted, today)).
+        cutoff = add_working_days(today + datetime.timedelta(days=1), -(days + 1))
+        overdue |= Q(programme__triage_sla_days=days, submitted_at__date__lt=cutoff)
+    return queryset.filter(status=Status.SUBMITTED).filter(overdue)
