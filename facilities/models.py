@@ -50,11 +50,13 @@ class Facility(models.Model):
     def __str__(self):
         return self.name
 
-    def clean(self):
+    def clean_fields(self, exclude=None):
+        # Normalise before the length checks, so " ls6  2ab " is stored rather than refused.
         self.postcode = normalise_postcode(self.postcode)
         self.postcode_districts = sorted(
             {d.strip().upper() for d in self.postcode_districts if d.strip()}
         )
+        super().clean_fields(exclude=exclude)
 
     @property
     def district(self) -> str:

@@ -134,9 +134,11 @@ class Patient(models.Model):
     def __str__(self):
         return f"Patient {self.public_id}"
 
-    def clean(self):
+    def clean_fields(self, exclude=None):
+        # Normalise what people type ("943 476 5919", " ls6 2ab") before length checks run.
         self.nhs_number = normalise_nhs_number(self.nhs_number) or None
         self.postcode = normalise_postcode(self.postcode)
+        super().clean_fields(exclude=exclude)
 
     @property
     def full_name(self) -> str:

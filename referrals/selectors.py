@@ -59,7 +59,10 @@ def referrals_commissioned_by(user) -> QuerySet[Referral]:
     organisation_ids = [
         m.organisation_id for m in active_memberships(user) if m.role == Role.COMMISSIONER
     ]
-    return Referral.objects.filter(programme__commissioners__in=organisation_ids).distinct()
+    # A subquery rather than a join: a programme funded by two of the user's organisations
+    # must still count each referral once. Drafts are the referrer's own business.
+    programmes = Programme.objects.filter(commissioners__in=organisation_ids).values("pk")
+    return Referral.objects.filter(programme__in=programmes).exclude(status=Status.DRAFT)
 
 
 def referrals_overdue_for_triage(queryset: QuerySet[Referral], today=None) -> QuerySet[Referral]:

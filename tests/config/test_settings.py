@@ -1,0 +1,114 @@
+"""Settings come from the environment; production refuses to start without what it cannot
+default, and passes Django's deployment checklist when given it (CONVENTIONS.md, config/)."""
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+
+PRODUCTION_ENV = {
+    "PORTAL_ENV": "production",
+    "SECRET_KEY": secrets.token_urlsafe(60),
+    "ALLOWED_HOSTS": "portal.example.nhs.uk",
+    "DATABASE_URL": "postgres://portal@db.example.nhs.uk:5432/portal",
+    "REDIS_URL": "redis://redis.example.nhs.uk:6379/0",
+    "DEFAULT_FROM_EMAIL": "Referral Portal <noreply@portal.example.nhs.uk>",
+}
+
+
+def run_python(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """Run the project's Python with exactly `env` (plus PATH), so nothing leaks in from CI."""
+    return subprocess.run(  # noqa: S603
+        [sys.executable, *args],
+        cwd=BASE_DIR,
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def import_settings(env: dict[str, str]) -> subprocess.CompletedProcess:
+    return run_python("-c", "import config.settings", env=env)
+
+
+def test_production_settings_import_with_every_required_value():
+    result = import_settings(PRODUCTION_ENV)
+
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    "missing", ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "DEFAULT_FROM_EMAIL"]
+)
+def test_production_refuses_to_start_without_a_required_value(missing):
+    env = {name: value for name, value in PRODUCTION_ENV.items() if name != missing}
+
+    result = import_settings(env)
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert f"{missing} must be set" in result.stderr
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS"])
+def test_production_refuses_an_empty_required_value(missing):
+    result = import_settings(PRODUCTION_ENV | {missing: ""})
+
+    assert result.returncode != 0
+    assert missing in result.stderr
+
+
+def test_production_refuses_allowed_hosts_of_only_commas():
+    result = import_settings(PRODUCTION_ENV | {"ALLOWED_HOSTS": " , ,"})
+
+    assert result.returncode != 0
+    assert "ALLOWED_HOSTS" in result.stderr
+
+
+def test_development_needs_no_environment_at_all():
+    result = run_python(
+        "-c",
+        "from config import settings; print(settings.DEBUG, settings.SECRET_KEY != '')",
+        env={},
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "True True"
+
+
+@pytest.mark.parametrize("portal_env", ["development", "production"])
+@pytest.mark.parametrize("url", ["sqlite:///portal.db", "mysql://portal@db.example/portal"])
+def test_a_database_other_than_postgresql_is_refused(portal_env, url):
+    result = import_settings(PRODUCTION_ENV | {"PORTAL_ENV": portal_env, "DATABASE_URL": url})
+
+    assert result.returncode != 0
+    assert "DATABASE_URL must point at PostgreSQL" in result.stderr
+
+
+def test_production_turns_debug_off_and_secures_cookies():
+    result = run_python(
+        "-c",
+        "from config import settings as s; print(s.DEBUG, s.SESSION_COOKIE_SECURE, "
+        "s.CSRF_COOKIE_SECURE, s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS >= 31536000, "
+        "s.PORTAL_REQUIRE_MFA)",
+        env=PRODUCTION_ENV,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False"] + ["True"] * 5
+
+
+def test_check_deploy_in_production_reports_no_warnings():
+    result = run_python(
+        "manage.py", "check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
