@@ -340,18 +340,56 @@ def referral_start(*, referral: Referral, by, note: str = "") -> ReferralEvent:
     return _transition(referral, by=by, action_name="start", note=note)
 
 
+def _release_future_sessions(by, attendance: str):
+    """A referral that ends gives up its future bookings, so registers stop listing the patient."""
+
+    def release(locked: Referral) -> None:
+        now = timezone.now()
+        locked.sessions.filter(status=Session.Attendance.BOOKED, scheduled_at__gte=now).update(
+            status=attendance, logged_by=by, logged_at=now
+        )
+
+    return release
+
+
 def referral_complete(*, referral: Referral, by, note: str = "") -> ReferralEvent:
-    return _transition(referral, by=by, action_name="complete", note=note)
+    return _transition(
+        referral,
+        by=by,
+        action_name="complete",
+        note=note,
+        then=_release_future_sessions(by, Session.Attendance.CANCELLED_PROVIDER),
+    )
 
 
 def referral_discharge(*, referral: Referral, by, reason: str, note: str = "") -> ReferralEvent:
     _require_reason(reason, DischargeReason, note)
-    return _transition(referral, by=by, action_name="discharge", reason_code=reason, note=note)
+    return _transition(
+        referral,
+        by=by,
+        action_name="discharge",
+        reason_code=reason,
+        note=note,
+        then=_release_future_sessions(by, Session.Attendance.CANCELLED_PROVIDER),
+    )
 
 
 def referral_cancel(*, referral: Referral, by, reason: str, note: str = "") -> ReferralEvent:
     _require_reason(reason, CancelReason, note)
-    return _transition(referral, by=by, action_name="cancel", reason_code=reason, note=note)
+    by_patient = reason == CancelReason.PATIENT_WITHDREW
+    attendance = (
+        Session.Attendance.CANCELLED_PATIENT
+        if by_patient
+        else Session.Attendance.CANCELLED_PROVIDER
+    )
+    return _transition(
+        referral,
+        by=by,
+        action_name="cancel",
+        reason_code=reason,
+        note=note,
+        then=_release_future_sessions(by, attendance),
+    )
 
 
 # --- Sessions ----------------------------------------------------------------------------------
@@ -361,7 +399,8 @@ def session_record_attendance(*, session: Session, status: str, by, note: str = 
     """Mark a session attended, missed or cancelled; the first attendance makes the referral active.
 
     Locks the referral first (then the session) so that marks on one referral are serialised and
-    the move to active happens exactly once.
+    the move to active happens exactly once. Marking the same outcome twice changes nothing (a
+    double tap on the register); changing a logged outcome is a correction on the timeline.
     """
     if status not in Session.Attendance.values or status == Session.Attendance.BOOKED:
         raise ValidationError({"status": "Choose attended, did not attend or cancelled"})
@@ -372,22 +411,42 @@ def session_record_attendance(*, session: Session, status: str, by, note: str = 
         if referral.status not in {Status.BOOKED, Status.ACTIVE}:
             raise WorkflowError("Attendance can only be recorded for a booked or active referral.")
         now = timezone.now()
+        happened = status in {Session.Attendance.ATTENDED, Session.Attendance.DNA}
+        if happened and timezone.localdate(locked.scheduled_at) > timezone.localdate(now):
+            raise ValidationError({"status": "This session has not happened yet"})
+        previous = locked.status
+        if previous == status:
+            _copy_state(session, locked)
+            return session
         locked.status = status
         locked.logged_by = by
         locked.logged_at = now
         if note:
             locked.notes = note
         locked.save()
+        on = f"{timezone.localtime(locked.scheduled_at):%d %B %Y}"
+        actor_organisation = _acting_organisation(by, Permission.SESSION_RECORD, referral)
+        if previous != Session.Attendance.BOOKED:
+            ReferralEvent.objects.create(
+                referral=referral,
+                kind=ReferralEvent.Kind.CORRECTION,
+                action="attendance_corrected",
+                actor=by,
+                actor_organisation=actor_organisation,
+                note=f"Attendance on {on} corrected from "
+                f"'{Session.Attendance(previous).label}' to '{Session.Attendance(status).label}'",
+                created_at=now,
+            )
         if status == Session.Attendance.ATTENDED and referral.status == Status.BOOKED:
             _transition(referral, by=by, action_name="start", note="First session attended")
-        elif status == Session.Attendance.DNA:
+        elif status == Session.Attendance.DNA and previous == Session.Attendance.BOOKED:
             event = ReferralEvent.objects.create(
                 referral=referral,
                 kind=ReferralEvent.Kind.SESSION,
                 action="dna",
                 actor=by,
-                actor_organisation=_acting_organisation(by, Permission.SESSION_RECORD, referral),
-                note=f"Did not attend on {timezone.localtime(locked.scheduled_at):%d %B %Y}",
+                actor_organisation=actor_organisation,
+                note=f"Did not attend on {on}",
                 created_at=now,
             )
             notifications_queue_for_event(event)

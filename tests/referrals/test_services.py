@@ -11,7 +11,7 @@ from referrals import services
 from referrals.conditions import Exclusion
 from referrals.models import Notification, Referral, ReferralEvent, Session, Status
 from referrals.workflow import ReferralChanged, WorkflowError
-from tests.builders import new_draft, referral_in_state
+from tests.builders import new_draft, referral_in_state, session_due_now
 from tests.factories import PatientFactory, ProgrammeClassFactory
 
 
@@ -213,7 +213,7 @@ def test_withdrawn_consent_stops_progress_updates(people):
     referral = referral_in_state(people, Status.BOOKED)
     Referral.objects.filter(pk=referral.pk).update(consent_withdrawn_at=timezone.now())
     referral.refresh_from_db()
-    session = referral.sessions.get()
+    session = session_due_now(referral.sessions.get())
     services.session_record_attendance(
         session=session, status=Session.Attendance.ATTENDED, by=people.instructor_x
     )
@@ -222,9 +222,9 @@ def test_withdrawn_consent_stops_progress_updates(people):
 
 def test_first_attendance_makes_the_referral_active_once(people):
     referral = referral_in_state(people, Status.BOOKED)
-    first = referral.sessions.get()
+    first = session_due_now(referral.sessions.get())
     second = Session.objects.create(
-        referral=referral, scheduled_at=first.scheduled_at + datetime.timedelta(days=7)
+        referral=referral, scheduled_at=first.scheduled_at + datetime.timedelta(minutes=30)
     )
     services.session_record_attendance(session=first, status="attended", by=people.instructor_x)
     services.session_record_attendance(session=second, status="attended", by=people.instructor_x)
@@ -237,7 +237,7 @@ def test_first_attendance_makes_the_referral_active_once(people):
 
 def test_a_missed_session_goes_on_the_timeline_and_to_the_referrer(people):
     referral = referral_in_state(people, Status.BOOKED)
-    session = referral.sessions.get()
+    session = session_due_now(referral.sessions.get())
     services.session_record_attendance(session=session, status="dna", by=people.instructor_x)
     event = referral.events.get(action="dna")
     assert event.kind == ReferralEvent.Kind.SESSION
@@ -251,13 +251,13 @@ def test_attendance_must_be_an_outcome(people, status):
     referral = referral_in_state(people, Status.BOOKED)
     with pytest.raises(ValidationError):
         services.session_record_attendance(
-            session=referral.sessions.get(), status=status, by=people.instructor_x
+            session=session_due_now(referral.sessions.get()), status=status, by=people.instructor_x
         )
 
 
 def test_attendance_by_another_operators_instructor_is_refused(people):
     referral = referral_in_state(people, Status.BOOKED)
-    session = referral.sessions.get()
+    session = session_due_now(referral.sessions.get())
     with pytest.raises(PermissionDenied):
         services.session_record_attendance(
             session=session, status="attended", by=people.instructor_y
@@ -292,3 +292,71 @@ def test_draft_edit_after_submission_or_by_another_practice_is_refused(people):
         services.referral_update_draft(referral=draft, by=people.referrer_b, priority="urgent")
     with pytest.raises(ValueError):
         services.referral_update_draft(referral=draft, by=people.referrer_a, status="active")
+
+
+def _past_session(referral, days_ago=1):
+    return Session.objects.create(
+        referral=referral,
+        scheduled_at=timezone.now() - datetime.timedelta(days=days_ago),
+    )
+
+
+def test_marking_the_same_outcome_twice_changes_nothing(people):
+    referral = referral_in_state(people, Status.ACTIVE)
+    session = _past_session(referral)
+    services.session_record_attendance(session=session, status="dna", by=people.instructor_x)
+    events = referral.events.count()
+    services.session_record_attendance(session=session, status="dna", by=people.instructor_x)
+    assert referral.events.count() == events
+    assert referral.events.filter(action="dna").count() == 1
+
+
+def test_changing_a_logged_outcome_is_a_correction_on_the_timeline(people):
+    referral = referral_in_state(people, Status.ACTIVE)
+    session = _past_session(referral)
+    services.session_record_attendance(session=session, status="dna", by=people.instructor_x)
+    services.session_record_attendance(session=session, status="attended", by=people.instructor_x)
+    correction = referral.events.get(action="attendance_corrected")
+    assert correction.kind == ReferralEvent.Kind.CORRECTION
+    assert "from 'Did not attend' to 'Attended'" in correction.note
+    session.refresh_from_db()
+    assert session.status == Session.Attendance.ATTENDED
+
+
+def test_attendance_cannot_be_recorded_before_the_session_day(people):
+    referral = referral_in_state(people, Status.ACTIVE)
+    later = Session.objects.create(
+        referral=referral, scheduled_at=timezone.now() + datetime.timedelta(days=3)
+    )
+    with pytest.raises(ValidationError, match="not happened yet"):
+        services.session_record_attendance(session=later, status="attended", by=people.instructor_x)
+    # A cancellation ahead of time is fine.
+    services.session_record_attendance(
+        session=later, status="cancelled_patient", by=people.instructor_x
+    )
+
+
+@pytest.mark.parametrize(
+    ("state", "action", "expected"),
+    [
+        (Status.ACTIVE, "complete", Session.Attendance.CANCELLED_PROVIDER),
+        (Status.BOOKED, "discharge", Session.Attendance.CANCELLED_PROVIDER),
+        (Status.BOOKED, "cancel", Session.Attendance.CANCELLED_PATIENT),
+    ],
+)
+def test_an_ending_referral_releases_its_future_sessions(people, state, action, expected):
+    referral = referral_in_state(people, state)
+    future = Session.objects.create(
+        referral=referral, scheduled_at=timezone.now() + datetime.timedelta(days=14)
+    )
+    past = _past_session(referral, days_ago=3)
+    if action == "complete":
+        services.referral_complete(referral=referral, by=people.coordinator_x)
+    elif action == "discharge":
+        services.referral_discharge(referral=referral, by=people.coordinator_x, reason="medical")
+    else:
+        services.referral_cancel(referral=referral, by=people.referrer_a, reason="patient_withdrew")
+    future.refresh_from_db()
+    past.refresh_from_db()
+    assert future.status == expected and future.logged_at is not None
+    assert past.status == Session.Attendance.BOOKED

@@ -1,0 +1,59 @@
+# The one entry point for developers and CI: `make run`, `make test`, `make lint`, `make fmt`.
+# Every tool is called from .venv/bin, so nothing needs activating first.
+
+VENV := .venv
+BIN := $(VENV)/bin
+PYTHON := $(BIN)/python
+# The embedded PostgreSQL and Redis for whatever DATABASE_URL / REDIS_URL leaves unset.
+DEVSERVERS := $(PYTHON) scripts/devservers.py exec --
+# Rerun `make install` when pyproject.toml is newer than this stamp.
+INSTALLED := $(VENV)/.installed
+
+# Extra arguments for pytest, e.g. make test PYTEST_ARGS="-k accept -x".
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := install
+.PHONY: install run test lint fmt vendor clean-data help
+
+help:  ## List the targets.
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
+
+install: $(INSTALLED)  ## Create .venv and install the project with its dev tools.
+
+$(INSTALLED): pyproject.toml
+	test -x $(PYTHON) || python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+# The servers stay up across the three steps; Ctrl-C stops honcho (web, worker, beat) and then
+# devservers stops PostgreSQL and Redis. `exec` hands the signals to honcho itself, not to sh.
+run: install  ## Migrate, seed demo data once, and run web, worker and beat on :8000.
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(DEVSERVERS) sh -c '\
+		python manage.py migrate --noinput && \
+		python manage.py seed_demo --if-empty && \
+		exec honcho start -f Procfile'
+
+# PYTEST_ARGS reach pytest as separate words through "$$@", quotes intact.
+test: install  ## Check for missing migrations, then run pytest with branch coverage.
+	$(DEVSERVERS) sh -c '\
+		$(PYTHON) manage.py makemigrations --check --dry-run && \
+		exec $(BIN)/pytest --cov --cov-report=term-missing:skip-covered "$$@"' \
+		sh $(PYTEST_ARGS)
+
+lint: install  ## Fail on lint errors or unformatted code.
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: install  ## Format the code and apply the safe lint fixes.
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+vendor:  ## Refresh the vendored front-end files under static/vendor.
+	bash scripts/vendor_frontend.sh
+
+# Destructive: deletes the embedded database (and Redis files, beat schedule) for good.
+# A run still using the servers makes it refuse; servers a crashed run left behind are
+# stopped first, so no server keeps running on deleted files.
+clean-data:  ## DESTRUCTIVE: delete .data/, the local database with it.
+	if [ -x $(PYTHON) ]; then $(PYTHON) scripts/devservers.py stop; fi
+	rm -rf .data
