@@ -157,6 +157,9 @@ ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Referral Portal"
+# Addresses are entered by organisation admins and platform staff, not self-registered, so staff
+# can enrol a second factor straight away instead of waiting on a verification email.
+MFA_ALLOW_UNVERIFIED_EMAIL = True
 # Staff see patient data, so production requires a second factor; the demo does not.
 PORTAL_REQUIRE_MFA = env_bool("PORTAL_REQUIRE_MFA", default=PRODUCTION)
 

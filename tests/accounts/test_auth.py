@@ -283,3 +283,25 @@ def test_sign_in_with_totp_asks_for_the_code_before_signing_in(client, people):
     assert response.status_code == 302
     assert response.url == "/"
     assert signed_in_user_id(client) == str(people.referrer_a.pk)
+
+
+def test_sign_in_page_does_not_offer_self_sign_up(client, db):
+    page = client.get(LOGIN_URL).content.decode()
+    assert "sign up" not in page.lower()
+    assert reverse("account_signup") not in page
+
+
+def test_staff_with_an_unverified_address_can_still_enrol_totp(client, people, require_mfa):
+    """Addresses come from admins, so enrolment must not wait on email verification."""
+    from allauth.account.models import EmailAddress
+
+    EmailAddress.objects.create(
+        user=people.referrer_a, email=people.referrer_a.email, verified=False, primary=True
+    )
+    sign_in(client, people.referrer_a)
+    reauthenticate(client)
+
+    page = client.get(reverse("mfa_activate_totp"))
+
+    assert page.status_code == 200
+    assert SECRET_SESSION_KEY in client.session
