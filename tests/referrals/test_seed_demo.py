@@ -162,3 +162,26 @@ def test_there_is_a_user_for_every_role_and_a_superuser(seeded, db):
     assert admin.is_staff
     assert admin.check_password(DEMO_PASSWORD)
     assert all(user.check_password(DEMO_PASSWORD) for user in User.objects.all())
+
+
+def test_a_demo_referrer_signs_in_and_sees_only_their_practices_referrals(seeded, db, client):
+    signed_in = client.post(
+        "/accounts/login/", {"login": "gp@beechgrove.demo", "password": DEMO_PASSWORD}
+    )
+    assert signed_in.status_code == 302
+
+    html = client.get("/?page=1").content.decode()
+    shown = set(re.findall(r"ER-[2-9B-Z]{6}", html))
+
+    practice = Organisation.objects.get(code="B86001")
+    own = set(
+        Referral.objects.filter(referring_organisation=practice).values_list("reference", flat=True)
+    )
+    others = set(
+        Referral.objects.exclude(referring_organisation=practice).values_list(
+            "reference", flat=True
+        )
+    )
+    assert shown, "the home page lists the practice's referrals"
+    assert shown <= own
+    assert shown.isdisjoint(others)
