@@ -1,0 +1,323 @@
+"""Declarative building blocks for outcome instruments.
+
+An instrument module declares its items (each with its allowed answers), a pure scoring function,
+the range of every scored output, its bands, codes, licence and citation, and builds one
+`Instrument`. `Instrument.score(answers)` validates the answers (collecting every problem into one
+`InvalidAnswers`) and hands the cleaned answers to the scoring function.
+
+Numbers: answers with decimal places are cleaned to `Decimal` (a float is read through `str()`,
+so 70.1 stays 70.1) and scoring is done in `Decimal`. Results are plain, JSON-ready dicts: whole
+numbers are `int`; anything with decimals is rounded half-up to the places the instrument states
+and returned as `float`. Results go straight into `Assessment.scores` (a JSONField), so no `Decimal`
+ever leaves a scoring function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+Number = int | float | Decimal
+
+SNOMED = "http://snomed.info/sct"
+LOINC = "http://loinc.org"
+
+# Key for problems that belong to the answer set as a whole rather than to one item.
+NON_ITEM_ERRORS = "__all__"
+
+
+class InvalidAnswers(ValueError):
+    """The answers cannot be scored. `errors` maps each item code (or `__all__`) to one message."""
+
+    def __init__(self, errors: Mapping[str, str]):
+        self.errors = dict(errors)
+        super().__init__("; ".join(f"{code}: {message}" for code, message in self.errors.items()))
+
+
+class UnknownInstrument(LookupError):
+    """No instrument is registered under that code."""
+
+
+class InstrumentNotEnabled(RuntimeError):
+    """The instrument needs a licence and this installation has not switched it on."""
+
+
+@dataclass(frozen=True)
+class Coding:
+    """A code in a terminology, shaped for a FHIR `Coding` (system URI, code, display)."""
+
+    system: str
+    code: str
+    display: str = ""
+
+
+# --- Items ---------------------------------------------------------------------------------------
+
+
+class _ItemError(Exception):
+    """One item's answer is unacceptable; the message says why (without the item code)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Item:
+    code: str
+    text: str
+    required: bool = True
+    help_text: str = ""
+    coding: Coding | None = None
+
+    def clean(self, value: Any) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChoiceItem(Item):
+    """An answer picked from a fixed list. Values are all `int` (scored options) or all `str`."""
+
+    choices: Mapping[int | str, str]
+
+    def __post_init__(self):
+        kinds = {type(value) for value in self.choices}
+        if len(kinds) != 1 or kinds - {int, str}:
+            raise TypeError(f"{self.code}: choices must be all int or all str")
+
+    @property
+    def value_type(self) -> type:
+        return type(next(iter(self.choices)))
+
+    def clean(self, value: Any) -> int | str:
+        allowed = ", ".join(repr(choice) for choice in self.choices)
+        # bool is a subclass of int, and True == 1: reject it before the membership test.
+        if isinstance(value, bool):
+            raise _ItemError(f"must be one of {allowed}, not true/false")
+        if not isinstance(value, self.value_type):
+            kind = "a whole number" if self.value_type is int else "text"
+            raise _ItemError(f"must be {kind}, one of {allowed} (got {type(value).__name__})")
+        if value not in self.choices:
+            raise _ItemError(f"must be one of {allowed} (got {value!r})")
+        return value
+
+
+@dataclass(frozen=True, kw_only=True)
+class NumberItem(Item):
+    """A measured or counted number within an inclusive range, with at most `decimal_places`."""
+
+    min_value: Number
+    max_value: Number
+    decimal_places: int = 0
+    unit: str = ""
+
+    def clean(self, value: Any) -> int | Decimal:
+        if isinstance(value, bool):
+            raise _ItemError("must be a number, not true/false")
+        if self.decimal_places == 0:
+            if not isinstance(value, int):
+                raise _ItemError(f"must be a whole number (got {type(value).__name__})")
+            number: int | Decimal = value
+        else:
+            if not isinstance(value, int | float | Decimal):
+                raise _ItemError(f"must be a number (got {type(value).__name__})")
+            try:
+                number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+            except InvalidOperation:  # pragma: no cover - Decimal(int/float str) always parses
+                raise _ItemError("must be a number") from None
+            if not number.is_finite():
+                raise _ItemError("must be a finite number")
+        if not Decimal(self.min_value) <= number <= Decimal(self.max_value):
+            unit = f" {self.unit}" if self.unit else ""
+            raise _ItemError(
+                f"must be between {self.min_value} and {self.max_value}{unit} (got {value})"
+            )
+        # Checked after the range, so the number is small enough to quantize.
+        if self.decimal_places and number != round_half_up(number, self.decimal_places):
+            places = "place" if self.decimal_places == 1 else "places"
+            raise _ItemError(
+                f"must have at most {self.decimal_places} decimal {places} (got {value})"
+            )
+        return number
+
+
+# --- Bands ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Band:
+    """A named band of a score: `low` to `high` inclusive, on the reported (rounded) value.
+
+    `low`/`high` of None mean unbounded. Bands decided by rules rather than a range (IPAQ's
+    categories) leave both None and are listed only so that their codes are declared.
+    """
+
+    code: str
+    label: str
+    low: Number | None = None
+    high: Number | None = None
+    coding: Coding | None = None
+
+    def contains(self, value: Number) -> bool:
+        value = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+        return (self.low is None or value >= Decimal(self.low)) and (
+            self.high is None or value <= Decimal(self.high)
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Banding:
+    """Where a band appears in the result. `output` is the dotted path of the band code (its label
+    is at `output + "_label"`); `score` is the dotted path of the value it bands, or None when the
+    band is decided by rules."""
+
+    output: str
+    bands: tuple[Band, ...]
+    score: str | None = None
+
+    def band_for(self, value: Number) -> Band:
+        for band in self.bands:
+            if band.contains(value):
+                return band
+        raise LookupError(f"no band of {self.output} contains {value}")  # a declaration bug
+
+    def get(self, code: str) -> Band:
+        return next(band for band in self.bands if band.code == code)
+
+
+def band_fields(band: Band, prefix: str = "band") -> dict[str, str]:
+    """The standard result keys for a band: `band` and `band_label` (or `<prefix>_label`)."""
+    return {prefix: band.code, f"{prefix}_label": band.label}
+
+
+# --- Numbers -------------------------------------------------------------------------------------
+
+
+def round_half_up(value: Number, places: int) -> Decimal:
+    value = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+def as_json_number(value: Decimal | int, places: int) -> float | int:
+    """Round half-up to `places` and return a JSON-ready number (int when `places` is 0)."""
+    rounded = round_half_up(value, places)
+    return int(rounded) if places == 0 else float(rounded)
+
+
+def lookup(result: Mapping[str, Any], path: str) -> Any:
+    """The value at a dotted path of a (possibly nested) result dict."""
+    value: Any = result
+    for part in path.split("."):
+        value = value[part]
+    return value
+
+
+# --- Instruments ---------------------------------------------------------------------------------
+
+CrossCheck = Callable[[Mapping[str, Any]], Mapping[str, str]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Instrument:
+    """One outcome measure: what is asked, how it is scored and what the scores mean.
+
+    - `scorer` is pure: cleaned answers in (every item code present; optional items may be
+      None), a JSON-ready result dict out. The module docstring documents the result shape.
+    - `score_ranges` gives the inclusive (min, max) of every numeric output, by dotted path.
+    - `meaningful_change` gives the smallest change that matters, by output path, where known.
+    - `higher_is_better` says which way is improvement, by output path.
+    - `cross_checks` see the cleaned answers together and return {item code: message}.
+    - `licence_setting` names a Django setting that must be True before the instrument scores
+      (read when scoring, so tests and deployments can switch it).
+    """
+
+    code: str
+    name: str
+    items: tuple[Item, ...]
+    scorer: Callable[[Mapping[str, Any]], dict[str, Any]]
+    score_ranges: Mapping[str, tuple[Number, Number]]
+    licence: str
+    citation: str
+    short_name: str = ""
+    instructions: str = ""
+    bandings: tuple[Banding, ...] = ()
+    meaningful_change: Mapping[str, Number] = field(default_factory=dict)
+    higher_is_better: Mapping[str, bool] = field(default_factory=dict)
+    codes: Mapping[str, Coding] = field(default_factory=dict)
+    cross_checks: tuple[CrossCheck, ...] = ()
+    licence_setting: str | None = None
+
+    def __post_init__(self):
+        codes = [item.code for item in self.items]
+        if len(codes) != len(set(codes)):
+            raise ValueError(f"{self.code}: duplicate item codes")
+
+    @property
+    def licence_required(self) -> bool:
+        return self.licence_setting is not None
+
+    @property
+    def enabled(self) -> bool:
+        if self.licence_setting is None:
+            return True
+        from django.conf import settings
+
+        return getattr(settings, self.licence_setting, False) is True
+
+    def item(self, code: str) -> Item:
+        return next(item for item in self.items if item.code == code)
+
+    def banding(self, output: str) -> Banding:
+        return next(banding for banding in self.bandings if banding.output == output)
+
+    def clean(self, answers: Any) -> dict[str, Any]:
+        """Validate `answers` ({item code: value}); return cleaned values or raise InvalidAnswers
+        listing every problem: missing item, unknown item, wrong type, out of range."""
+        if not isinstance(answers, Mapping):
+            raise InvalidAnswers(
+                {
+                    NON_ITEM_ERRORS: f"answers must be a mapping of item code to answer, "
+                    f"not {type(answers).__name__}"
+                }
+            )
+        errors: dict[str, str] = {}
+        cleaned: dict[str, Any] = {}
+        known = {item.code for item in self.items}
+        for code in answers:
+            if code not in known:
+                errors[str(code)] = f"unknown item for {self.name}"
+        for item in self.items:
+            value = answers.get(item.code)
+            if value is None:
+                if item.required:
+                    errors[item.code] = "missing answer"
+                cleaned[item.code] = None
+                continue
+            try:
+                cleaned[item.code] = item.clean(value)
+            except _ItemError as problem:
+                errors[item.code] = str(problem)
+        if not errors:
+            for check in self.cross_checks:
+                errors.update(check(cleaned))
+        if errors:
+            raise InvalidAnswers(errors)
+        return cleaned
+
+    def score(self, answers: Any) -> dict[str, Any]:
+        if not self.enabled:
+            raise InstrumentNotEnabled(
+                f"{self.name} needs a licence: set {self.licence_setting} = True once it is held"
+            )
+        return self.scorer(self.clean(answers))
+
+
+def choice_items(
+    texts: Mapping[str, str], choices: Mapping[int | str, str], **options: Any
+) -> tuple[ChoiceItem, ...]:
+    """Items sharing one response scale, from {item code: question text}."""
+    return tuple(
+        ChoiceItem(code=code, text=text, choices=choices, **options) for code, text in texts.items()
+    )
+
+
+def total_of(answers: Mapping[str, Any], items: tuple[Item, ...]) -> int:
+    return sum(answers[item.code] for item in items)
