@@ -2,7 +2,7 @@
 
 from django.urls import reverse
 
-from .permissions import active_memberships
+from .permissions import Permission, active_memberships, has_permission
 
 
 def navigation(request):
@@ -10,6 +10,10 @@ def navigation(request):
     if user is None or not user.is_authenticated:
         return {"nav_items": [], "current_memberships": []}
     items = [("Home", reverse("home"))]
+    if has_permission(user, Permission.REFERRAL_CREATE):
+        items.append(("Your referrals", reverse("referrals:dashboard")))
+    if has_permission(user, Permission.REFERRAL_TRIAGE):
+        items.append(("Triage", reverse("triage:worklist")))
     items.append(("Account security", reverse("mfa_index")))
     if user.is_staff:
         items.append(("Platform admin", reverse("admin:index")))

@@ -1,8 +1,11 @@
 """Users, the organisations they work for, and the role they hold in each."""
 
+import base64
+import secrets
 import uuid
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -33,6 +36,41 @@ ROLES_BY_KIND = {
     OrganisationKind.LEISURE_OPERATOR: {Role.COORDINATOR, Role.INSTRUCTOR, Role.ORG_ADMIN},
     OrganisationKind.COMMISSIONER: {Role.COMMISSIONER, Role.ORG_ADMIN},
 }
+
+
+class EmailUpdates(models.TextChoices):
+    """How status updates about referrals reach a referrer by email."""
+
+    EACH = "each", "One email for each update"
+    DAILY_DIGEST = "daily_digest", "One daily digest of the day's updates"
+    NONE = "none", "No email (updates still show in the portal)"
+
+
+WEBHOOK_SECRET_PREFIX = "whsec_"  # noqa: S105 - the format marker, not a secret
+
+
+def new_webhook_secret() -> str:
+    """A Standard Webhooks signing secret: `whsec_` and 32 random bytes in base64."""
+    return WEBHOOK_SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def validate_webhook_secret(value: str) -> None:
+    try:
+        key = base64.b64decode(value.removeprefix(WEBHOOK_SECRET_PREFIX), validate=True)
+    except ValueError:
+        key = b""
+    if not value.startswith(WEBHOOK_SECRET_PREFIX) or not 24 <= len(key) <= 64:
+        raise ValidationError(
+            "Use a secret of the form whsec_ followed by 24 to 64 bytes in base64",
+            code="webhook_secret_format",
+        )
+
+
+class HttpsURLField(models.URLField):
+    """A URL field whose form assumes https:// when the scheme is left off, as webhooks need."""
+
+    def formfield(self, **kwargs):
+        return super().formfield(**{"assume_scheme": "https", **kwargs})
 
 
 class UserManager(BaseUserManager):
@@ -106,12 +144,46 @@ class Organisation(models.Model):
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    # How this organisation hears about its referrals (DOMAIN.md, "Keeping referrers informed").
+    email_updates = models.CharField(
+        max_length=20,
+        choices=EmailUpdates.choices,
+        default=EmailUpdates.EACH,
+        help_text="Referrers may choose otherwise for themselves in their membership.",
+    )
+    webhook_enabled = models.BooleanField(
+        "send webhooks",
+        default=False,
+        help_text="Send each status update to the organisation's system as a signed FHIR message.",
+    )
+    webhook_url = HttpsURLField(
+        "webhook URL",
+        max_length=500,
+        blank=True,
+        help_text="An https address on the public internet that accepts the POSTed messages.",
+    )
+    webhook_secret = models.CharField(
+        "webhook signing secret",
+        max_length=100,
+        default=new_webhook_secret,
+        validators=[validate_webhook_secret],
+        help_text="Shared with the receiving system so it can verify signatures (whsec_…).",
+    )
+
     class Meta:
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(kind__in=OrganisationKind.values),
                 name="organisation_kind_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(email_updates__in=EmailUpdates.values),
+                name="organisation_email_updates_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(webhook_enabled=False) | ~models.Q(webhook_url=""),
+                name="organisation_webhook_enabled_has_url",
             ),
         ]
 
@@ -133,6 +205,13 @@ class Membership(models.Model):
     role = models.CharField(max_length=20, choices=Role.choices)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # A referrer's own choice of status-update emails; blank follows the organisation's.
+    email_updates = models.CharField(
+        max_length=20,
+        choices=EmailUpdates.choices,
+        blank=True,
+        help_text="Leave blank to follow the organisation's choice.",
+    )
 
     class Meta:
         ordering = ["organisation__name", "role"]
@@ -142,6 +221,11 @@ class Membership(models.Model):
             ),
             models.CheckConstraint(
                 condition=models.Q(role__in=Role.values), name="membership_role_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(email_updates="")
+                | models.Q(email_updates__in=EmailUpdates.values),
+                name="membership_email_updates_valid",
             ),
         ]
         indexes = [models.Index(fields=["organisation", "role"], name="membership_org_role_idx")]

@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -65,6 +66,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django.contrib.postgres",
+    "django.forms",
     "rest_framework",
     "allauth",
     "allauth.account",
@@ -92,6 +94,8 @@ if PRODUCTION:
     MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
 
 ROOT_URLCONF = "config.urls"
+# Widgets render with the project's templates too (e.g. components/date_input_widget.html).
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
@@ -203,7 +207,80 @@ CELERY_TASK_TIME_LIMIT = 120
 CELERY_TASK_SOFT_TIME_LIMIT = 90
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE: dict = {}
+
+# --- Status-update delivery (referrals/delivery/, docs/status-updates.md) ----------------------
+# Queuing a delivery after commit must never hold up or fail a request when Redis is down: the
+# publish gives up at once instead of retrying, a dead or hung broker costs at most about a
+# second, and the sweep below delivers whatever could not be queued.
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_BROKER_CONNECTION_TIMEOUT = 1
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "max_retries": 0,
+    "socket_connect_timeout": 1,
+    "socket_timeout": 2,
+    # Tasks are short and the sweep re-queues anything a lost worker held: an hour is plenty.
+    "visibility_timeout": 3600,
+}
+# Where sign-in links in emails and the FHIR message source point.
+PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "").rstrip("/") or (
+    f"https://{ALLOWED_HOSTS[0]}" if PRODUCTION else "http://127.0.0.1:8000"
+)
+# Retries: exponential backoff from BASE doubling to CAP, each delay jittered by ±20%, then dead
+# after MAX_ATTEMPTS. The defaults spread 14 attempts over about 24 hours.
+PORTAL_DELIVERY_MAX_ATTEMPTS = int(os.environ.get("PORTAL_DELIVERY_MAX_ATTEMPTS", "14"))
+PORTAL_DELIVERY_RETRY_BASE_SECONDS = float(
+    os.environ.get("PORTAL_DELIVERY_RETRY_BASE_SECONDS", "60")
+)
+PORTAL_DELIVERY_RETRY_CAP_SECONDS = float(
+    os.environ.get("PORTAL_DELIVERY_RETRY_CAP_SECONDS", str(4 * 60 * 60))
+)
+# The sweep re-queues what is due and undelivered; rows younger than the grace period are left to
+# the task queued after commit, so a healthy system does not queue everything twice.
+PORTAL_DELIVERY_SWEEP_SECONDS = float(os.environ.get("PORTAL_DELIVERY_SWEEP_SECONDS", "60"))
+PORTAL_DELIVERY_SWEEP_GRACE_SECONDS = float(
+    os.environ.get("PORTAL_DELIVERY_SWEEP_GRACE_SECONDS", "30")
+)
+PORTAL_DELIVERY_SWEEP_BATCH = int(os.environ.get("PORTAL_DELIVERY_SWEEP_BATCH", "1000"))
+# One send: the HTTP timeout fits in the task's soft limit, the hard limit kills a stuck task, and
+# the lease on the row outlasts the hard limit, so no one else sends it while a worker might.
+PORTAL_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("PORTAL_WEBHOOK_TIMEOUT_SECONDS", "10"))
+PORTAL_DELIVERY_SOFT_TIME_LIMIT = int(os.environ.get("PORTAL_DELIVERY_SOFT_TIME_LIMIT", "45"))
+PORTAL_DELIVERY_TIME_LIMIT = int(os.environ.get("PORTAL_DELIVERY_TIME_LIMIT", "60"))
+PORTAL_DELIVERY_LEASE_SECONDS = float(
+    os.environ.get("PORTAL_DELIVERY_LEASE_SECONDS", str(PORTAL_DELIVERY_TIME_LIMIT + 30))
+)
+if not (
+    PORTAL_WEBHOOK_TIMEOUT_SECONDS
+    < PORTAL_DELIVERY_SOFT_TIME_LIMIT
+    <= PORTAL_DELIVERY_TIME_LIMIT
+    < PORTAL_DELIVERY_LEASE_SECONDS
+):
+    raise ImproperlyConfigured(
+        "Delivery limits must grow: webhook timeout < soft limit <= hard limit < lease"
+    )
+# Webhooks go to https addresses on the public internet. Plain http is for local development;
+# private and loopback addresses only for tests and a receiver on the same machine.
+PORTAL_WEBHOOK_ALLOW_HTTP = env_bool("PORTAL_WEBHOOK_ALLOW_HTTP", default=DEBUG)
+PORTAL_WEBHOOK_ALLOW_PRIVATE = env_bool("PORTAL_WEBHOOK_ALLOW_PRIVATE", default=False)
+# Local time of day for the daily digest emails and the overdue-triage reminders.
+PORTAL_EMAIL_DIGEST_HOUR = int(os.environ.get("PORTAL_EMAIL_DIGEST_HOUR", "7"))
+PORTAL_TRIAGE_REMINDER_HOUR = int(os.environ.get("PORTAL_TRIAGE_REMINDER_HOUR", "8"))
+# Lets a test point the file email backend somewhere of its own.
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(BASE_DIR / ".data" / "emails"))
+
+CELERY_BEAT_SCHEDULE: dict = {
+    "notifications-sweep": {
+        "task": "referrals.tasks.notifications_sweep",
+        "schedule": PORTAL_DELIVERY_SWEEP_SECONDS,
+        # A sweep that could not run in its slot is replaced by the next one, not queued up.
+        "options": {"expires": PORTAL_DELIVERY_SWEEP_SECONDS},
+    },
+    "triage-reminders": {
+        "task": "referrals.tasks.triage_reminders_queue",
+        "schedule": crontab(hour=PORTAL_TRIAGE_REMINDER_HOUR, minute=0),
+    },
+}
+# --- End of status-update delivery ----------------------------------------------------------
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],

@@ -7,5 +7,8 @@ admin.site.site_title = "Referral Portal admin"
 urlpatterns = [
     path("", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
+    path("referrals/", include("referrals.urls_discharge")),
+    path("referrals/", include("referrals.urls")),
+    path("triage/", include("referrals.urls_triage")),
     path("admin/", admin.site.urls),
 ]

@@ -903,6 +903,7 @@ def _create_draft(demo, case, programme_spec, patient, actors, rng) -> Referral:
         "consent_referral": True,
         "consent_share_outcomes": rng.random() >= 0.12,
         "consent_research": rng.random() < 0.6,
+        "exclusions_present": [],
     }
     if case.status == Status.DRAFT:
         # Drafts are unfinished: some still need consent taken, one a BP recheck.

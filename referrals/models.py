@@ -209,6 +209,9 @@ class Referral(models.Model):
     exclusions_present = ArrayField(
         models.CharField(max_length=40, choices=Exclusion.choices), default=list, blank=True
     )
+    # When the referrer answered the safety screen: an empty list above means "none apply" only
+    # once this is set.
+    safety_screened_at = models.DateTimeField(null=True, blank=True)
     risk_tier = models.CharField(max_length=10, choices=RiskTier.choices, default=RiskTier.LOW)
     priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.ROUTINE)
 
@@ -424,8 +427,10 @@ class Session(models.Model):
 class Notification(models.Model):
     """The outbox: one row per channel and recipient, written in the transaction that caused it.
 
-    Delivery (Celery, after commit) only ever reads these rows, so nothing is lost when the broker
-    or a worker is down. `public_id` is the webhook-id: the same on every retry.
+    Delivery (Celery, after commit, and the beat sweep) only ever reads these rows, so nothing is
+    lost when the broker or a worker is down; `referrals/delivery/` does the sending. `public_id`
+    is the webhook-id: the same on every retry. `payload` is what the message says, fixed when
+    the row is written, so every retry sends the same body whatever has happened since.
     """
 
     class Channel(models.TextChoices):
@@ -433,15 +438,24 @@ class Notification(models.Model):
         EMAIL = "email", "Email"
         WEBHOOK = "webhook", "Webhook"
 
+    class Kind(models.TextChoices):
+        UPDATE = "update", "Status update"
+        TRIAGE_REMINDER = "triage_reminder", "Overdue triage reminder"
+        TRIAGE_ESCALATION = "triage_escalation", "Overdue triage escalation"
+
     class DeliveryStatus(models.TextChoices):
         PENDING = "pending", "Pending"
         RETRYING = "retrying", "Retrying"
         SENT = "sent", "Sent"
         DEAD = "dead", "Dead"
+        # Not sent on purpose: consent to share was withdrawn, or the channel was switched off,
+        # between the change and its delivery.
+        WITHHELD = "withheld", "Withheld"
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="notifications")
     event = models.ForeignKey(ReferralEvent, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.UPDATE)
     channel = models.CharField(max_length=10, choices=Channel.choices)
     recipient_organisation = models.ForeignKey(
         Organisation, on_delete=models.CASCADE, related_name="notifications"
@@ -454,11 +468,20 @@ class Notification(models.Model):
         blank=True,
     )
     recipient_address = models.CharField(max_length=500, blank=True, help_text="Email or URL.")
+    # Sent together with the recipient's other due rows in one email (daily digests, reminders).
+    digest = models.BooleanField(default=False)
+    # Tells apart repeats of one reminder for one event and recipient: the day it was due.
+    dedup_key = models.CharField(max_length=40, blank=True)
+    payload = models.JSONField(default=dict, blank=True)
     status = models.CharField(
         max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
     )
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now)
+    # A worker's lease on the row while it sends; longer than the task's hard time limit, so a
+    # live worker always finishes (or is killed) before anyone else may take the row.
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=500, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     read_at = models.DateTimeField(null=True, blank=True)
@@ -472,6 +495,14 @@ class Notification(models.Model):
                 name="notification_channel_valid",
             ),
             models.CheckConstraint(
+                condition=models.Q(status__in=["pending", "retrying", "sent", "dead", "withheld"]),
+                name="notification_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=["update", "triage_reminder", "triage_escalation"]),
+                name="notification_kind_valid",
+            ),
+            models.CheckConstraint(
                 condition=~models.Q(channel="in_app") | models.Q(recipient_user__isnull=False),
                 name="notification_in_app_has_user",
             ),
@@ -483,8 +514,19 @@ class Notification(models.Model):
                 condition=~models.Q(status="sent") | models.Q(sent_at__isnull=False),
                 name="notification_sent_has_time",
             ),
+            models.CheckConstraint(
+                condition=models.Q(digest=False) | models.Q(channel="email"),
+                name="notification_digest_is_email",
+            ),
             models.UniqueConstraint(
-                fields=["event", "channel", "recipient_address", "recipient_user"],
+                fields=[
+                    "event",
+                    "kind",
+                    "channel",
+                    "recipient_address",
+                    "recipient_user",
+                    "dedup_key",
+                ],
                 name="notification_one_per_event_channel_recipient",
                 nulls_distinct=False,
             ),
@@ -501,6 +543,12 @@ class Notification(models.Model):
                 fields=["recipient_user", "-created_at"],
                 condition=models.Q(channel="in_app", read_at__isnull=True),
                 name="notification_unread_idx",
+            ),
+            # The admin's worklist of deliveries that need a person.
+            models.Index(
+                fields=["-created_at"],
+                condition=models.Q(status__in=["dead", "retrying"]),
+                name="notification_attention_idx",
             ),
         ]
 

@@ -26,3 +26,12 @@ class CancelReason(models.TextChoices):
     NO_LONGER_APPROPRIATE = "no_longer_appropriate", "No longer clinically appropriate"
     DUPLICATE = "duplicate", "Duplicate referral"
     OTHER = "other", "Other (see note)"
+
+
+# Every coded reason's label, for timelines (codes are unique across the three lists or mean the
+# same thing, e.g. "duplicate" and "other").
+REASON_LABELS = {
+    **dict(DeclineReason.choices),
+    **dict(DischargeReason.choices),
+    **dict(CancelReason.choices),
+}

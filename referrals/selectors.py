@@ -1,6 +1,7 @@
 """Queries shared by pages, the API and exports; above all, which referrals a user may see."""
 
 import datetime
+import re
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
@@ -79,3 +80,163 @@ def referrals_overdue_for_triage(queryset: QuerySet[Referral], today=None) -> Qu
         cutoff = add_working_days(today + datetime.timedelta(days=1), -(days + 1))
         overdue |= Q(programme__triage_sla_days=days, submitted_at__date__lt=cutoff)
     return queryset.filter(status=Status.SUBMITTED).filter(overdue)
+
+
+# --- The referrer's dashboard ------------------------------------------------------------------
+
+NEEDS_ACTION = "needs_action"
+
+
+def referrals_made_by_organisations_of(user) -> QuerySet[Referral]:
+    """The referrals of every organisation where the user is a referrer (their dashboard)."""
+    organisation_ids = [
+        m.organisation_id for m in active_memberships(user) if m.role == Role.REFERRER
+    ]
+    return referral_list_for(user).filter(referring_organisation_id__in=organisation_ids)
+
+
+def referrals_matching(queryset: QuerySet[Referral], term: str) -> QuerySet[Referral]:
+    """Search by reference, NHS number (spaces allowed) or the start of the last name."""
+    term = (term or "").strip()
+    if not term:
+        return queryset
+    digits = re.sub(r"[\s-]", "", term)
+    if digits.isdigit():
+        return queryset.filter(patient__nhs_number=digits)
+    if term.upper().startswith("ER-") or re.fullmatch(r"[2-9B-Z]{6}", term.upper()):
+        reference = term.upper() if term.upper().startswith("ER-") else f"ER-{term.upper()}"
+        return queryset.filter(reference=reference)
+    return queryset.filter(patient__family_name__istartswith=term)
+
+
+def referrer_dashboard(
+    user, *, status="", clinician="mine", referred_from=None, referred_to=None, search=""
+) -> QuerySet[Referral]:
+    queryset = referrals_made_by_organisations_of(user)
+    if clinician != "all":
+        queryset = queryset.filter(referring_clinician=user)
+    if status == NEEDS_ACTION:
+        queryset = queryset.filter(status__in=[Status.DRAFT, Status.INFO_REQUESTED])
+    elif status:
+        queryset = queryset.filter(status=status)
+    if referred_from:
+        queryset = queryset.filter(referred_on__gte=referred_from)
+    if referred_to:
+        queryset = queryset.filter(referred_on__lte=referred_to)
+    return referrals_matching(queryset, search).order_by("-updated_at", "-id")
+
+
+def unread_updates_for(user) -> QuerySet:
+    """In-app updates the user has not opened yet."""
+    from .models import Notification
+
+    return Notification.objects.filter(
+        recipient_user=user, channel=Notification.Channel.IN_APP, read_at__isnull=True
+    )
+
+
+def referral_ids_with_unread_updates(user, referral_ids) -> set[int]:
+    return set(
+        unread_updates_for(user)
+        .filter(referral_id__in=list(referral_ids))
+        .values_list("referral_id", flat=True)
+    )
+
+
+def patient_known_to(organisation, nhs_number: str):
+    """The patient with this NHS number if `organisation` has referred them before, else None.
+
+    Only an organisation that already has a referral for the patient may see their details.
+    """
+    from .models import Patient
+
+    return Patient.objects.filter(
+        nhs_number=nhs_number, referrals__referring_organisation=organisation
+    ).first()
+
+
+def referral_timeline(referral: Referral):
+    return referral.events.select_related("actor", "actor_organisation").order_by(
+        "created_at", "id"
+    )
+
+
+def attendance_summary(referral: Referral) -> dict:
+    """Sessions attended out of the programme's planned number, and missed sessions."""
+    from .models import Attendance
+
+    counts = dict(referral.sessions.order_by().values_list("status").annotate(n=Count("id")))
+    planned = referral.programme.planned_sessions if referral.programme else 0
+    return {
+        "attended": counts.get(Attendance.ATTENDED, 0),
+        "planned": planned,
+        "missed": counts.get(Attendance.DNA, 0),
+        "booked": counts.get(Attendance.BOOKED, 0),
+    }
+
+
+# --- Class places ------------------------------------------------------------------------------
+
+
+def waitlist_queue_length(programme_class) -> int:
+    return Referral.objects.filter(
+        programme_class=programme_class, status=Status.WAITLISTED
+    ).count()
+
+
+def waitlist_position(referral: Referral) -> int | None:
+    """1 for the next in line for the class, or None when the referral is not waiting."""
+    if referral.status != Status.WAITLISTED or referral.programme_class_id is None:
+        return None
+    ahead = Referral.objects.filter(
+        programme_class_id=referral.programme_class_id,
+        status=Status.WAITLISTED,
+    ).filter(
+        Q(status_changed_at__lt=referral.status_changed_at)
+        | Q(status_changed_at=referral.status_changed_at, id__lt=referral.id)
+    )
+    return ahead.count() + 1
+
+
+# --- The coordinator's triage worklist ---------------------------------------------------------
+
+TRIAGE_STATUSES = (Status.SUBMITTED, Status.INFO_REQUESTED, Status.ACCEPTED, Status.WAITLISTED)
+
+
+def operators_coordinated_by(user) -> list[int]:
+    return [m.organisation_id for m in active_memberships(user) if m.role == Role.COORDINATOR]
+
+
+def triage_worklist(
+    user, *, facility=None, programme=None, status="", overdue=False, search="", today=None
+) -> QuerySet[Referral]:
+    """Referrals routed to the coordinator's operators that still need them, oldest first."""
+    queryset = referral_list_for(user).filter(operator_id__in=operators_coordinated_by(user))
+    queryset = (
+        queryset.filter(status=status) if status else queryset.filter(status__in=TRIAGE_STATUSES)
+    )
+    if facility is not None:
+        queryset = queryset.filter(
+            Q(facility=facility) | Q(facility__isnull=True, preferred_facility=facility)
+        )
+    if programme is not None:
+        queryset = queryset.filter(programme=programme)
+    if overdue:
+        queryset = referrals_overdue_for_triage(queryset, today=today)
+    return (
+        referrals_matching(queryset, search)
+        .select_related("preferred_facility", "programme_class")
+        .order_by("submitted_at", "id")
+    )
+
+
+def free_places_by_class(class_ids) -> dict[int, int]:
+    """Places free in each class (capacity minus referrals holding a place), in one query."""
+    from facilities.models import ProgrammeClass
+
+    from .workflow import PLACE_HOLDERS
+
+    classes = ProgrammeClass.objects.filter(id__in=list(class_ids)).annotate(
+        taken=Count("referrals", filter=Q(referrals__status__in=PLACE_HOLDERS))
+    )
+    return {c.id: max(c.capacity - c.taken, 0) for c in classes}

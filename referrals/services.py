@@ -6,6 +6,8 @@ the state table, then writes the new state, its ReferralEvent and its outbox row
 refused change raises before anything is written.
 """
 
+import datetime
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -23,7 +25,9 @@ from .eligibility import eligibility_problems
 from .models import Patient, Referral, ReferralEvent, Session, Status
 from .notifications import notifications_queue_for_event
 from .reasons import CancelReason, DeclineReason, DischargeReason
-from .workflow import ACTIONS, ReferralChanged, WorkflowError, check_transition
+from .selectors import waitlist_queue_length
+from .workflow import ACTIONS, PLACE_HOLDERS, ReferralChanged, WorkflowError, check_transition
+from .working_days import is_bank_holiday
 
 # Fields a draft may be created or edited with; state, consent times and routing are not among them.
 DRAFT_FIELDS = frozenset(
@@ -142,6 +146,30 @@ def patient_create(*, by, organisation: Organisation, **fields) -> Patient:
     return patient
 
 
+def patient_record_for_referral(
+    *, by, organisation: Organisation, fields: dict, patient: Patient | None = None
+) -> Patient:
+    """The patient a referral from `organisation` is about, created or brought up to date.
+
+    The referrer has the patient in front of them (and the GP record), so their answers become
+    the current details. An NHS number already on file means the same person: that record is
+    updated rather than a duplicate made.
+    """
+    _refuse_unless(by, Permission.REFERRAL_CREATE, organisation)
+    nhs_number = fields.get("nhs_number")
+    if patient is None and nhs_number:
+        patient = Patient.objects.filter(nhs_number=nhs_number).first()
+    if patient is None:
+        return patient_create(by=by, organisation=organisation, **fields)
+    with transaction.atomic():
+        locked = Patient.objects.select_for_update().get(pk=patient.pk)
+        for name, value in fields.items():
+            setattr(locked, name, value)
+        locked.full_clean()
+        locked.save()
+    return locked
+
+
 def referral_create_draft(
     *, by, organisation: Organisation, patient: Patient, **fields
 ) -> Referral:
@@ -161,6 +189,8 @@ def referral_create_draft(
     if referral.consent_referral:
         referral.consent_recorded_at = timezone.now()
         referral.consent_recorded_by = by
+    if "exclusions_present" in fields:
+        referral.safety_screened_at = timezone.now()
     referral.full_clean(exclude=["reference"])
     for _attempt in range(5):
         try:
@@ -198,6 +228,11 @@ def referral_update_draft(*, referral: Referral, by, **fields) -> Referral:
         if locked.consent_referral and locked.consent_recorded_at is None:
             locked.consent_recorded_at = timezone.now()
             locked.consent_recorded_by = by
+        if not locked.consent_referral:
+            locked.consent_recorded_at = None
+            locked.consent_recorded_by = None
+        if "exclusions_present" in fields:
+            locked.safety_screened_at = timezone.now()
         locked.full_clean(exclude=["reference"])
         locked.version += 1
         locked.save()
@@ -210,6 +245,10 @@ def referral_update_draft(*, referral: Referral, by, **fields) -> Referral:
 
 def _validate_submission(referral: Referral) -> None:
     errors = {}
+    if referral.safety_screened_at is None:
+        errors["exclusions_present"] = "Complete the safety screen"
+    if not referral.reasons:
+        errors["reasons"] = "Select at least one reason for referral"
     if not referral.consent_referral:
         errors["consent_referral"] = "The patient must consent to the referral before it is sent"
     if referral.programme is None:
@@ -267,6 +306,16 @@ def _check_placement(referral: Referral, facility: Facility, programme_class, in
         raise ValidationError(errors)
 
 
+def _lock_class_and_count_taken(programme_class_id: int, *, excluding: Referral) -> int:
+    """Lock the class row (so concurrent placements queue up) and count its places in use."""
+    ProgrammeClass.objects.select_for_update().get(pk=programme_class_id)
+    return (
+        Referral.objects.filter(programme_class_id=programme_class_id, status__in=PLACE_HOLDERS)
+        .exclude(pk=excluding.pk)
+        .count()
+    )
+
+
 def referral_accept(
     *,
     referral: Referral,
@@ -276,6 +325,22 @@ def referral_accept(
     instructor=None,
     note: str = "",
 ) -> ReferralEvent:
+    """Accept into a facility (and class). A full class puts the referral on its waiting list,
+    in the same transaction: the referrer hears "accepted" then "waiting list"."""
+
+    def waitlist_when_full(locked: Referral) -> None:
+        if programme_class is None:
+            return
+        taken = _lock_class_and_count_taken(programme_class.pk, excluding=locked)
+        if taken >= programme_class.capacity:
+            position = waitlist_queue_length(programme_class) + 1
+            _transition(
+                locked,
+                by=by,
+                action_name="waitlist",
+                note=f"{programme_class.name} is full: number {position} on its waiting list.",
+            )
+
     return _transition(
         referral,
         by=by,
@@ -287,6 +352,7 @@ def referral_accept(
             "programme_class": programme_class,
             "instructor": instructor,
         },
+        then=waitlist_when_full,
     )
 
 
@@ -309,21 +375,61 @@ def referral_waitlist(*, referral: Referral, by, note: str = "") -> ReferralEven
     return _transition(referral, by=by, action_name="waitlist", note=note)
 
 
-def referral_book(*, referral: Referral, by, first_session_at, note: str = "") -> ReferralEvent:
-    """Book the first session (or initial assessment); later sessions come with class booking."""
+def class_session_times(programme_class: ProgrammeClass, first_day, weeks: int) -> list:
+    """The class's weekly slot for `weeks` weeks from the first such weekday on or after
+    `first_day`, leaving out bank holidays (the centre is closed; the programme runs on)."""
+    offset = (programme_class.weekday - first_day.weekday()) % 7
+    start = first_day + datetime.timedelta(days=offset)
+    days = [start + datetime.timedelta(weeks=week) for week in range(weeks)]
+    return [
+        timezone.make_aware(datetime.datetime.combine(day, programme_class.start_time))
+        for day in days
+        if not is_bank_holiday(day)
+    ]
+
+
+def referral_book(
+    *, referral: Referral, by, first_session_at=None, note: str = ""
+) -> ReferralEvent:
+    """Book the patient's sessions: in a class, every weekly session of the programme from the
+    first one; otherwise (1:1 or an initial assessment) the one session given."""
 
     def validate(locked: Referral) -> None:
         if locked.facility_id is None:
             raise ValidationError({"facility": "Accept the referral into a facility first"})
-        if first_session_at <= timezone.now():
+        if locked.programme_class_id is None and first_session_at is None:
+            raise ValidationError({"first_session_at": "Enter when the first session is"})
+        if first_session_at is not None and first_session_at <= timezone.now():
             raise ValidationError({"first_session_at": "The first session must be in the future"})
+        if locked.programme_class_id is not None:
+            taken = _lock_class_and_count_taken(locked.programme_class_id, excluding=locked)
+            if taken >= locked.programme_class.capacity:
+                raise ValidationError(
+                    {"programme_class": "The class is full: no place is free to book yet"}
+                )
 
-    def book_first_session(locked: Referral) -> None:
-        Session.objects.create(
-            referral=locked,
-            programme_class_id=locked.programme_class_id,
-            kind=Session.Kind.CLASS if locked.programme_class_id else Session.Kind.ASSESSMENT,
-            scheduled_at=first_session_at,
+    def book_sessions(locked: Referral) -> None:
+        if locked.programme_class_id is None:
+            times, kind = [first_session_at], Session.Kind.ASSESSMENT
+        else:
+            first_day = timezone.localdate(
+                first_session_at or timezone.now() + datetime.timedelta(days=1)
+            )
+            times = class_session_times(
+                locked.programme_class, first_day, locked.programme.duration_weeks
+            )
+            times = [t for t in times if t > timezone.now()]
+            kind = Session.Kind.CLASS
+        existing = set(locked.sessions.values_list("scheduled_at", flat=True))
+        Session.objects.bulk_create(
+            Session(
+                referral=locked,
+                programme_class_id=locked.programme_class_id,
+                kind=kind,
+                scheduled_at=moment,
+            )
+            for moment in times
+            if moment not in existing
         )
 
     return _transition(
@@ -332,7 +438,7 @@ def referral_book(*, referral: Referral, by, first_session_at, note: str = "") -
         action_name="book",
         note=note,
         validate=validate,
-        then=book_first_session,
+        then=book_sessions,
     )
 
 

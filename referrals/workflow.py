@@ -103,6 +103,9 @@ ACTIONS: dict[str, Action] = {
 
 FINAL_STATES = frozenset({S.COMPLETED, S.DECLINED, S.DISCHARGED, S.CANCELLED})
 
+# States in which a referral holds a place in its class (the waiting list holds none).
+PLACE_HOLDERS = frozenset({S.ACCEPTED, S.BOOKED, S.ACTIVE})
+
 # The allowed moves as a set of (from, to) pairs: DOMAIN.md's table, derived from ACTIONS.
 ALLOWED_MOVES = frozenset((source, a.target) for a in ACTIONS.values() for source in a.sources)
 

@@ -18,8 +18,12 @@ def _bank_holidays(year: int) -> frozenset[datetime.date]:
     return frozenset(calendar)
 
 
+def is_bank_holiday(day: datetime.date) -> bool:
+    return day in _bank_holidays(day.year)
+
+
 def is_working_day(day: datetime.date) -> bool:
-    return day.weekday() < 5 and day not in _bank_holidays(day.year)
+    return day.weekday() < 5 and not is_bank_holiday(day)
 
 
 def working_days_between(start: datetime.date, end: datetime.date) -> int:

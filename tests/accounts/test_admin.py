@@ -69,7 +69,7 @@ def test_superuser_gets_change_pages_of_referral_data(staff_client, people, book
         "referral": booked,
         "patient": booked.patient,
         "event": booked.events.first(),
-        "session": Session.objects.get(referral=booked),
+        "session": Session.objects.filter(referral=booked).earliest("scheduled_at"),
         "facility": people.facility_x,
     }[model]
 

@@ -28,6 +28,7 @@ def practice_b_submitted(people):
         programme=people.programme_y,
         preferred_facility=people.facility_y,
         consent_referral=True,
+        exclusions_present=[],
     )
     services.referral_submit(referral=referral, by=people.referrer_b)
     return referral

@@ -29,6 +29,7 @@ def practice_b_referral(people, *, submit=True, accept=False) -> Referral:
         programme=people.programme_y,
         preferred_facility=people.facility_y,
         consent_referral=True,
+        exclusions_present=[],
     )
     if submit:
         services.referral_submit(referral=referral, by=people.referrer_b)

@@ -209,8 +209,13 @@ def test_timeline_of_a_completed_referral_is_a_connected_path(people):
     assert previous == Status.COMPLETED
 
 
-def test_booking_creates_the_first_session_in_the_same_change(people):
+def test_booking_into_a_class_books_every_weekly_session_in_the_same_change(people):
     referral = referral_in_state(people, Status.BOOKED)
-    session = referral.sessions.get()
-    assert session.status == Session.Attendance.BOOKED
-    assert session.programme_class == people.class_x
+    sessions = list(referral.sessions.order_by("scheduled_at"))
+    weeks = people.programme_x.duration_weeks
+    assert weeks - 1 <= len(sessions) <= weeks  # a bank holiday in the run is left out
+    assert {s.status for s in sessions} == {Session.Attendance.BOOKED}
+    assert {s.programme_class for s in sessions} == {people.class_x}
+    local = [timezone.localtime(s.scheduled_at) for s in sessions]
+    assert {t.weekday() for t in local} == {people.class_x.weekday}
+    assert {t.time() for t in local} == {people.class_x.start_time}

@@ -1,0 +1,631 @@
+"""Forms for the referrer's journey. They validate input; the services do the writing.
+
+Every step accepts a partial answer when the referrer saves a draft; "Continue" asks for the
+step's required answers; the submit service checks the whole referral again.
+"""
+
+import datetime
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from facilities.postcodes import normalise_postcode, validate_postcode
+
+from .conditions import Condition, Exclusion
+from .models import (
+    Ethnicity,
+    Patient,
+    Priority,
+    RiskTier,
+    Sex,
+    Status,
+    validate_date_of_birth,
+)
+from .nhs_numbers import normalise_nhs_number, validate_nhs_number
+from .reasons import CancelReason, DeclineReason, DischargeReason
+
+YES_NO = [("yes", "Yes"), ("no", "No")]
+
+
+class DateInputWidget(forms.MultiWidget):
+    """The NHS date input: day, month and year boxes (components/date_input.html)."""
+
+    template_name = "components/date_input_widget.html"
+
+    def __init__(self, attrs=None):
+        super().__init__(
+            [
+                forms.TextInput(attrs={"inputmode": "numeric"}),
+                forms.TextInput(attrs={"inputmode": "numeric"}),
+                forms.TextInput(attrs={"inputmode": "numeric"}),
+            ],
+            attrs,
+        )
+
+    def decompress(self, value):
+        if isinstance(value, datetime.date):
+            return [value.day, value.month, value.year]
+        return [None, None, None]
+
+
+class NHSDateField(forms.MultiValueField):
+    widget = DateInputWidget
+
+    def __init__(self, error_messages=None, **kwargs):
+        error_messages = {
+            "incomplete": "Enter a full date, including the day, month and year",
+            **(error_messages or {}),
+        }
+        fields = [forms.CharField(), forms.CharField(), forms.CharField()]
+        super().__init__(
+            fields=fields, error_messages=error_messages, require_all_fields=False, **kwargs
+        )
+
+    def compress(self, data_list):
+        if not data_list or not any(data_list):
+            return None
+        if not all(data_list):
+            raise ValidationError(self.error_messages["incomplete"], code="incomplete")
+        try:
+            day, month, year = (int(str(part).strip()) for part in data_list)
+            if year < 1000:
+                raise ValueError
+            return datetime.date(year, month, day)
+        except ValueError as error:
+            raise ValidationError("Enter a real date, like 15 3 1984", code="invalid") from error
+
+
+class PatientForm(forms.Form):
+    """Who the patient is and how to contact them."""
+
+    nhs_number = forms.CharField(
+        label="NHS number",
+        required=False,
+        max_length=14,
+        help_text="10 digits, for example 999 000 0018. "
+        "Leave blank if the patient does not have one.",
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+    given_name = forms.CharField(
+        label="First name",
+        max_length=100,
+        error_messages={"required": "Enter the patient's first name"},
+    )
+    family_name = forms.CharField(
+        label="Last name",
+        max_length=100,
+        error_messages={"required": "Enter the patient's last name"},
+    )
+    date_of_birth = NHSDateField(
+        label="Date of birth",
+        help_text="For example, 15 3 1984",
+        error_messages={"required": "Enter the patient's date of birth"},
+    )
+    sex = forms.ChoiceField(
+        label="Sex",
+        choices=Sex.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select the patient's sex"},
+    )
+    postcode = forms.CharField(
+        label="Postcode",
+        max_length=10,
+        error_messages={"required": "Enter the patient's postcode"},
+    )
+    phone = forms.CharField(label="Phone number", max_length=20, required=False)
+    email = forms.EmailField(label="Email address", required=False)
+    contact_methods = forms.MultipleChoiceField(
+        label="How can the leisure centre contact the patient?",
+        choices=[("phone", "Phone"), ("email", "Email"), ("post", "Post")],
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="Select all that apply.",
+    )
+    do_not_contact = forms.BooleanField(
+        label="The patient asked not to be contacted except about this referral", required=False
+    )
+    interpreter_needed = forms.ChoiceField(
+        label="Does the patient need an interpreter?",
+        choices=YES_NO,
+        widget=forms.RadioSelect,
+        initial="no",
+    )
+    interpreter_language = forms.CharField(
+        label="Language for the interpreter", max_length=60, required=False
+    )
+    ethnicity = forms.ChoiceField(
+        label="Ethnicity", choices=Ethnicity.choices, initial=Ethnicity.NOT_STATED
+    )
+
+    def clean_nhs_number(self):
+        value = normalise_nhs_number(self.cleaned_data["nhs_number"])
+        if value:
+            validate_nhs_number(value)
+        return value
+
+    def clean_date_of_birth(self):
+        value = self.cleaned_data["date_of_birth"]
+        if value is not None:
+            validate_date_of_birth(value)
+        return value
+
+    def clean_postcode(self):
+        value = self.cleaned_data["postcode"]
+        validate_postcode(value)
+        return normalise_postcode(value)
+
+    def clean(self):
+        cleaned = super().clean()
+        methods = set(cleaned.get("contact_methods") or [])
+        if "phone" in methods and not cleaned.get("phone"):
+            self.add_error("phone", "Enter a phone number, or untick phone as a contact method")
+        if "email" in methods and not cleaned.get("email"):
+            self.add_error("email", "Enter an email address, or untick email as a contact method")
+        if cleaned.get("interpreter_needed") == "yes" and not cleaned.get("interpreter_language"):
+            self.add_error("interpreter_language", "Enter the language the patient needs")
+        return cleaned
+
+    def patient_fields(self) -> dict:
+        """The cleaned answers as Patient model fields."""
+        data = self.cleaned_data
+        methods = set(data.get("contact_methods") or [])
+        interpreter = data["interpreter_needed"] == "yes"
+        return {
+            "nhs_number": data["nhs_number"] or None,
+            "given_name": data["given_name"].strip(),
+            "family_name": data["family_name"].strip(),
+            "date_of_birth": data["date_of_birth"],
+            "sex": data["sex"],
+            "postcode": data["postcode"],
+            "phone": data.get("phone", ""),
+            "email": data.get("email", ""),
+            "contact_by_phone": "phone" in methods,
+            "contact_by_email": "email" in methods,
+            "contact_by_post": "post" in methods,
+            "do_not_contact": data.get("do_not_contact", False),
+            "interpreter_needed": interpreter,
+            "interpreter_language": data.get("interpreter_language", "") if interpreter else "",
+            "ethnicity": data["ethnicity"],
+        }
+
+    @classmethod
+    def initial_from(cls, patient: Patient) -> dict:
+        methods = [
+            method
+            for method, chosen in (
+                ("phone", patient.contact_by_phone),
+                ("email", patient.contact_by_email),
+                ("post", patient.contact_by_post),
+            )
+            if chosen
+        ]
+        return {
+            "nhs_number": patient.nhs_number or "",
+            "given_name": patient.given_name,
+            "family_name": patient.family_name,
+            "date_of_birth": patient.date_of_birth,
+            "sex": patient.sex,
+            "postcode": patient.postcode,
+            "phone": patient.phone,
+            "email": patient.email,
+            "contact_methods": methods,
+            "do_not_contact": patient.do_not_contact,
+            "interpreter_needed": "yes" if patient.interpreter_needed else "no",
+            "interpreter_language": patient.interpreter_language,
+            "ethnicity": patient.ethnicity,
+        }
+
+
+class StepForm(forms.Form):
+    """A step whose required answers are required only when the referrer continues."""
+
+    required_to_continue: tuple[str, ...] = ()
+
+    def __init__(self, *args, completing: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.completing = completing
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.completing:
+            for name in self.required_to_continue:
+                if name not in self.errors and not cleaned.get(name):
+                    self.add_error(name, self.fields[name].error_messages["required"])
+        return cleaned
+
+
+class ClinicalDetailsForm(StepForm):
+    required_to_continue = ("reasons",)
+
+    reasons = forms.MultipleChoiceField(
+        label="Reasons for referral",
+        choices=sorted(Condition.choices, key=lambda choice: choice[1]),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="Select all that apply.",
+        error_messages={"required": "Select at least one reason for referral"},
+    )
+    bp_systolic = forms.IntegerField(
+        label="Systolic (top number)", min_value=60, max_value=260, required=False
+    )
+    bp_diastolic = forms.IntegerField(
+        label="Diastolic (bottom number)", min_value=30, max_value=160, required=False
+    )
+    bp_measured_on = NHSDateField(label="Date blood pressure was measured", required=False)
+    heart_rate_medication = forms.ChoiceField(
+        label="Does the patient take medication that affects heart rate, such as beta blockers?",
+        choices=YES_NO,
+        widget=forms.RadioSelect,
+        required=False,
+    )
+    medication_notes = forms.CharField(
+        label="Medication (optional)", widget=forms.Textarea(attrs={"rows": 3}), required=False
+    )
+    relevant_history = forms.CharField(
+        label="Relevant medical history (optional)",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        required=False,
+    )
+    risk_tier = forms.ChoiceField(
+        label="Risk level",
+        choices=RiskTier.choices,
+        widget=forms.RadioSelect,
+        initial=RiskTier.LOW,
+        required=False,
+    )
+    priority = forms.ChoiceField(
+        label="Priority",
+        choices=Priority.choices,
+        widget=forms.RadioSelect,
+        initial=Priority.ROUTINE,
+        required=False,
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        systolic, diastolic = cleaned.get("bp_systolic"), cleaned.get("bp_diastolic")
+        if (systolic is None) != (diastolic is None) and not self.has_error("bp_systolic"):
+            missing = "bp_diastolic" if diastolic is None else "bp_systolic"
+            self.add_error(missing, "Enter both blood pressure numbers, or neither")
+        elif systolic is not None and diastolic is not None and systolic <= diastolic:
+            self.add_error("bp_systolic", "Systolic pressure must be higher than diastolic")
+        measured = cleaned.get("bp_measured_on")
+        if measured and measured > timezone.localdate():
+            self.add_error(
+                "bp_measured_on",
+                "The date blood pressure was measured must be today or in the past",
+            )
+        return cleaned
+
+    def referral_fields(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "reasons": data["reasons"],
+            "bp_systolic": data["bp_systolic"],
+            "bp_diastolic": data["bp_diastolic"],
+            "bp_measured_on": data["bp_measured_on"],
+            "heart_rate_medication": data.get("heart_rate_medication") == "yes",
+            "medication_notes": data["medication_notes"],
+            "relevant_history": data["relevant_history"],
+            "risk_tier": data["risk_tier"] or RiskTier.LOW,
+            "priority": data["priority"] or Priority.ROUTINE,
+        }
+
+
+NONE_APPLY = "none"
+
+
+class ExclusiveNoneCheckboxes(forms.CheckboxSelectMultiple):
+    """'None of these apply' unticks the others, and they untick it (nhsuk-frontend behaviour)."""
+
+    def create_option(self, name, value, *args, **kwargs):
+        option = super().create_option(name, value, *args, **kwargs)
+        if value == NONE_APPLY:
+            option["attrs"]["data-behaviour"] = "exclusive"
+        return option
+
+
+class SafetyScreenForm(StepForm):
+    required_to_continue = ("exclusions",)
+
+    exclusions = forms.MultipleChoiceField(
+        label="Do any of these apply to the patient?",
+        choices=[*Exclusion.choices, (NONE_APPLY, "None of these apply")],
+        widget=ExclusiveNoneCheckboxes,
+        required=False,
+        help_text="Any of these stops an exercise referral. Select all that apply.",
+        error_messages={"required": "Select the conditions that apply, or 'None of these apply'"},
+    )
+
+    def clean_exclusions(self):
+        chosen = self.cleaned_data["exclusions"]
+        if NONE_APPLY in chosen and len(chosen) > 1:
+            raise ValidationError("Select 'None of these apply' only when none of them apply")
+        return chosen
+
+    def exclusions_present(self) -> list[str]:
+        return [code for code in self.cleaned_data["exclusions"] if code != NONE_APPLY]
+
+
+class ProgrammeChoiceForm(StepForm):
+    """One choice of programme at a facility, from the options the view offers."""
+
+    required_to_continue = ("placement",)
+
+    placement = forms.ChoiceField(
+        label="Where should the patient go?",
+        widget=forms.RadioSelect,
+        required=False,
+        error_messages={"required": "Select a programme and leisure centre"},
+    )
+
+    def __init__(self, *args, options=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.options = {option.key: option for option in options}
+        self.fields["placement"].choices = [(o.key, o.label) for o in options]
+
+    def chosen(self):
+        key = self.cleaned_data.get("placement")
+        return self.options.get(key) if key else None
+
+
+class ConsentForm(StepForm):
+    required_to_continue = ("consent_referral",)
+
+    consent_referral = forms.BooleanField(
+        label="The patient agrees to be referred to the programme",
+        required=False,
+        error_messages={"required": "Confirm the patient agrees to be referred"},
+    )
+    consent_share_outcomes = forms.BooleanField(
+        label="The patient agrees that the leisure centre shares their progress and outcomes "
+        "with us",
+        required=False,
+        help_text="Without this, you will hear whether the referral is accepted, "
+        "but not how the patient gets on.",
+    )
+    consent_research = forms.BooleanField(
+        label="The patient agrees that their anonymised data is used to evaluate the programme",
+        required=False,
+        help_text="Optional.",
+    )
+
+
+class AnswerInformationForm(forms.Form):
+    answer = forms.CharField(
+        label="Your answer",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={"required": "Enter your answer"},
+    )
+
+
+class CancelReferralForm(forms.Form):
+    reason = forms.ChoiceField(
+        label="Why are you cancelling this referral?",
+        choices=CancelReason.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select why you are cancelling the referral"},
+    )
+    note = forms.CharField(
+        label="More detail (optional)", widget=forms.Textarea(attrs={"rows": 3}), required=False
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("reason") == CancelReason.OTHER and not cleaned.get("note", "").strip():
+            self.add_error("note", "Say why, as the reason is 'Other'")
+        return cleaned
+
+
+class DashboardFilterForm(forms.Form):
+    """Filters that are not patient data, so they can live in the URL."""
+
+    status = forms.ChoiceField(
+        label="Status",
+        choices=[("", "All statuses"), ("needs_action", "Needs your action"), *Status.choices],
+        required=False,
+    )
+    clinician = forms.ChoiceField(
+        label="Referred by",
+        choices=[("mine", "Me"), ("all", "Anyone in my organisation")],
+        required=False,
+        initial="mine",
+    )
+    referred_from = forms.DateField(
+        label="Referred from", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    referred_to = forms.DateField(
+        label="Referred to", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("referred_from"), cleaned.get("referred_to")
+        if start and end and start > end:
+            self.add_error(
+                "referred_to", "The end date must be the same as or after the start date"
+            )
+        return cleaned
+
+
+class SearchForm(forms.Form):
+    """Search terms can be patient data, so they are POSTed and kept in the session, not the URL."""
+
+    q = forms.CharField(
+        label="Search by reference, NHS number or last name",
+        max_length=100,
+        required=False,
+    )
+
+
+# --- Triage (the leisure coordinator) ----------------------------------------------------------
+
+
+class TriageFilterForm(forms.Form):
+    """Worklist filters: none of them is patient data, so they live in the URL."""
+
+    facility = forms.ModelChoiceField(
+        label="Leisure centre", queryset=None, required=False, empty_label="All centres"
+    )
+    programme = forms.ModelChoiceField(
+        label="Programme", queryset=None, required=False, empty_label="All programmes"
+    )
+    status = forms.ChoiceField(
+        label="Status",
+        choices=[
+            ("", "Waiting for us"),
+            (Status.SUBMITTED, "Submitted"),
+            (Status.INFO_REQUESTED, "Information requested"),
+            (Status.ACCEPTED, "Accepted"),
+            (Status.WAITLISTED, "Waiting list"),
+        ],
+        required=False,
+    )
+    overdue = forms.BooleanField(label="Only overdue", required=False)
+
+    def __init__(self, *args, operator_ids=(), **kwargs):
+        from facilities.models import Facility, Programme
+
+        super().__init__(*args, **kwargs)
+        self.fields["facility"].queryset = Facility.objects.filter(operator_id__in=operator_ids)
+        self.fields["programme"].queryset = Programme.objects.filter(operator_id__in=operator_ids)
+
+
+class AcceptForm(forms.Form):
+    facility = forms.ModelChoiceField(
+        label="Leisure centre",
+        queryset=None,
+        error_messages={"required": "Select the leisure centre"},
+    )
+    programme_class = forms.ModelChoiceField(
+        label="Class",
+        queryset=None,
+        required=False,
+        empty_label="No class yet (one-to-one sessions first)",
+        help_text="A full class puts the patient on its waiting list.",
+    )
+    instructor = forms.ModelChoiceField(
+        label="Instructor", queryset=None, required=False, empty_label="Not assigned yet"
+    )
+    note = forms.CharField(
+        label="Note for the timeline (optional)",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+    )
+
+    def __init__(self, *args, referral, free_places=None, **kwargs):
+        from accounts.models import Role, User
+        from facilities.models import Facility, ProgrammeClass
+
+        super().__init__(*args, **kwargs)
+        operator_id = referral.operator_id
+        self.fields["facility"].queryset = Facility.objects.filter(
+            operator_id=operator_id, is_active=True
+        )
+        classes = ProgrammeClass.objects.filter(
+            programme_id=referral.programme_id, is_active=True
+        ).select_related("facility")
+        self.fields["programme_class"].queryset = classes
+        free = free_places or {}
+        self.fields["programme_class"].label_from_instance = lambda c: (
+            f"{c.name}, {c.facility.name}, {c.get_weekday_display()} {c.start_time:%H:%M} "
+            f"({free.get(c.id, c.capacity)} of {c.capacity} places free)"
+        )
+        self.fields["instructor"].queryset = User.objects.filter(
+            memberships__organisation_id=operator_id,
+            memberships__role=Role.INSTRUCTOR,
+            memberships__is_active=True,
+            is_active=True,
+        ).distinct()
+        if referral.preferred_facility_id and not self.is_bound:
+            self.initial.setdefault("facility", referral.preferred_facility_id)
+
+
+class DeclineForm(forms.Form):
+    reason = forms.ChoiceField(
+        label="Why are you declining this referral?",
+        choices=DeclineReason.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select why you are declining the referral"},
+    )
+    note = forms.CharField(
+        label="Message for the referrer",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        required=False,
+        help_text="The referrer sees this. Do not include anything the patient has not "
+        "agreed to share.",
+    )
+
+
+class RequestInformationForm(forms.Form):
+    question = forms.CharField(
+        label="What do you need to know?",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="The referrer sees this question and answers it on the referral.",
+        error_messages={"required": "Enter your question for the referrer"},
+    )
+
+
+class DischargeForm(forms.Form):
+    reason = forms.ChoiceField(
+        label="Why is the patient leaving the programme?",
+        choices=DischargeReason.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select why the patient is being discharged"},
+    )
+    note = forms.CharField(
+        label="More detail (optional)", widget=forms.Textarea(attrs={"rows": 3}), required=False
+    )
+
+
+class NoteForm(forms.Form):
+    """Actions that need only a confirmation and an optional note (waitlist, complete)."""
+
+    note = forms.CharField(
+        label="Note for the timeline (optional)",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+    )
+
+
+class BookForm(forms.Form):
+    first_session_on = NHSDateField(
+        label="Date of the first session",
+        required=False,
+        help_text="For a class, leave blank to start at its next session.",
+    )
+    first_session_time = forms.TimeField(
+        label="Time (for a one-to-one session)",
+        required=False,
+        help_text="For example, 14:30",
+        widget=forms.TimeInput(attrs={"inputmode": "numeric"}, format="%H:%M"),
+    )
+    note = forms.CharField(
+        label="Note for the timeline (optional)",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+    )
+
+    def __init__(self, *args, referral, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.in_class = referral.programme_class_id is not None
+        self.class_time = referral.programme_class.start_time if self.in_class else None
+
+    def clean(self):
+        cleaned = super().clean()
+        day, time = cleaned.get("first_session_on"), cleaned.get("first_session_time")
+        if not self.in_class and not self.has_error("first_session_on"):
+            if day is None:
+                self.add_error("first_session_on", "Enter the date of the first session")
+            if time is None:
+                self.add_error("first_session_time", "Enter the time of the first session")
+        if day is not None:
+            at = self.class_time if self.in_class else (time or datetime.time(0, 0))
+            moment = timezone.make_aware(datetime.datetime.combine(day, at))
+            if moment <= timezone.now():
+                self.add_error("first_session_on", "The first session must be in the future")
+            cleaned["first_session_at"] = moment
+        else:
+            cleaned["first_session_at"] = None
+        return cleaned

@@ -1,0 +1,65 @@
+"""The printable discharge summary of a completed or discharged referral.
+
+Included by the lead's URLconf from `referrals/urls_discharge.py`. Whoever may see the referral
+may see its summary (the same user-scoped selector as the referral page); other referrals, and
+referrals that have not ended, are a 404.
+"""
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import render
+from django.utils import formats, timezone
+
+from .delivery.discharge import discharge_summary_for
+from .models import Referral, Status
+from .selectors import referral_for_user
+
+ENDED = frozenset({Status.COMPLETED, Status.DISCHARGED})
+
+
+def _date(value) -> str:
+    return formats.date_format(
+        timezone.localtime(value) if hasattr(value, "hour") else value, "j F Y"
+    )
+
+
+@login_required
+def discharge_summary(request, reference: str):
+    try:
+        referral = referral_for_user(request.user, reference)
+    except Referral.DoesNotExist:
+        raise Http404("No such referral") from None
+    if referral.status not in ENDED:
+        raise Http404("This referral has not ended")
+    summary = discharge_summary_for(referral)
+    patient = referral.patient
+    context = {
+        "referral": referral,
+        "summary": summary,
+        "patient_rows": [
+            ("Name", patient.full_name),
+            ("NHS number", patient.nhs_number_display),
+            ("Date of birth", _date(patient.date_of_birth)),
+        ],
+        "referral_rows": [
+            ("Reference", referral.reference),
+            ("Referred by", f"{referral.clinician_name}, {referral.referring_organisation.name}"),
+            ("Referred on", _date(referral.referred_on)),
+            ("Programme", referral.programme.name if referral.programme else "Not recorded"),
+            ("Facility", referral.facility.name if referral.facility else "Not assigned"),
+        ],
+        "ending_rows": [
+            ("Status", summary.status_label),
+            ("Ended on", _date(summary.ended_at)),
+            ("Reason", summary.reason_label),
+        ],
+        "attendance_rows": [
+            (
+                "Sessions attended",
+                f"{summary.sessions_attended} of {summary.sessions_planned} planned",
+            ),
+            ("Sessions not attended", str(summary.sessions_missed)),
+            ("Sessions cancelled", str(summary.sessions_cancelled)),
+        ],
+    }
+    return render(request, "referrals/discharge_summary.html", context)

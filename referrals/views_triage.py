@@ -1,0 +1,240 @@
+"""The leisure coordinator's pages: the triage worklist and the workflow actions on a referral.
+
+Each action page fetches the referral through the user-scoped selector (another operator's
+referral is a 404), checks the action's permission (403), and calls its one service.
+"""
+
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.permissions import has_permission
+
+from . import selectors, services
+from .forms import (
+    AcceptForm,
+    BookForm,
+    DeclineForm,
+    DischargeForm,
+    NoteForm,
+    RequestInformationForm,
+    SearchForm,
+    TriageFilterForm,
+)
+from .models import Referral, Status
+from .views import _posted_version, _referral_or_404, _run_workflow_action
+from .workflow import ACTIONS, actions_available_from
+from .working_days import working_days_between
+
+PAGE_SIZE = 50
+SEARCH_SESSION_KEY = "triage_worklist_search"
+
+
+@dataclass(frozen=True)
+class WorklistRow:
+    referral: Referral
+    days_waiting: int
+    overdue: bool
+    place_free: bool
+
+
+def _worklist_rows(referrals, today) -> list[WorklistRow]:
+    free = selectors.free_places_by_class(
+        {r.programme_class_id for r in referrals if r.programme_class_id}
+    )
+    rows = []
+    for referral in referrals:
+        submitted_on = timezone.localdate(referral.submitted_at)
+        waited = working_days_between(submitted_on, today)
+        rows.append(
+            WorklistRow(
+                referral=referral,
+                days_waiting=waited,
+                overdue=referral.status == Status.SUBMITTED
+                and waited > referral.programme.triage_sla_days,
+                place_free=referral.status == Status.WAITLISTED
+                and free.get(referral.programme_class_id, 0) > 0,
+            )
+        )
+    return rows
+
+
+@login_required
+def worklist(request):
+    operator_ids = selectors.operators_coordinated_by(request.user)
+    if not operator_ids:
+        raise PermissionDenied("Only leisure coordinators triage referrals.")
+    if request.method == "POST":
+        # Search terms can be names or NHS numbers: keep them out of URLs and server logs.
+        form = SearchForm(request.POST)
+        request.session[SEARCH_SESSION_KEY] = form.data.get("q", "").strip()[:100]
+        query = request.GET.urlencode()
+        return redirect(f"{reverse('triage:worklist')}{'?' + query if query else ''}")
+    filters = TriageFilterForm(request.GET or None, operator_ids=operator_ids)
+    criteria = filters.cleaned_data if filters.is_bound and filters.is_valid() else {}
+    search = request.session.get(SEARCH_SESSION_KEY, "")
+    today = timezone.localdate()
+    referrals = selectors.triage_worklist(
+        request.user,
+        facility=criteria.get("facility"),
+        programme=criteria.get("programme"),
+        status=criteria.get("status", ""),
+        overdue=criteria.get("overdue", False),
+        search=search,
+        today=today,
+    )
+    page = Paginator(referrals, PAGE_SIZE).get_page(request.GET.get("page"))
+    querystring = request.GET.copy()
+    querystring.pop("page", None)
+    context = {
+        "filters": filters,
+        "search_form": SearchForm(initial={"q": search}),
+        "search": search,
+        "page_obj": page,
+        "rows": _worklist_rows(list(page.object_list), today),
+        "querystring": querystring.urlencode(),
+    }
+    template = (
+        "triage/partials/worklist_results.html"
+        if request.headers.get("HX-Request")
+        else "triage/worklist.html"
+    )
+    return render(request, template, context)
+
+
+def clear_search(request):
+    if request.method == "POST":
+        request.session.pop(SEARCH_SESSION_KEY, None)
+    return redirect("triage:worklist")
+
+
+# --- Actions -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ActionPage:
+    title: str
+    form_class: type
+    button: str
+    success: str
+    warning: bool = False
+
+
+ACTION_PAGES = {
+    "accept": ActionPage("Accept the referral", AcceptForm, "Accept", "Referral accepted."),
+    "decline": ActionPage(
+        "Decline the referral", DeclineForm, "Decline", "Referral declined.", warning=True
+    ),
+    "request_info": ActionPage(
+        "Ask the referrer for information",
+        RequestInformationForm,
+        "Send question",
+        "Question sent to the referrer.",
+    ),
+    "waitlist": ActionPage(
+        "Add to the waiting list", NoteForm, "Add to waiting list", "Added to the waiting list."
+    ),
+    "book": ActionPage("Book sessions", BookForm, "Book", "Sessions booked."),
+    "complete": ActionPage("Complete the programme", NoteForm, "Complete", "Programme completed."),
+    "discharge": ActionPage(
+        "Discharge the patient", DischargeForm, "Discharge", "Patient discharged.", warning=True
+    ),
+}
+
+
+def triage_actions_for(user, referral: Referral) -> list[dict]:
+    """The operator-side actions this user may take on the referral now, as links."""
+    return [
+        {
+            "label": ACTION_PAGES[action.name].title,
+            "href": reverse("triage:action", args=[referral.reference, action.name]),
+        }
+        for action in actions_available_from(referral.status)
+        if action.name in ACTION_PAGES and has_permission(user, action.permission, referral)
+    ]
+
+
+def _call_service(name: str, referral: Referral, by, data: dict):
+    if name == "accept":
+        return services.referral_accept(
+            referral=referral,
+            by=by,
+            facility=data["facility"],
+            programme_class=data["programme_class"],
+            instructor=data["instructor"],
+            note=data["note"],
+        )
+    if name == "decline":
+        return services.referral_decline(
+            referral=referral, by=by, reason=data["reason"], note=data["note"]
+        )
+    if name == "request_info":
+        return services.referral_request_info(referral=referral, by=by, question=data["question"])
+    if name == "waitlist":
+        return services.referral_waitlist(referral=referral, by=by, note=data["note"])
+    if name == "book":
+        return services.referral_book(
+            referral=referral, by=by, first_session_at=data["first_session_at"], note=data["note"]
+        )
+    if name == "complete":
+        return services.referral_complete(referral=referral, by=by, note=data["note"])
+    return services.referral_discharge(
+        referral=referral, by=by, reason=data["reason"], note=data["note"]
+    )
+
+
+def _form_for(name: str, referral: Referral, data=None):
+    page = ACTION_PAGES[name]
+    if page.form_class is AcceptForm:
+        free = selectors.free_places_by_class(
+            referral.programme.classes.values_list("id", flat=True)
+        )
+        return AcceptForm(data, referral=referral, free_places=free)
+    if page.form_class is BookForm:
+        return BookForm(data, referral=referral)
+    return page.form_class(data)
+
+
+@login_required
+def action(request, reference: str, name: str):
+    if name not in ACTION_PAGES:
+        raise Http404("No such action")
+    referral = _referral_or_404(request, reference)
+    workflow_action = ACTIONS[name]
+    if not has_permission(request.user, workflow_action.permission, referral):
+        raise PermissionDenied("You cannot do that to this referral.")
+    if referral.status not in workflow_action.sources:
+        messages.info(request, f"This referral is {referral.get_status_display().lower()} now.")
+        return redirect("referrals:detail", reference=reference)
+    page = ACTION_PAGES[name]
+    form = _form_for(name, referral, request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        done = _run_workflow_action(
+            request,
+            form,
+            lambda: _call_service(
+                name, _posted_version(request, referral), request.user, form.cleaned_data
+            ),
+            success=page.success,
+        )
+        if done:
+            referral.refresh_from_db()
+            if name == "accept" and referral.status == Status.WAITLISTED:
+                messages.warning(
+                    request,
+                    "The class is full, so the referral is on its waiting list "
+                    f"(number {selectors.waitlist_position(referral)}).",
+                )
+            return done
+    return render(
+        request,
+        "triage/action.html",
+        {"referral": referral, "form": form, "page": page, "name": name},
+    )
