@@ -14,6 +14,8 @@ def navigation(request):
         items.append(("Your referrals", reverse("referrals:dashboard")))
     if has_permission(user, Permission.REFERRAL_TRIAGE):
         items.append(("Triage", reverse("triage:worklist")))
+    if has_permission(user, Permission.SESSION_RECORD):
+        items.append(("Today", reverse("register:today")))
     items.append(("Account security", reverse("mfa_index")))
     if user.is_staff:
         items.append(("Platform admin", reverse("admin:index")))

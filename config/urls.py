@@ -10,5 +10,6 @@ urlpatterns = [
     path("referrals/", include("referrals.urls_discharge")),
     path("referrals/", include("referrals.urls")),
     path("triage/", include("referrals.urls_triage")),
+    path("today/", include("referrals.urls_register")),
     path("admin/", admin.site.urls),
 ]
