@@ -16,6 +16,12 @@ def navigation(request):
         items.append(("Triage", reverse("triage:worklist")))
     if has_permission(user, Permission.SESSION_RECORD):
         items.append(("Today", reverse("register:today")))
+    if has_permission(user, Permission.ASSESSMENT_RECORD):
+        items.append(("Outcomes due", reverse("outcomes:due")))
+    if has_permission(user, Permission.REPORT_VIEW):
+        items.append(("Reports", reverse("reports:report")))
+    if has_permission(user, Permission.ORGANISATION_MANAGE):
+        items.append(("Manage", reverse("manage:index")))
     items.append(("Account security", reverse("mfa_index")))
     if user.is_staff:
         items.append(("Platform admin", reverse("admin:index")))

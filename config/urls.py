@@ -11,5 +11,8 @@ urlpatterns = [
     path("referrals/", include("referrals.urls")),
     path("triage/", include("referrals.urls_triage")),
     path("today/", include("referrals.urls_register")),
+    path("manage/", include("facilities.urls")),
+    path("outcomes/", include("outcomes.urls")),
+    path("reports/", include("outcomes.urls_reports")),
     path("admin/", admin.site.urls),
 ]

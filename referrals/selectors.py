@@ -240,3 +240,38 @@ def free_places_by_class(class_ids) -> dict[int, int]:
         taken=Count("referrals", filter=Q(referrals__status__in=PLACE_HOLDERS))
     )
     return {c.id: max(c.capacity - c.taken, 0) for c in classes}
+
+
+def classes_coordinated_by(user):
+    """The coordinator's operators' classes with places taken and the waiting list, one query."""
+    from facilities.models import ProgrammeClass
+
+    from .workflow import PLACE_HOLDERS
+
+    return (
+        ProgrammeClass.objects.filter(programme__operator_id__in=operators_coordinated_by(user))
+        .select_related("programme", "facility")
+        .annotate(
+            taken=Count("referrals", filter=Q(referrals__status__in=PLACE_HOLDERS)),
+            waiting=Count("referrals", filter=Q(referrals__status=Status.WAITLISTED)),
+        )
+        .order_by("facility__name", "weekday", "start_time")
+    )
+
+
+def class_participants(programme_class) -> tuple[list[Referral], list[Referral]]:
+    """Who holds a place in the class, and the waiting list in queue order."""
+    from .workflow import PLACE_HOLDERS
+
+    referrals = (
+        Referral.objects.filter(
+            programme_class=programme_class,
+            status__in=[*PLACE_HOLDERS, Status.WAITLISTED],
+        )
+        .select_related("patient")
+        .order_by("status_changed_at", "id")
+    )
+    holding = [r for r in referrals if r.status != Status.WAITLISTED]
+    waiting = [r for r in referrals if r.status == Status.WAITLISTED]
+    holding.sort(key=lambda r: (r.patient.family_name, r.patient.given_name))
+    return holding, waiting

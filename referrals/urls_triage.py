@@ -7,5 +7,7 @@ app_name = "triage"
 urlpatterns = [
     path("", views_triage.worklist, name="worklist"),
     path("search/clear/", views_triage.clear_search, name="clear_search"),
+    path("classes/", views_triage.classes, name="classes"),
+    path("classes/<uuid:public_id>/", views_triage.class_detail, name="class"),
     path("<str:reference>/<str:name>/", views_triage.action, name="action"),
 ]

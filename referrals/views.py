@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Organisation, Role
 from accounts.permissions import Permission, active_memberships, has_permission
+from outcomes.selectors import can_see_progress, outcome_summary
 
 from . import selectors, services
 from .conditions import Condition, Exclusion
@@ -35,7 +36,7 @@ from .forms import (
     SafetyScreenForm,
     SearchForm,
 )
-from .models import Referral, Status
+from .models import Referral, ReferralEvent, Status
 from .notifications import notifications_mark_read
 from .placements import placements_for
 from .reasons import REASON_LABELS
@@ -563,6 +564,10 @@ def referral_detail(request, reference: str, answer_form=None):
         m.role == Role.REFERRER and m.organisation_id == referral.referring_organisation_id
         for m in active_memberships(user)
     )
+    if viewer_is_referrer and not referral.shares_progress:
+        # Without consent to share progress the referrer sees the moves of the referral, not
+        # the sessions, assessments or alerts behind them.
+        timeline = [e for e in timeline if e.kind == ReferralEvent.Kind.TRANSITION]
     notifications_mark_read(user=user, referral=referral)
     can_answer = referral.status == Status.INFO_REQUESTED and has_permission(
         user, Permission.REFERRAL_ANSWER_INFO, referral
@@ -589,6 +594,7 @@ def referral_detail(request, reference: str, answer_form=None):
         "back_to_triage": not viewer_is_referrer,
         "delivery_log": delivery_log_for(referral, include_reminders=not viewer_is_referrer),
         "has_discharge_summary": referral.status in {Status.COMPLETED, Status.DISCHARGED},
+        "outcome_summary": outcome_summary(referral) if can_see_progress(user, referral) else None,
     }
     return render(request, "referrals/detail.html", context)
 

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.permissions import has_permission
+from facilities.models import ProgrammeClass
 
 from . import selectors, services
 from .forms import (
@@ -237,4 +238,36 @@ def action(request, reference: str, name: str):
         request,
         "triage/action.html",
         {"referral": referral, "form": form, "page": page, "name": name},
+    )
+
+
+# --- Classes and places ------------------------------------------------------------------------
+
+
+@login_required
+def classes(request):
+    if not selectors.operators_coordinated_by(request.user):
+        raise PermissionDenied("Only leisure coordinators see class places.")
+    rows = list(selectors.classes_coordinated_by(request.user))
+    for row in rows:
+        row.free = max(row.capacity - row.taken, 0)
+    return render(request, "triage/classes.html", {"classes": rows})
+
+
+@login_required
+def class_detail(request, public_id):
+    try:
+        programme_class = selectors.classes_coordinated_by(request.user).get(public_id=public_id)
+    except ProgrammeClass.DoesNotExist as missing:
+        raise Http404("No such class") from missing
+    holding, waiting = selectors.class_participants(programme_class)
+    return render(
+        request,
+        "triage/class_detail.html",
+        {
+            "programme_class": programme_class,
+            "holding": holding,
+            "waiting": waiting,
+            "free": max(programme_class.capacity - len(holding), 0),
+        },
     )

@@ -224,6 +224,19 @@ class Worker:
             raise RuntimeError(f"worker exited {self.process.returncode}:\n{self.log()}")
         return " ready." in self.log_path.read_text(errors="replace")
 
+    def restart_if_exited(self) -> bool:
+        """What a process supervisor (systemd Restart=on-failure) does: start a dead worker again.
+
+        Celery/kombu can exit the worker while it tears down a consumer whose broker vanished
+        (an AttributeError in kombu's redis transport on close); production runs workers under a
+        supervisor for exactly this (docs/status-updates.md).
+        """
+        if self.process is not None and self.process.poll() is None:
+            return False
+        self.process = None
+        self.start()
+        return True
+
     def log(self) -> str:
         return "\n".join(
             path.read_text(errors="replace")[-6000:]

@@ -96,7 +96,6 @@ def test_update_emails_carry_the_reference_status_and_link_and_no_patient_data(
 
 
 # Until the lead's URLconf includes referrals.urls_discharge, borrow one that does.
-@pytest.mark.urls("tests.referrals.test_delivery_views")
 def test_the_ending_email_links_to_the_discharge_summary(people, patient):
     referral = referral_in_state(people, Status.DISCHARGED, patient=patient)
 

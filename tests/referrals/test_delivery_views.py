@@ -6,7 +6,7 @@ import datetime
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.template.loader import render_to_string
-from django.urls import include, path, reverse
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Organisation
@@ -18,12 +18,6 @@ from tests.builders import referral_in_state
 from tests.factories import UserFactory
 
 N = Notification
-
-# The lead's URLconf will include referrals.urls_discharge; until then these tests add it here.
-urlpatterns = [
-    path("", include("config.urls")),
-    path("referrals/", include("referrals.urls_discharge")),
-]
 
 
 @pytest.fixture
@@ -174,8 +168,6 @@ def test_admin_notification_pages_are_read_only(people, staff_client):
 
 # --- Discharge summary -------------------------------------------------------------------------
 
-pytestmark_urls = pytest.mark.urls(__name__)
-
 
 def summary_url(referral):
     return reverse("referral_discharge_summary", args=[referral.reference])
@@ -197,7 +189,6 @@ def discharged(people):
     return referral
 
 
-@pytestmark_urls
 def test_the_discharge_summary_needs_sign_in(client, discharged):
     response = client.get(summary_url(discharged))
 
@@ -205,7 +196,6 @@ def test_the_discharge_summary_needs_sign_in(client, discharged):
     assert reverse("account_login") in response["Location"]
 
 
-@pytestmark_urls
 @pytest.mark.parametrize("persona", ["referrer_a", "coordinator_x"])
 def test_the_referrer_and_the_operator_see_the_discharge_summary(
     client, people, discharged, persona
@@ -224,7 +214,6 @@ def test_the_referrer_and_the_operator_see_the_discharge_summary(
     assert discharged.patient.nhs_number_display in page
 
 
-@pytestmark_urls
 @pytest.mark.parametrize("persona", ["referrer_b", "coordinator_y", "commissioner"])
 def test_other_organisations_get_a_404(client, people, discharged, persona):
     client.force_login(getattr(people, persona))
@@ -232,7 +221,6 @@ def test_other_organisations_get_a_404(client, people, discharged, persona):
     assert client.get(summary_url(discharged)).status_code == 404
 
 
-@pytestmark_urls
 def test_a_referral_that_has_not_ended_has_no_summary(client, people):
     referral = referral_in_state(people, Status.ACTIVE)
     client.force_login(people.referrer_a)
@@ -240,7 +228,6 @@ def test_a_referral_that_has_not_ended_has_no_summary(client, people):
     assert client.get(summary_url(referral)).status_code == 404
 
 
-@pytestmark_urls
 def test_a_completed_referral_has_a_summary(client, people):
     referral = referral_in_state(people, Status.COMPLETED)
     client.force_login(people.referrer_a)

@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from referrals import services
 from referrals.models import Referral, Status
 from referrals.views_triage import SEARCH_SESSION_KEY
 from tests.builders import new_draft, referral_in_state
@@ -340,3 +341,51 @@ def test_referral_page_lists_the_coordinators_actions(client, people):
     ]:
         assert label in page
     assert "Discharge the patient" not in page
+
+
+# --- Classes and places ------------------------------------------------------------------------
+
+
+def test_classes_show_capacity_places_taken_and_the_waiting_list(client, people):
+    small = ProgrammeClassFactory(
+        programme=people.programme_x, facility=people.facility_x, capacity=1, name="Small class"
+    )
+    holder = referral_in_state(
+        people, Status.SUBMITTED, patient=PatientFactory(family_name="Holder")
+    )
+    waiting = referral_in_state(
+        people, Status.SUBMITTED, patient=PatientFactory(family_name="Waiter")
+    )
+    for referral in (holder, waiting):
+        services.referral_accept(
+            referral=referral,
+            by=people.coordinator_x,
+            facility=people.facility_x,
+            programme_class=small,
+        )
+    client.force_login(people.coordinator_x)
+    listing = client.get(reverse("triage:classes"))
+    row = next(c for c in listing.context["classes"] if c.pk == small.pk)
+    assert (row.capacity, row.taken, row.waiting) == (1, 1, 1)
+    page = client.get(reverse("triage:class", args=[small.public_id]))
+    assert [r.pk for r in page.context["holding"]] == [holder.pk]
+    assert [r.pk for r in page.context["waiting"]] == [waiting.pk]
+    assert "Waiter" in html_of(page)
+
+
+def test_class_pages_are_for_the_operators_coordinators_only(client, people):
+    client.force_login(people.coordinator_y)
+    assert client.get(reverse("triage:class", args=[people.class_x.public_id])).status_code == 404
+    client.force_login(people.instructor_x)
+    assert client.get(reverse("triage:classes")).status_code == 403
+
+
+def test_class_list_runs_the_same_queries_for_1_and_20_classes(client, people):
+    client.force_login(people.coordinator_x)
+    with CaptureQueriesContext(connection) as few:
+        client.get(reverse("triage:classes"))
+    for _ in range(20):
+        ProgrammeClassFactory(programme=people.programme_x, facility=people.facility_x)
+    with CaptureQueriesContext(connection) as many:
+        client.get(reverse("triage:classes"))
+    assert len(few) == len(many)

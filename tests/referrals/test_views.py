@@ -11,7 +11,7 @@ from django.utils import timezone
 from referrals import services
 from referrals.models import Notification, Patient, Referral, Status
 from referrals.views import SEARCH_SESSION_KEY
-from tests.builders import new_draft, referral_in_state
+from tests.builders import new_draft, referral_in_state, session_due_now
 from tests.factories import PatientFactory
 
 PATIENT_FORM = {
@@ -512,3 +512,17 @@ def test_cancelling_a_referral_that_changed_meanwhile_is_refused_with_a_message(
     )
     assert "changed since you opened it" in response.content.decode()
     assert Referral.objects.get(pk=referral.pk).status == Status.ACCEPTED
+
+
+def test_without_consent_the_referrer_timeline_leaves_out_sessions_and_notes(client, people):
+    referral = referral_in_state(people, Status.BOOKED, consent_share_outcomes=False)
+    session = session_due_now(referral.sessions.earliest("scheduled_at"))
+    services.session_record_attendance(session=session, status="dna", by=people.instructor_x)
+    client.force_login(people.referrer_a)
+    page = client.get(reverse("referrals:detail", args=[referral.reference]))
+    actions = [event.action for event in page.context["timeline"]]
+    assert "dna" not in actions and "create" not in actions
+    assert "book" in actions
+    client.force_login(people.coordinator_x)
+    page = client.get(reverse("referrals:detail", args=[referral.reference]))
+    assert "dna" in [event.action for event in page.context["timeline"]]

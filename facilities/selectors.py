@@ -1,0 +1,121 @@
+"""Reads for the operator admin's pages: facilities, programmes and classes of one operator.
+
+Views first fetch the operator through `operator_managed_by(user, ...)`, then the object through
+the `*_of(operator, ...)` lookups here, so another operator's facility, programme or class is not
+found (a 404) whatever its id. List selectors load everything a row shows in a fixed number of
+queries.
+"""
+
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+
+from accounts.models import Membership, Organisation, OrganisationKind, User
+from accounts.selectors import organisations_managed_by
+
+from .models import Facility, Programme, ProgrammeClass
+
+
+def operators_managed_by(user) -> list[Organisation]:
+    """The leisure operators whose facilities, programmes and classes `user` administers."""
+    return [
+        organisation
+        for organisation in organisations_managed_by(user)
+        if organisation.kind == OrganisationKind.LEISURE_OPERATOR
+    ]
+
+
+def operator_managed_by(user, public_id) -> Organisation:
+    """One leisure operator `user` administers; Organisation.DoesNotExist for anything else."""
+    for operator in operators_managed_by(user):
+        if str(operator.public_id) == str(public_id):
+            return operator
+    raise Organisation.DoesNotExist("No operator you manage has that id")
+
+
+def _count(queryset, field: str, counting: str = "pk"):
+    """A correlated COUNT subquery: several counts on one row without multiplying joins."""
+    counted = (
+        queryset.filter(**{field: OuterRef("pk")})
+        .order_by()
+        .values(field)
+        .annotate(n=Count(counting, distinct=True))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted), 0)
+
+
+def organisation_summaries(organisations: list[Organisation]) -> list[Organisation]:
+    """The organisations with counts of active facilities, programmes, classes and members."""
+    if not organisations:
+        return []
+    counted = Organisation.objects.filter(pk__in=[o.pk for o in organisations]).annotate(
+        facility_count=_count(Facility.objects.filter(is_active=True), "operator"),
+        programme_count=_count(Programme.objects.filter(is_active=True), "operator"),
+        class_count=_count(ProgrammeClass.objects.filter(is_active=True), "programme__operator"),
+        # People, not roles: someone who is both coordinator and admin counts once.
+        member_count=_count(
+            Membership.objects.filter(is_active=True, user__is_active=True),
+            "organisation",
+            counting="user",
+        ),
+    )
+    by_id = {o.pk: o for o in counted}
+    return [by_id[o.pk] for o in organisations]
+
+
+def _instructors() -> Prefetch:
+    return Prefetch("instructors", queryset=User.objects.order_by("full_name", "email"))
+
+
+def facilities_of(operator: Organisation) -> QuerySet[Facility]:
+    return (
+        Facility.objects.filter(operator=operator)
+        .annotate(active_class_count=Count("classes", filter=Q(classes__is_active=True)))
+        .prefetch_related(Prefetch("staff", queryset=User.objects.order_by("full_name", "email")))
+        .order_by("-is_active", "name")
+    )
+
+
+def facility_of(operator: Organisation, public_id) -> Facility:
+    return Facility.objects.prefetch_related("staff").get(operator=operator, public_id=public_id)
+
+
+def programmes_of(operator: Organisation) -> QuerySet[Programme]:
+    return (
+        Programme.objects.filter(operator=operator)
+        .annotate(active_class_count=Count("classes", filter=Q(classes__is_active=True)))
+        .order_by("-is_active", "name")
+    )
+
+
+def programme_of(operator: Organisation, public_id) -> Programme:
+    return Programme.objects.get(operator=operator, public_id=public_id)
+
+
+def classes_of(operator: Organisation) -> QuerySet[ProgrammeClass]:
+    return (
+        ProgrammeClass.objects.filter(programme__operator=operator)
+        .select_related("programme", "facility")
+        .prefetch_related(_instructors())
+        .order_by("-is_active", "facility__name", "weekday", "start_time", "name")
+    )
+
+
+def class_of(operator: Organisation, public_id) -> ProgrammeClass:
+    return (
+        ProgrammeClass.objects.select_related("programme", "facility")
+        .prefetch_related("instructors")
+        .get(programme__operator=operator, public_id=public_id)
+    )
+
+
+def class_choices_for(operator: Organisation, *, keep: ProgrammeClass | None = None):
+    """Programmes and facilities a class may use: the active ones, plus the class's own."""
+    programmes = Programme.objects.filter(operator=operator)
+    facilities = Facility.objects.filter(operator=operator)
+    keep_programme = Q(pk=keep.programme_id) if keep else Q(pk__in=[])
+    keep_facility = Q(pk=keep.facility_id) if keep else Q(pk__in=[])
+    return (
+        programmes.filter(Q(is_active=True) | keep_programme).order_by("name"),
+        facilities.filter(Q(is_active=True) | keep_facility).order_by("name"),
+    )

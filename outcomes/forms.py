@@ -1,0 +1,65 @@
+"""A form for any instrument, built from its definition: radios for choice items, number inputs
+for measured ones. The form only converts types; the instrument itself validates and scores
+(its messages are put back on the fields by the view)."""
+
+from django import forms
+
+from .instruments.base import ChoiceItem, NumberItem
+from .models import Method
+
+RECORDING_METHODS = [
+    (Method.INSTRUCTOR, "I asked the questions or took the measurements"),
+    (Method.PAPER, "Copied from a paper form the patient filled in"),
+]
+
+
+def _item_field(item) -> forms.Field:
+    label = item.text
+    common = {"label": label, "required": item.required, "help_text": item.help_text}
+    if isinstance(item, ChoiceItem):
+        choices = [(value, text) for value, text in item.choices.items()]
+        if item.value_type is int:
+            return forms.TypedChoiceField(
+                choices=choices, coerce=int, widget=forms.RadioSelect, empty_value=None, **common
+            )
+        return forms.ChoiceField(choices=choices, widget=forms.RadioSelect, **common)
+    if isinstance(item, NumberItem):
+        if item.unit:
+            common["label"] = f"{label} ({item.unit})"
+        if not item.required:
+            common["label"] += " (optional)"
+        attrs = {"inputmode": "numeric" if item.decimal_places == 0 else "decimal"}
+        if item.decimal_places == 0:
+            return forms.IntegerField(widget=forms.TextInput(attrs=attrs), **common)
+        return forms.DecimalField(widget=forms.TextInput(attrs=attrs), **common)
+    raise TypeError(f"no form field for {type(item).__name__}")  # pragma: no cover
+
+
+class InstrumentForm(forms.Form):
+    method = forms.ChoiceField(
+        label="How were these answers collected?",
+        choices=RECORDING_METHODS,
+        widget=forms.RadioSelect,
+        initial=Method.INSTRUCTOR,
+    )
+
+    def __init__(self, *args, instrument, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instrument = instrument
+        for item in instrument.items:
+            self.fields[item.code] = _item_field(item)
+        # The method question goes last, after the instrument's own items.
+        self.fields["method"] = self.fields.pop("method")
+
+    @property
+    def item_fields(self):
+        return [self[item.code] for item in self.instrument.items]
+
+    def answers(self) -> dict:
+        """The cleaned answers as the instrument expects them: {item code: value}, with None for
+        an optional item left blank (the instrument skips it)."""
+        return {
+            item.code: self.cleaned_data.get(item.code)
+            for item in self.instrument.items
+            if self.cleaned_data.get(item.code) not in (None, "")
+        }

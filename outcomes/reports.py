@@ -1,0 +1,500 @@
+"""The programme report (DOMAIN.md, "Reports"): aggregate figures, computed in SQL.
+
+Every figure is an aggregate over the referrals in the user's report scope, narrowed by the
+filters; nothing here loops over referral rows in Python, so a report runs a fixed number of
+queries whatever the data size. No figure names or identifies a patient.
+
+Definitions (the ones DOMAIN.md leaves open):
+
+- *referrals*: submitted referrals (drafts are the referrer's own business), by `referred_on`.
+- *accepted*: ever accepted, i.e. the referral has an `accept` transition on its timeline, or is in
+  a state only reachable through acceptance (accepted, waiting list, booked, active, completed,
+  discharged). A referral cancelled after acceptance still counts as accepted.
+- *started*: attended at least one session. *uptake* = started ÷ accepted.
+- *adherence*: started participants who attended at least 75% of the programme's planned
+  sessions (4 * attended >= 3 * planned, exact integer arithmetic) ÷ started.
+- *completion*: started referrals now completed ÷ started.
+- *days to first session*: calendar days (in the site's time zone) from submission to the first
+  attended session; the median (`percentile_cont(0.5)`) over started referrals.
+- *outcome change*: per instrument and numeric score, referrals with that score at both baseline
+  and exit; n, mean of (exit - baseline), sample SD and a 95% CI (see `t_critical_95`).
+  *moved up a GPPAQ category*: exit Physical Activity Index above baseline (the PAI is the band
+  index, 0 inactive … 3 active), as a share of the GPPAQ pairs.
+- the facility filter matches the assigned facility, or the preferred facility while none is
+  assigned (as the triage worklist does).
+
+Small-number suppression (`present`): for anyone with a commissioner role every count from 1 to 4
+is shown as "<5", and any rate, mean or median derived from such a count is suppressed too.
+Coordinators see exact numbers for their own operators' programmes. Deprivation is not recorded,
+so there is no deprivation breakdown.
+"""
+
+import datetime
+import math
+from dataclasses import dataclass, field
+
+from django.db.models import (
+    Aggregate,
+    Case,
+    CharField,
+    Count,
+    Exists,
+    F,
+    FloatField,
+    Func,
+    IntegerField,
+    JSONField,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    StdDev,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models import Avg as SqlAvg
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast, Coalesce, TruncDate
+
+from accounts.models import Organisation, Role
+from accounts.permissions import active_memberships
+from facilities.models import Facility, Programme
+from referrals.models import Attendance, Ethnicity, Referral, ReferralEvent, Session, Sex, Status
+
+from . import instruments
+from .models import Assessment, Timepoint
+
+SMALL_NUMBER = 5
+SUPPRESSED = "<5"
+
+# States a referral can only be in once it has been accepted.
+ACCEPTED_OR_LATER = (
+    Status.ACCEPTED,
+    Status.WAITLISTED,
+    Status.BOOKED,
+    Status.ACTIVE,
+    Status.COMPLETED,
+    Status.DISCHARGED,
+)
+
+# Two-sided 95% critical values of Student's t for 1-30 degrees of freedom (standard tables).
+# Beyond 30 the normal value 1.96 is used: at most 2% narrower than t (df 31: 2.040).
+_T_95 = (
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+)  # fmt: skip
+
+
+def t_critical_95(degrees_of_freedom: int) -> float:
+    if degrees_of_freedom < 1:
+        raise ValueError("a confidence interval needs at least two observations")
+    if degrees_of_freedom <= len(_T_95):
+        return _T_95[degrees_of_freedom - 1]
+    return 1.96
+
+
+class Median(Aggregate):
+    """PostgreSQL's continuous median; NULLs are ignored."""
+
+    function = "PERCENTILE_CONT"
+    name = "Median"
+    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+
+class DaysBetween(Func):
+    """`end - start` for two dates: an integer number of days in PostgreSQL."""
+
+    arg_joiner = " - "
+    template = "(%(expressions)s)"
+    output_field = IntegerField()
+
+    def __init__(self, start, end):
+        super().__init__(end, start)
+
+
+class YearsBetween(Func):
+    """Whole years from `start` to `end` (age on a day), via PostgreSQL's AGE()."""
+
+    template = "EXTRACT(YEAR FROM AGE(%(expressions)s))::integer"
+    output_field = IntegerField()
+
+    def __init__(self, start, end):
+        super().__init__(end, start)
+
+
+# --- Scope and filters -------------------------------------------------------------------------
+
+
+def report_organisations(user) -> tuple[list[int], list[int]]:
+    """(operators the user coordinates, commissioners the user belongs to)."""
+    memberships = active_memberships(user)
+    operators = [m.organisation_id for m in memberships if m.role == Role.COORDINATOR]
+    commissioners = [m.organisation_id for m in memberships if m.role == Role.COMMISSIONER]
+    return operators, commissioners
+
+
+def suppresses_small_numbers(user) -> bool:
+    """Anyone with a commissioner role sees suppressed figures, even if also a coordinator."""
+    return bool(report_organisations(user)[1])
+
+
+def programmes_reportable_by(user) -> QuerySet[Programme]:
+    """Coordinators: their operators' programmes; commissioners: the programmes they fund."""
+    operators, commissioners = report_organisations(user)
+    funded = Programme.objects.filter(commissioners__in=commissioners).values("pk")
+    return Programme.objects.filter(Q(operator_id__in=operators) | Q(pk__in=funded))
+
+
+def facilities_reportable_by(user) -> QuerySet[Facility]:
+    operators = programmes_reportable_by(user).values("operator_id")
+    return Facility.objects.filter(operator_id__in=operators)
+
+
+def referring_organisations_reportable_by(user) -> QuerySet[Organisation]:
+    referrers = referrals_reportable_by(user).values("referring_organisation_id")
+    return Organisation.objects.filter(pk__in=referrers)
+
+
+def referrals_reportable_by(user) -> QuerySet[Referral]:
+    return Referral.objects.filter(programme__in=programmes_reportable_by(user)).exclude(
+        status=Status.DRAFT
+    )
+
+
+@dataclass(frozen=True)
+class ReportFilters:
+    programme: Programme | None = None
+    facility: Facility | None = None
+    referring_organisation: Organisation | None = None
+    referred_from: datetime.date | None = None
+    referred_to: datetime.date | None = None
+
+
+def report_referrals(user, filters: ReportFilters) -> QuerySet[Referral]:
+    queryset = referrals_reportable_by(user)
+    if filters.programme is not None:
+        queryset = queryset.filter(programme=filters.programme)
+    if filters.facility is not None:
+        queryset = queryset.filter(
+            Q(facility=filters.facility)
+            | Q(facility__isnull=True, preferred_facility=filters.facility)
+        )
+    if filters.referring_organisation is not None:
+        queryset = queryset.filter(referring_organisation=filters.referring_organisation)
+    if filters.referred_from:
+        queryset = queryset.filter(referred_on__gte=filters.referred_from)
+    if filters.referred_to:
+        queryset = queryset.filter(referred_on__lte=filters.referred_to)
+    return queryset
+
+
+# --- The figures -------------------------------------------------------------------------------
+
+
+def _with_participation(queryset: QuerySet[Referral]) -> QuerySet[Referral]:
+    attended = Session.objects.filter(referral=OuterRef("pk"), status=Attendance.ATTENDED)
+    return queryset.order_by().annotate(
+        was_accepted=Exists(
+            ReferralEvent.objects.filter(referral=OuterRef("pk"), to_status=Status.ACCEPTED)
+        ),
+        attended=Coalesce(
+            Subquery(
+                attended.order_by().values("referral").annotate(n=Count("pk")).values("n")[:1]
+            ),
+            0,
+        ),
+        first_attended_at=Subquery(
+            attended.order_by().values("referral").annotate(t=Min("scheduled_at")).values("t")[:1]
+        ),
+        attended_x4=F("attended") * 4,
+    )
+
+
+ACCEPTED = Q(was_accepted=True) | Q(status__in=ACCEPTED_OR_LATER)
+STARTED = Q(attended__gte=1)
+ADHERENT = STARTED & Q(attended_x4__gte=F("programme__planned_sessions") * 3)
+COMPLETED = STARTED & Q(status=Status.COMPLETED)
+
+
+def _count_aggregates() -> dict:
+    return {
+        "referrals": Count("pk"),
+        "accepted": Count("pk", filter=ACCEPTED),
+        "started": Count("pk", filter=STARTED),
+        "adherent": Count("pk", filter=ADHERENT),
+        "completed": Count("pk", filter=COMPLETED),
+    }
+
+
+@dataclass
+class Counts:
+    referrals: int
+    accepted: int
+    started: int
+    adherent: int
+    completed: int
+
+
+@dataclass
+class OutcomeChange:
+    instrument: str
+    instrument_name: str
+    score: str
+    n: int
+    mean_change: float | None
+    sd: float | None
+    ci_low: float | None
+    ci_high: float | None
+
+
+@dataclass
+class BreakdownRow:
+    group: str
+    counts: Counts
+
+
+@dataclass
+class Report:
+    counts: Counts
+    median_days_to_first_session: float | None
+    outcomes: list[OutcomeChange]
+    gppaq_pairs: int
+    gppaq_moved_up: int
+    breakdowns: dict[str, list[BreakdownRow]] = field(default_factory=dict)
+
+
+def _age_band():
+    age = YearsBetween(F("patient__date_of_birth"), F("referred_on"))
+    return Case(
+        When(Q(age__lt=16), then=Value("Under 16")),
+        When(Q(age__lte=34), then=Value("16 to 34")),
+        When(Q(age__lte=49), then=Value("35 to 49")),
+        When(Q(age__lte=64), then=Value("50 to 64")),
+        When(Q(age__lte=74), then=Value("65 to 74")),
+        default=Value("75 and over"),
+        output_field=CharField(),
+    ), age
+
+
+AGE_BANDS = ("Under 16", "16 to 34", "35 to 49", "50 to 64", "65 to 74", "75 and over")
+
+# NHS Data Dictionary ethnic category codes, by their top-level group.
+ETHNIC_GROUPS = {
+    "White": ("A", "B", "C"),
+    "Mixed or multiple ethnic groups": ("D", "E", "F", "G"),
+    "Asian or Asian British": ("H", "J", "K", "L"),
+    "Black or Black British": ("M", "N", "P"),
+    "Other ethnic group": ("R", "S"),
+    "Not stated or not known": (Ethnicity.NOT_STATED, Ethnicity.NOT_KNOWN),
+}
+
+
+def _ethnic_group():
+    return Case(
+        *[
+            When(patient__ethnicity__in=codes, then=Value(group))
+            for group, codes in ETHNIC_GROUPS.items()
+        ],
+        default=Value("Not stated or not known"),
+        output_field=CharField(),
+    )
+
+
+def _sex():
+    return Case(
+        *[When(patient__sex=code, then=Value(label)) for code, label in Sex.choices],
+        default=Value(Sex.NOT_KNOWN.label),
+        output_field=CharField(),
+    )
+
+
+def _breakdown(queryset, expression, order, *, alias=None) -> list[BreakdownRow]:
+    if alias:
+        queryset = queryset.alias(**alias)
+    rows = (
+        queryset.annotate(group=expression)
+        .values("group")
+        .annotate(**_count_aggregates())
+        .order_by()
+    )
+    found = {row.pop("group"): Counts(**row) for row in rows}
+    return [BreakdownRow(group, found[group]) for group in order if group in found]
+
+
+def _score_paths() -> list[tuple[str, str, str]]:
+    """(instrument code, dotted score path, label) for every numeric score of every instrument."""
+    return [
+        (code, path, path.replace(".score", "").replace("_", " "))
+        for code, instrument in instruments.REGISTRY.items()
+        for path in instrument.score_ranges
+    ]
+
+
+def _outcome_changes(referrals: QuerySet[Referral]) -> tuple[list[OutcomeChange], int, int]:
+    exit_scores = Assessment.objects.filter(
+        referral=OuterRef("referral"), instrument=OuterRef("instrument"), timepoint=Timepoint.EXIT
+    ).values("scores")[:1]
+    pairs = Assessment.objects.filter(
+        referral__in=referrals.values("pk"), timepoint=Timepoint.BASELINE
+    ).annotate(exit_scores=Subquery(exit_scores, output_field=JSONField()))
+
+    def value(source, path):
+        return Cast(KT(f"{source}__{path.replace('.', '__')}"), FloatField())
+
+    aggregates = {}
+    paths = _score_paths()
+    for index, (code, path, _label) in enumerate(paths):
+        change = value("exit_scores", path) - value("scores", path)
+        in_instrument = Q(instrument=code)
+        aggregates[f"n{index}"] = Count(change, filter=in_instrument)
+        aggregates[f"mean{index}"] = SqlAvg(change, filter=in_instrument)
+        aggregates[f"sd{index}"] = StdDev(change, sample=True, filter=in_instrument)
+    gppaq_pair = Q(instrument="gppaq", exit_pai__isnull=False, baseline_pai__isnull=False)
+    aggregates["gppaq_pairs"] = Count("pk", filter=gppaq_pair)
+    aggregates["gppaq_up"] = Count("pk", filter=gppaq_pair & Q(exit_pai__gt=F("baseline_pai")))
+    result = pairs.annotate(
+        exit_pai=value("exit_scores", "pai"), baseline_pai=value("scores", "pai")
+    ).aggregate(**aggregates)
+
+    changes = []
+    for index, (code, _path, label) in enumerate(paths):
+        n = result[f"n{index}"]
+        if not n:
+            continue
+        mean, sd = result[f"mean{index}"], result[f"sd{index}"]
+        low = high = None
+        if n >= 2 and sd is not None:
+            margin = t_critical_95(n - 1) * sd / math.sqrt(n)
+            low, high = mean - margin, mean + margin
+        changes.append(
+            OutcomeChange(
+                instrument=code,
+                instrument_name=instruments.get(code).short_name or instruments.get(code).name,
+                score=label,
+                n=n,
+                mean_change=mean,
+                sd=sd,
+                ci_low=low,
+                ci_high=high,
+            )
+        )
+    return changes, result["gppaq_pairs"], result["gppaq_up"]
+
+
+def programme_report(user, filters: ReportFilters | None = None) -> Report:
+    """The report for `user` (who must hold REPORT_VIEW): six queries whatever the data size."""
+    referrals = report_referrals(user, filters or ReportFilters())
+    participation = _with_participation(referrals)
+    days = DaysBetween(TruncDate("submitted_at"), TruncDate("first_attended_at"))
+    headline = participation.aggregate(**_count_aggregates(), median_days=Median(days))
+    median_days = headline.pop("median_days")
+    outcomes, gppaq_pairs, gppaq_up = _outcome_changes(referrals)
+    age_band, age = _age_band()
+    return Report(
+        counts=Counts(**headline),
+        median_days_to_first_session=median_days,
+        outcomes=outcomes,
+        gppaq_pairs=gppaq_pairs,
+        gppaq_moved_up=gppaq_up,
+        breakdowns={
+            "Age band at referral": _breakdown(
+                participation, age_band, AGE_BANDS, alias={"age": age}
+            ),
+            "Sex": _breakdown(participation, _sex(), Sex.labels),
+            "Ethnic group": _breakdown(participation, _ethnic_group(), list(ETHNIC_GROUPS)),
+        },
+    )
+
+
+# --- Presentation, with small-number suppression -----------------------------------------------
+
+
+def is_small(count: int | None) -> bool:
+    return count is not None and 0 < count < SMALL_NUMBER
+
+
+def show_count(count: int, suppress: bool) -> str:
+    return SUPPRESSED if suppress and is_small(count) else str(count)
+
+
+def show_rate(numerator: int, denominator: int, suppress: bool) -> str:
+    if not denominator:
+        return "Not applicable"
+    if suppress and (is_small(numerator) or is_small(denominator)):
+        return "Suppressed"
+    return f"{100 * numerator / denominator:.1f}%"
+
+
+def show_number(value: float | None, places: int = 1) -> str:
+    return "Not applicable" if value is None else f"{value:.{places}f}"
+
+
+def headline_rows(report: Report, suppress: bool) -> list[tuple[str, str]]:
+    c = report.counts
+    median = (
+        "Suppressed"
+        if suppress and is_small(c.started)
+        else show_number(report.median_days_to_first_session)
+    )
+    return [
+        ("Referrals", show_count(c.referrals, suppress)),
+        ("Accepted", show_count(c.accepted, suppress)),
+        ("Started (attended at least one session)", show_count(c.started, suppress)),
+        ("Uptake (started ÷ accepted)", show_rate(c.started, c.accepted, suppress)),
+        (
+            "Adherence (attended at least 75% of planned sessions ÷ started)",
+            show_rate(c.adherent, c.started, suppress),
+        ),
+        ("Completed", show_count(c.completed, suppress)),
+        ("Completion (completed ÷ started)", show_rate(c.completed, c.started, suppress)),
+        ("Median days from referral to first session", median),
+        (
+            "Moved up at least one GPPAQ category (baseline to exit)",
+            show_rate(report.gppaq_moved_up, report.gppaq_pairs, suppress),
+        ),
+    ]
+
+
+def outcome_rows(report: Report, suppress: bool) -> list[dict[str, str]]:
+    rows = []
+    for change in report.outcomes:
+        hidden = suppress and is_small(change.n)
+        rows.append(
+            {
+                "instrument": change.instrument_name,
+                "score": change.score,
+                "n": show_count(change.n, suppress),
+                "mean_change": "Suppressed" if hidden else show_number(change.mean_change, 2),
+                "ci_low": "Suppressed" if hidden else show_number(change.ci_low, 2),
+                "ci_high": "Suppressed" if hidden else show_number(change.ci_high, 2),
+                "ci": (
+                    "Suppressed"
+                    if hidden
+                    else "Not applicable"
+                    if change.ci_low is None
+                    else f"{change.ci_low:.2f} to {change.ci_high:.2f}"
+                ),
+            }
+        )
+    return rows
+
+
+def breakdown_rows(report: Report, suppress: bool) -> dict[str, list[dict[str, str]]]:
+    return {
+        title: [
+            {
+                "group": row.group,
+                "referrals": show_count(row.counts.referrals, suppress),
+                "accepted": show_count(row.counts.accepted, suppress),
+                "started": show_count(row.counts.started, suppress),
+                "completed": show_count(row.counts.completed, suppress),
+                "uptake": show_rate(row.counts.started, row.counts.accepted, suppress),
+                "completion": show_rate(row.counts.completed, row.counts.started, suppress),
+            }
+            for row in rows
+        ]
+        for title, rows in report.breakdowns.items()
+    }

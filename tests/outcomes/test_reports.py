@@ -1,0 +1,403 @@
+"""The programme report: figures equal an independent computation on a seeded data set, small
+numbers are suppressed for commissioners, commissioners never reach a patient, the CSV is safe in a
+spreadsheet, and the page runs a fixed number of queries."""
+
+import csv
+import datetime
+import io
+import math
+import re
+import statistics
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from facilities.models import Programme
+from outcomes import reports
+from outcomes.instruments import score
+from outcomes.models import Assessment, Timepoint
+from referrals import services
+from referrals.models import Referral, Session, Status
+from tests.builders import referral_in_state
+
+PLANNED = 4
+EXERCISE_FOR_PAI = {0: "none", 1: "lt1", 2: "1to3", 3: "3plus"}
+
+
+def gppaq_answers(pai):
+    """A desk worker whose exercise time gives Physical Activity Index `pai`."""
+    return {
+        "occupation": "sitting",
+        "exercise": EXERCISE_FOR_PAI[pai],
+        "cycling": "none",
+        "walking": "none",
+        "housework": "none",
+        "gardening": "none",
+        "walking_pace": "steady",
+    }
+
+
+def noon_days_ago(days):
+    today_noon = timezone.localtime().replace(hour=12, minute=0, second=0, microsecond=0)
+    return today_noon - datetime.timedelta(days=days)
+
+
+def record(referral, instrument, timepoint, answers):
+    Assessment.objects.create(
+        referral=referral,
+        instrument=instrument,
+        timepoint=timepoint,
+        answers=answers,
+        scores=score(instrument, answers),
+    )
+
+
+# Started participants: (days since submission, days since first session, attended, missed,
+# final step, baseline and exit PAI, baseline and exit sit-to-stand count).
+STARTED = [
+    (30, 10, 4, 0, "complete", (0, 2), (8, 12)),
+    (25, 12, 3, 0, "complete", (1, 1), (10, 11)),
+    (40, 8, 2, 1, None, (1, 3), (9, 15)),
+    (20, 5, 1, 0, "discharge", (2, 1), (12, 10)),
+    (35, 15, 5, 0, "complete", (0, 1), (7, 13)),
+    (28, 9, 2, 0, "complete", (3, 3), (11, 14)),
+]
+
+
+def start_participant(people, plan):
+    submitted_days, first_days, attended, missed, final, pai, sts = plan
+    referral = referral_in_state(people, Status.BOOKED)
+    Referral.objects.filter(pk=referral.pk).update(submitted_at=noon_days_ago(submitted_days))
+    sessions = list(referral.sessions.order_by("scheduled_at"))
+    # Time passes: the first sessions fall on consecutive days from `first_days` ago.
+    marks = [Session.Attendance.ATTENDED] * attended + [Session.Attendance.DNA] * missed
+    for index, (session, status) in enumerate(zip(sessions, marks, strict=False)):
+        Session.objects.filter(pk=session.pk).update(scheduled_at=noon_days_ago(first_days - index))
+        session.refresh_from_db()
+        services.session_record_attendance(session=session, status=status, by=people.instructor_x)
+    referral.refresh_from_db()
+    if final == "complete":
+        services.referral_complete(referral=referral, by=people.coordinator_x)
+    elif final == "discharge":
+        services.referral_discharge(
+            referral=referral, by=people.coordinator_x, reason="patient_choice"
+        )
+    record(referral, "gppaq", Timepoint.BASELINE, gppaq_answers(pai[0]))
+    record(referral, "gppaq", Timepoint.EXIT, gppaq_answers(pai[1]))
+    record(referral, "sit_to_stand_30s", Timepoint.BASELINE, {"count": sts[0]})
+    record(referral, "sit_to_stand_30s", Timepoint.EXIT, {"count": sts[1]})
+    return referral
+
+
+@pytest.fixture
+def seeded(people):
+    Programme.objects.filter(pk=people.programme_x.pk).update(planned_sessions=PLANNED)
+    people.class_x.capacity = 50
+    people.class_x.save()
+    for plan in STARTED:
+        start_participant(people, plan)
+    # Accepted but not started: two waiting to be booked, one booked who missed their first.
+    referral_in_state(people, Status.ACCEPTED)
+    referral_in_state(people, Status.ACCEPTED)
+    booked = referral_in_state(people, Status.BOOKED)
+    first = booked.sessions.order_by("scheduled_at").first()
+    Session.objects.filter(pk=first.pk).update(scheduled_at=noon_days_ago(3))
+    first.refresh_from_db()
+    services.session_record_attendance(
+        session=first, status=Session.Attendance.DNA, by=people.instructor_x
+    )
+    # Accepted, then withdrawn: still counts as accepted.
+    withdrawn = referral_in_state(people, Status.ACCEPTED)
+    services.referral_cancel(referral=withdrawn, by=people.referrer_a, reason="patient_withdrew")
+    # Never accepted.
+    referral_in_state(people, Status.SUBMITTED)
+    referral_in_state(people, Status.SUBMITTED)
+    referral_in_state(people, Status.DECLINED)
+    # Not in the report: a draft, and a baseline-only assessment (no exit to pair with).
+    draft = referral_in_state(people, Status.DRAFT)
+    record(draft, "sit_to_stand_30s", Timepoint.BASELINE, {"count": 3})
+    return people
+
+
+def expected_figures():
+    """The report's figures worked out by hand from the seeding plan, in plain Python."""
+    accepted = len(STARTED) + 2 + 1 + 1
+    started = len(STARTED)
+    adherent = sum(1 for plan in STARTED if plan[2] / PLANNED >= 0.75)
+    completed = sum(1 for plan in STARTED if plan[4] == "complete")
+    changes = [plan[6][1] - plan[6][0] for plan in STARTED]
+    n = len(changes)
+    mean = statistics.mean(changes)
+    sd = statistics.stdev(changes)
+    t_5_df = 2.571  # Student's t, two-sided 95%, 5 degrees of freedom (published tables)
+    return {
+        "referrals": started + 2 + 1 + 1 + 2 + 1,
+        "accepted": accepted,
+        "started": started,
+        "adherent": adherent,
+        "completed": completed,
+        "uptake": started / accepted,
+        "adherence": adherent / started,
+        "completion": completed / started,
+        "median_days": statistics.median(plan[0] - plan[1] for plan in STARTED),
+        "sts": (n, mean, mean - t_5_df * sd / math.sqrt(n), mean + t_5_df * sd / math.sqrt(n)),
+        "gppaq_up": sum(1 for plan in STARTED if plan[5][1] > plan[5][0]),
+    }
+
+
+def test_report_figures_equal_an_independent_computation(seeded):
+    expected = expected_figures()
+    report = reports.programme_report(seeded.coordinator_x)
+    c = report.counts
+
+    assert (c.referrals, c.accepted, c.started, c.adherent, c.completed) == (
+        expected["referrals"],
+        expected["accepted"],
+        expected["started"],
+        expected["adherent"],
+        expected["completed"],
+    )
+    assert (c.started / c.accepted, c.adherent / c.started, c.completed / c.started) == (
+        pytest.approx(expected["uptake"]),
+        pytest.approx(expected["adherence"]),
+        pytest.approx(expected["completion"]),
+    )
+    assert report.median_days_to_first_session == pytest.approx(expected["median_days"])
+    sts = next(o for o in report.outcomes if o.instrument == "sit_to_stand_30s")
+    assert (sts.n, sts.mean_change, sts.ci_low, sts.ci_high) == pytest.approx(expected["sts"])
+    assert (report.gppaq_pairs, report.gppaq_moved_up) == (len(STARTED), expected["gppaq_up"])
+    gppaq = next(o for o in report.outcomes if o.instrument == "gppaq")
+    assert gppaq.mean_change == pytest.approx(statistics.mean(p[5][1] - p[5][0] for p in STARTED))
+
+
+def test_the_commissioner_sees_the_same_figures_for_the_programmes_they_fund(seeded):
+    assert reports.programme_report(seeded.commissioner).counts == (
+        reports.programme_report(seeded.coordinator_x).counts
+    )
+
+
+def test_other_operators_and_unfunded_programmes_are_outside_the_report(seeded):
+    people = seeded
+    assert reports.programme_report(people.coordinator_y).counts.referrals == 0
+    people.programme_x.commissioners.clear()
+    assert reports.programme_report(people.commissioner).counts.referrals == 0
+
+
+def test_filters_narrow_the_report(seeded):
+    people = seeded
+    everything = reports.ReportFilters(programme=people.programme_x)
+    assert reports.programme_report(people.coordinator_x, everything).counts.referrals == 13
+    other_practice = reports.ReportFilters(referring_organisation=people.practice_b)
+    assert reports.programme_report(people.coordinator_x, other_practice).counts.referrals == 0
+    future = reports.ReportFilters(referred_from=timezone.localdate() + datetime.timedelta(days=1))
+    assert reports.programme_report(people.coordinator_x, future).counts.referrals == 0
+    pool = reports.ReportFilters(facility=people.facility_x2)
+    assert reports.programme_report(people.coordinator_x, pool).counts.referrals == 0
+
+
+def test_breakdowns_count_every_referral_once(seeded):
+    report = reports.programme_report(seeded.coordinator_x)
+    for rows in report.breakdowns.values():
+        assert sum(row.counts.referrals for row in rows) == report.counts.referrals
+        assert sum(row.counts.started for row in rows) == report.counts.started
+
+
+def test_t_critical_values():
+    assert reports.t_critical_95(1) == 12.706
+    assert reports.t_critical_95(30) == 2.042
+    assert reports.t_critical_95(31) == 1.96
+    with pytest.raises(ValueError):
+        reports.t_critical_95(0)
+
+
+# --- The page, the CSV and who may see them ------------------------------------------------------
+
+
+def csv_rows(response):
+    return list(csv.reader(io.StringIO(response.content.decode())))
+
+
+def test_anonymous_users_are_sent_to_log_in(client):
+    for name in ("reports:report", "reports:export_csv"):
+        response = client.get(reverse(name))
+        assert response.status_code == 302
+        assert "login" in response["Location"]
+
+
+@pytest.mark.parametrize("persona", ["referrer_a", "instructor_x", "admin_a", "admin_x"])
+def test_people_without_report_permission_are_refused(client, people, persona):
+    client.force_login(getattr(people, persona))
+    assert client.get(reverse("reports:report")).status_code == 403
+    assert client.get(reverse("reports:export_csv")).status_code == 403
+
+
+def test_the_coordinator_sees_exact_numbers(client, seeded):
+    client.force_login(seeded.coordinator_x)
+    response = client.get(reverse("reports:report"))
+    assert response.status_code == 200
+    headline = dict(response.context["headline"])
+    assert headline["Referrals"] == "13"
+    assert headline["Completed"] == "4"
+    assert headline["Uptake (started ÷ accepted)"] == "60.0%"
+
+
+def test_small_counts_are_suppressed_for_the_commissioner_on_the_page(client, seeded):
+    client.force_login(seeded.commissioner)
+    response = client.get(reverse("reports:report"))
+    assert response.status_code == 200
+    headline = dict(response.context["headline"])
+    assert headline["Referrals"] == "13"
+    assert headline["Completed"] == "<5"
+    assert headline["Completion (completed ÷ started)"] == "Suppressed"
+    body = response.content.decode()
+    assert "&lt;5" in body
+    assert ">4<" not in body
+
+
+def test_small_counts_are_suppressed_for_the_commissioner_in_the_csv(client, seeded):
+    client.force_login(seeded.commissioner)
+    response = client.get(reverse("reports:export_csv"))
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    assert response["Content-Disposition"].startswith("attachment")
+    values = {(row[0], row[1], row[2]): row[3] for row in csv_rows(response)[1:]}
+    assert values[("Headline", "All", "Referrals")] == "13"
+    assert values[("Headline", "All", "Completed")] == "<5"
+    # n = 6 pairs: shown, with the interval as two plain numbers.
+    change, expected_low = "Outcome change (baseline to exit)", expected_figures()["sts"][2]
+    assert values[(change, "30s STS: count", "n")] == "6"
+    assert float(values[(change, "30s STS: count", "95% CI lower")]) == pytest.approx(
+        expected_low, abs=0.005
+    )
+    # Every count in the breakdowns is either 0, suppressed, or 5 and over.
+    counts = [
+        value
+        for (section, _, measure), value in values.items()
+        if section.startswith(("Age", "Sex", "Ethnic"))
+        and measure in {"Referrals", "Accepted", "Started", "Completed"}
+    ]
+    assert counts
+    assert all(v == "<5" or int(v) == 0 or int(v) >= 5 for v in counts)
+
+
+def test_the_report_names_no_patient(client, seeded):
+    patients = [r.patient for r in Referral.objects.select_related("patient")]
+    references = list(Referral.objects.values_list("reference", flat=True))
+    for persona in ("coordinator_x", "commissioner"):
+        client.force_login(getattr(seeded, persona))
+        page = client.get(reverse("reports:report")).content.decode()
+        export = client.get(reverse("reports:export_csv")).content.decode()
+        for text in (page, export):
+            for patient in patients:
+                assert patient.family_name not in text
+                if patient.nhs_number:
+                    assert patient.nhs_number not in text
+            for reference in references:
+                assert reference not in text
+
+
+def test_a_commissioner_cannot_reach_a_patients_referral(client, seeded):
+    referral = Referral.objects.exclude(status=Status.DRAFT).first()
+    client.force_login(seeded.commissioner)
+    assert client.get(reverse("referrals:detail", args=[referral.reference])).status_code == 404
+
+
+def test_a_commissioner_cannot_reach_the_triage_worklist(client, people):
+    client.force_login(people.commissioner)
+    assert client.get(reverse("triage:worklist")).status_code == 403
+
+
+def test_a_commissioner_cannot_reach_the_referral_list(client, people):
+    client.force_login(people.commissioner)
+    assert client.get(reverse("referrals:dashboard")).status_code == 403
+
+
+def test_a_programme_outside_the_users_scope_is_not_found(client, people):
+    client.force_login(people.commissioner)
+    url = reverse("reports:report")
+    assert client.get(url, {"programme": people.programme_y.public_id}).status_code == 404
+    assert client.get(url, {"programme": "not-a-uuid"}).status_code == 404
+    assert client.get(url, {"programme": people.programme_x.public_id}).status_code == 200
+
+
+def test_a_reversed_period_is_an_error_on_the_form(client, people):
+    client.force_login(people.coordinator_x)
+    response = client.get(
+        reverse("reports:report"), {"referred_from": "2026-05-01", "referred_to": "2026-04-01"}
+    )
+    assert response.status_code == 200
+    assert "There is a problem" in response.content.decode()
+    assert "headline" not in response.context
+
+
+def test_formula_injection_is_neutralised_in_the_csv(client, people):
+    Programme.objects.filter(pk=people.programme_x.pk).update(name='=HYPERLINK("http://x","y")')
+    client.force_login(people.coordinator_x)
+    response = client.get(
+        reverse("reports:export_csv"), {"programme": people.programme_x.public_id}
+    )
+    cells = [cell for row in csv_rows(response) for cell in row]
+    assert '\'=HYPERLINK("http://x","y")' in cells
+    assert not any(
+        cell.startswith(("=", "+", "@", "\t", "\r"))
+        or (cell.startswith("-") and not re.fullmatch(r"-[0-9.]+", cell))
+        for cell in cells
+    )
+
+
+def test_neutralise_covers_every_formula_trigger():
+    from outcomes.views_reports import neutralise
+
+    for trigger in ("=", "+", "-", "@", "\t", "\r"):
+        assert neutralise(f"{trigger}1+1") == f"'{trigger}1+1"
+    assert neutralise("Practice A") == "Practice A"
+    # A negative mean change stays a number; a formula dressed as one does not.
+    assert neutralise("-2.50") == "-2.50"
+    assert neutralise("-2+cmd|' /C calc'!A0") == "'-2+cmd|' /C calc'!A0"
+
+
+def _page_queries(client, user):
+    client.force_login(user)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("reports:report"))
+    assert response.status_code == 200
+    return len(queries)
+
+
+def test_the_report_page_runs_a_fixed_number_of_queries(client, people):
+    referral_in_state(people, Status.SUBMITTED)
+    one = _page_queries(client, people.coordinator_x)
+    for _ in range(29):
+        referral_in_state(people, Status.SUBMITTED)
+    thirty = _page_queries(client, people.coordinator_x)
+    assert thirty == one
+
+
+def test_small_outcome_samples_and_their_rates_are_suppressed_only_when_asked():
+    report = reports.Report(
+        counts=reports.Counts(referrals=12, accepted=9, started=4, adherent=0, completed=2),
+        median_days_to_first_session=11.0,
+        outcomes=[reports.OutcomeChange("gad7", "GAD-7", "total", 3, -2.0, 1.0, -4.5, 0.5)],
+        gppaq_pairs=0,
+        gppaq_moved_up=0,
+    )
+    hidden = dict(reports.headline_rows(report, suppress=True))
+    assert hidden["Started (attended at least one session)"] == "<5"
+    assert hidden["Uptake (started ÷ accepted)"] == "Suppressed"
+    assert hidden["Median days from referral to first session"] == "Suppressed"
+    assert hidden["Adherence (attended at least 75% of planned sessions ÷ started)"] == "Suppressed"
+    assert reports.outcome_rows(report, suppress=True)[0] | {"instrument": ""} == {
+        "instrument": "",
+        "score": "total",
+        "n": "<5",
+        "mean_change": "Suppressed",
+        "ci_low": "Suppressed",
+        "ci_high": "Suppressed",
+        "ci": "Suppressed",
+    }
+    exact = dict(reports.headline_rows(report, suppress=False))
+    assert exact["Uptake (started ÷ accepted)"] == "44.4%"
+    assert reports.outcome_rows(report, suppress=False)[0]["ci"] == "-4.50 to 0.50"
