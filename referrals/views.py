@@ -36,6 +36,7 @@ from .forms import (
     SafetyScreenForm,
     SearchForm,
 )
+from .listing import forget_search, querystring_without_page, remember_search, render_list
 from .models import Referral, ReferralEvent, Status
 from .notifications import notifications_mark_read
 from .placements import placements_for
@@ -80,12 +81,7 @@ def _apply_service_errors(form, error: ValidationError) -> None:
 def dashboard(request):
     _require_referrer(request.user)
     if request.method == "POST":
-        # Search terms can be names or NHS numbers: keep them out of URLs and server logs.
-        search_form = SearchForm(request.POST)
-        term = search_form.cleaned_data["q"].strip() if search_form.is_valid() else ""
-        request.session[SEARCH_SESSION_KEY] = term
-        query = request.GET.urlencode()
-        return redirect(f"{reverse('referrals:dashboard')}{'?' + query if query else ''}")
+        return remember_search(request, SEARCH_SESSION_KEY, "referrals:dashboard")
 
     filters = DashboardFilterForm(request.GET or None, initial={"clinician": "mine"})
     criteria = filters.cleaned_data if filters.is_bound and filters.is_valid() else {}
@@ -107,8 +103,6 @@ def dashboard(request):
         )
     )
     unread = selectors.referral_ids_with_unread_updates(request.user, ids)
-    querystring = request.GET.copy()
-    querystring.pop("page", None)
     context = {
         "filters": filters,
         "search_form": SearchForm(initial={"q": search}),
@@ -118,14 +112,14 @@ def dashboard(request):
             DashboardRow(referral=r, overdue=r.id in overdue, unread=r.id in unread) for r in rows
         ],
         "unread_count": selectors.unread_updates_for(request.user).count(),
-        "querystring": querystring.urlencode(),
+        "querystring": querystring_without_page(request),
     }
-    template = (
-        "referrals/partials/dashboard_results.html"
-        if request.headers.get("HX-Request")
-        else "referrals/dashboard.html"
+    return render_list(
+        request,
+        "referrals/dashboard.html",
+        "referrals/partials/dashboard_results.html",
+        context,
     )
-    return render(request, template, context)
 
 
 @dataclass(frozen=True)
@@ -138,8 +132,7 @@ class DashboardRow:
 @login_required
 @require_POST
 def clear_search(request):
-    request.session.pop(SEARCH_SESSION_KEY, None)
-    return redirect("referrals:dashboard")
+    return forget_search(request, SEARCH_SESSION_KEY, "referrals:dashboard")
 
 
 # --- Making a referral -------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from .forms import (
     SearchForm,
     TriageFilterForm,
 )
+from .listing import forget_search, querystring_without_page, remember_search, render_list
 from .models import Referral, Status
 from .views import _posted_version, _referral_or_404, _run_workflow_action
 from .workflow import ACTIONS, actions_available_from
@@ -73,11 +74,7 @@ def worklist(request):
     if not operator_ids:
         raise PermissionDenied("Only leisure coordinators triage referrals.")
     if request.method == "POST":
-        # Search terms can be names or NHS numbers: keep them out of URLs and server logs.
-        form = SearchForm(request.POST)
-        request.session[SEARCH_SESSION_KEY] = form.data.get("q", "").strip()[:100]
-        query = request.GET.urlencode()
-        return redirect(f"{reverse('triage:worklist')}{'?' + query if query else ''}")
+        return remember_search(request, SEARCH_SESSION_KEY, "triage:worklist")
     filters = TriageFilterForm(request.GET or None, operator_ids=operator_ids)
     criteria = filters.cleaned_data if filters.is_bound and filters.is_valid() else {}
     search = request.session.get(SEARCH_SESSION_KEY, "")
@@ -92,28 +89,22 @@ def worklist(request):
         today=today,
     )
     page = Paginator(referrals, PAGE_SIZE).get_page(request.GET.get("page"))
-    querystring = request.GET.copy()
-    querystring.pop("page", None)
     context = {
         "filters": filters,
         "search_form": SearchForm(initial={"q": search}),
         "search": search,
         "page_obj": page,
         "rows": _worklist_rows(list(page.object_list), today),
-        "querystring": querystring.urlencode(),
+        "querystring": querystring_without_page(request),
     }
-    template = (
-        "triage/partials/worklist_results.html"
-        if request.headers.get("HX-Request")
-        else "triage/worklist.html"
+    return render_list(
+        request, "triage/worklist.html", "triage/partials/worklist_results.html", context
     )
-    return render(request, template, context)
 
 
+@login_required
 def clear_search(request):
-    if request.method == "POST":
-        request.session.pop(SEARCH_SESSION_KEY, None)
-    return redirect("triage:worklist")
+    return forget_search(request, SEARCH_SESSION_KEY, "triage:worklist")
 
 
 # --- Actions -----------------------------------------------------------------------------------

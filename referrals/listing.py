@@ -1,0 +1,36 @@
+"""What every filtered, searchable list page shares (the referrer's dashboard, the worklist)."""
+
+from django.shortcuts import redirect, render
+from django.urls import reverse
+
+from .forms import SearchForm
+
+
+def remember_search(request, session_key: str, url_name: str):
+    """Keep a POSTed search term in the session and go back to the list.
+
+    Search terms can be names or NHS numbers, so they never go into a URL (URLs end up in server
+    and proxy logs); the list's other filters, which are not patient data, stay in the URL.
+    """
+    form = SearchForm(request.POST)
+    request.session[session_key] = form.data.get("q", "").strip()[:100]
+    query = request.GET.urlencode()
+    return redirect(f"{reverse(url_name)}{'?' + query if query else ''}")
+
+
+def forget_search(request, session_key: str, url_name: str):
+    if request.method == "POST":
+        request.session.pop(session_key, None)
+    return redirect(url_name)
+
+
+def querystring_without_page(request) -> str:
+    querystring = request.GET.copy()
+    querystring.pop("page", None)
+    return querystring.urlencode()
+
+
+def render_list(request, page_template: str, results_template: str, context: dict):
+    """The whole page, or only the results when htmx asks after a filter change."""
+    template = results_template if request.headers.get("HX-Request") else page_template
+    return render(request, template, context)
