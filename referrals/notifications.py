@@ -24,6 +24,7 @@ from accounts.models import EmailUpdates, Membership, Role
 from .delivery import fhir_messages
 from .delivery.discharge import ENDING_ACTIONS
 from .models import Notification, ReferralEvent, Status
+from .selectors import unread_updates_for
 
 # Events about the referral itself always reach the referrer.
 REFERRAL_EVENTS = frozenset({"submit", "accept", "decline", "request_info", "waitlist", "cancel"})
@@ -154,9 +155,4 @@ def notifications_queue_for_event(event: ReferralEvent) -> list[Notification]:
 
 def notifications_mark_read(*, user, referral) -> int:
     """Mark the user's unread in-app updates about a referral as read (they opened it)."""
-    return Notification.objects.filter(
-        recipient_user=user,
-        referral=referral,
-        channel=Notification.Channel.IN_APP,
-        read_at__isnull=True,
-    ).update(read_at=timezone.now())
+    return unread_updates_for(user).filter(referral=referral).update(read_at=timezone.now())

@@ -230,15 +230,25 @@ def triage_worklist(
     )
 
 
+def classes_with_places(queryset):
+    """Annotate classes with `taken` (referrals holding a place) and `waiting` (waiting list).
+
+    The one definition of a class's occupancy for lists; the booking services count the same
+    way under a row lock (`services._lock_class_and_count_taken`).
+    """
+    from .workflow import PLACE_HOLDERS
+
+    return queryset.annotate(
+        taken=Count("referrals", filter=Q(referrals__status__in=PLACE_HOLDERS)),
+        waiting=Count("referrals", filter=Q(referrals__status=Status.WAITLISTED)),
+    )
+
+
 def free_places_by_class(class_ids) -> dict[int, int]:
     """Places free in each class (capacity minus referrals holding a place), in one query."""
     from facilities.models import ProgrammeClass
 
-    from .workflow import PLACE_HOLDERS
-
-    classes = ProgrammeClass.objects.filter(id__in=list(class_ids)).annotate(
-        taken=Count("referrals", filter=Q(referrals__status__in=PLACE_HOLDERS))
-    )
+    classes = classes_with_places(ProgrammeClass.objects.filter(id__in=list(class_ids)))
     return {c.id: max(c.capacity - c.taken, 0) for c in classes}
 
 
@@ -246,17 +256,10 @@ def classes_coordinated_by(user):
     """The coordinator's operators' classes with places taken and the waiting list, one query."""
     from facilities.models import ProgrammeClass
 
-    from .workflow import PLACE_HOLDERS
-
-    return (
-        ProgrammeClass.objects.filter(programme__operator_id__in=operators_coordinated_by(user))
-        .select_related("programme", "facility")
-        .annotate(
-            taken=Count("referrals", filter=Q(referrals__status__in=PLACE_HOLDERS)),
-            waiting=Count("referrals", filter=Q(referrals__status=Status.WAITLISTED)),
-        )
-        .order_by("facility__name", "weekday", "start_time")
-    )
+    classes = ProgrammeClass.objects.filter(
+        programme__operator_id__in=operators_coordinated_by(user)
+    ).select_related("programme", "facility")
+    return classes_with_places(classes).order_by("facility__name", "weekday", "start_time")
 
 
 def class_participants(programme_class) -> tuple[list[Referral], list[Referral]]:
