@@ -9,7 +9,16 @@ from .models import Notification, Patient, Referral, ReferralEvent, Session
 
 @admin.register(Patient)
 class PatientAdmin(admin.ModelAdmin):
-    list_display = ["public_id", "family_name", "given_name", "date_of_birth", "postcode"]
+    list_display = [
+        "public_id",
+        "organisation",
+        "family_name",
+        "given_name",
+        "date_of_birth",
+        "postcode",
+    ]
+    list_filter = ["organisation"]
+    list_select_related = ["organisation"]
     search_fields = ["nhs_number", "family_name", "public_id"]
     readonly_fields = ["public_id", "created_at", "updated_at"]
 

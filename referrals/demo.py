@@ -841,7 +841,7 @@ class Actors:
 
 
 def _seed_case(demo: Demo, case: Case, report: SeedReport) -> None:
-    patient = _find_patient(case.patient)
+    patient = _find_patient(demo.organisations[case.referrer], case.patient)
     if patient is not None and patient.referrals.exists():
         return
     programme_spec = next(spec for spec in PROGRAMMES if spec.key == case.programme)
@@ -866,10 +866,12 @@ def _seed_case(demo: Demo, case: Case, report: SeedReport) -> None:
         raise AssertionError(f"Demo referral {referral} ended {referral.status}, not {case.status}")
 
 
-def _find_patient(fields: dict) -> Patient | None:
+def _find_patient(organisation, fields: dict) -> Patient | None:
+    """The referring organisation's own record of the case's patient, if seeded before."""
+    records = Patient.objects.filter(organisation=organisation)
     if fields["nhs_number"]:
-        return Patient.objects.filter(nhs_number=fields["nhs_number"]).first()
-    return Patient.objects.filter(
+        return records.filter(nhs_number=fields["nhs_number"]).first()
+    return records.filter(
         nhs_number__isnull=True,
         given_name=fields["given_name"],
         family_name=fields["family_name"],

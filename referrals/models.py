@@ -10,7 +10,7 @@ import uuid
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -77,9 +77,21 @@ def validate_date_of_birth(value) -> None:
 
 
 class Patient(models.Model):
-    """A person referred for exercise. The NHS number is optional but unique when present."""
+    """One organisation's record of a person it refers for exercise.
+
+    The record belongs to the organisation that gave the details: another organisation referring
+    the same person keeps a record of its own, so no organisation's write changes what another
+    sees. The NHS number (unique within an organisation, optional) links the records of one person
+    across organisations, only for counting and de-duplication.
+    """
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="patients",
+        help_text="The organisation that gave these details and holds this record.",
+    )
     # NULL, not "", for "no NHS number": the unique constraint must ignore the people without one.
     nhs_number = models.CharField(  # noqa: DJ001
         "NHS number", max_length=10, null=True, blank=True, validators=[validate_nhs_number]
@@ -109,9 +121,12 @@ class Patient(models.Model):
         ordering = ["family_name", "given_name"]
         constraints = [
             models.UniqueConstraint(
-                fields=["nhs_number"],
+                fields=["organisation", "nhs_number"],
                 condition=models.Q(nhs_number__isnull=False),
-                name="patient_nhs_number_unique",
+                name="patient_nhs_number_unique_per_organisation",
+                violation_error_code="duplicate_nhs_number",
+                violation_error_message="Your organisation already has a patient with this NHS "
+                "number",
             ),
             models.CheckConstraint(
                 condition=models.Q(nhs_number__isnull=True)
@@ -128,7 +143,9 @@ class Patient(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["family_name", "date_of_birth"], name="patient_name_dob_idx")
+            models.Index(fields=["family_name", "date_of_birth"], name="patient_name_dob_idx"),
+            # One person across organisations: de-duplicated counts join on the NHS number.
+            models.Index(fields=["nhs_number"], name="patient_nhs_number_idx"),
         ]
 
     def __str__(self):
@@ -139,6 +156,22 @@ class Patient(models.Model):
         self.nhs_number = normalise_nhs_number(self.nhs_number) or None
         self.postcode = normalise_postcode(self.postcode)
         super().clean_fields(exclude=exclude)
+
+    def validate_constraints(self, exclude=None):
+        # A conditional unique constraint reports on the whole form; the duplicate is the NHS
+        # number the person typed, so say so there.
+        try:
+            super().validate_constraints(exclude=exclude)
+        except ValidationError as error:
+            errors = error.update_error_dict({})
+            general = errors.pop(NON_FIELD_ERRORS, [])
+            duplicate = [e for e in general if e.code == "duplicate_nhs_number"]
+            if duplicate:
+                errors.setdefault("nhs_number", []).extend(duplicate)
+            rest = [e for e in general if e.code != "duplicate_nhs_number"]
+            if rest:
+                errors[NON_FIELD_ERRORS] = rest
+            raise ValidationError(errors) from None
 
     @property
     def full_name(self) -> str:

@@ -144,15 +144,14 @@ def referral_ids_with_unread_updates(user, referral_ids) -> set[int]:
 
 
 def patient_known_to(organisation, nhs_number: str):
-    """The patient with this NHS number if `organisation` has referred them before, else None.
+    """`organisation`'s own record of the patient with this NHS number, else None.
 
-    Only an organisation that already has a referral for the patient may see their details.
+    Only the organisation's own records are read: what another organisation recorded about the
+    same person is never shown here.
     """
     from .models import Patient
 
-    return Patient.objects.filter(
-        nhs_number=nhs_number, referrals__referring_organisation=organisation
-    ).first()
+    return Patient.objects.filter(organisation=organisation, nhs_number=nhs_number).first()
 
 
 def referral_timeline(referral: Referral):

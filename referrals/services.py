@@ -138,29 +138,37 @@ def _require_reason(reason: str, choices, note: str) -> None:
 
 
 def patient_create(*, by, organisation: Organisation, **fields) -> Patient:
-    """Record a new patient for a referral from `organisation`; validated like any form input."""
+    """Record a new patient of `organisation`; validated like any form input."""
     _refuse_unless(by, Permission.REFERRAL_CREATE, organisation)
-    patient = Patient(**fields)
+    patient = Patient(organisation=organisation, **fields)
     patient.full_clean()
     patient.save()
     return patient
 
 
+def _refuse_other_organisations_patient(patient: Patient, organisation: Organisation) -> None:
+    if patient.organisation_id != organisation.pk:
+        raise PermissionDenied("This patient record belongs to another organisation.")
+
+
 def patient_record_for_referral(
     *, by, organisation: Organisation, fields: dict, patient: Patient | None = None
 ) -> Patient:
-    """The patient a referral from `organisation` is about, created or brought up to date.
+    """`organisation`'s record of the patient a referral is about, created or brought up to date.
 
     The referrer has the patient in front of them (and the GP record), so their answers become
-    the current details. An NHS number already on file means the same person: that record is
-    updated rather than a duplicate made.
+    the current details of their own record. An NHS number already on their organisation's file
+    means the same person: that record is updated rather than a duplicate made. Another
+    organisation's record of the same person is never read or changed here: each organisation's
+    referrals show the details that organisation gave.
     """
     _refuse_unless(by, Permission.REFERRAL_CREATE, organisation)
     nhs_number = fields.get("nhs_number")
     if patient is None and nhs_number:
-        patient = Patient.objects.filter(nhs_number=nhs_number).first()
+        patient = Patient.objects.filter(organisation=organisation, nhs_number=nhs_number).first()
     if patient is None:
         return patient_create(by=by, organisation=organisation, **fields)
+    _refuse_other_organisations_patient(patient, organisation)
     with transaction.atomic():
         locked = Patient.objects.select_for_update().get(pk=patient.pk)
         for name, value in fields.items():
@@ -175,6 +183,7 @@ def referral_create_draft(
 ) -> Referral:
     """Start a referral as a draft; the clinician is the user making it."""
     _refuse_unless(by, Permission.REFERRAL_CREATE, organisation)
+    _refuse_other_organisations_patient(patient, organisation)
     unknown = set(fields) - DRAFT_FIELDS
     if unknown:
         raise ValueError(f"Not draft fields: {', '.join(sorted(unknown))}")

@@ -40,7 +40,7 @@ def new_draft(people, *, patient=None, **fields) -> Referral:
     return services.referral_create_draft(
         by=people.referrer_a,
         organisation=people.practice_a,
-        patient=patient or PatientFactory(),
+        patient=patient or PatientFactory(organisation=people.practice_a),
         **defaults,
     )
 

@@ -92,6 +92,8 @@ class PatientFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Patient
 
+    # A practice's own record: pass the organisation making the referral.
+    organisation = factory.SubFactory(OrganisationFactory)
     nhs_number = factory.LazyFunction(lambda: next(_nhs_numbers))
     given_name = factory.Faker("first_name", locale="en_GB")
     family_name = factory.Faker("last_name", locale="en_GB")

@@ -131,7 +131,9 @@ def test_signup_is_closed(client, db):
 
 
 def test_password_reset_sends_an_email_without_patient_data(client, people, mailoutbox):
-    patient = PatientFactory(given_name="Philomena", family_name="Zabriskie")
+    patient = PatientFactory(
+        organisation=people.practice_a, given_name="Philomena", family_name="Zabriskie"
+    )
     referral = new_draft(people, patient=patient)
 
     response = client.post(reverse("account_reset_password"), {"email": people.referrer_a.email})

@@ -23,7 +23,9 @@ def practice_b_submitted(people):
     referral = services.referral_create_draft(
         by=people.referrer_b,
         organisation=people.practice_b,
-        patient=PatientFactory(given_name="Bartholomew", family_name="Quenby"),
+        patient=PatientFactory(
+            organisation=people.practice_b, given_name="Bartholomew", family_name="Quenby"
+        ),
         reasons=["38341003"],
         programme=people.programme_y,
         preferred_facility=people.facility_y,
@@ -37,11 +39,18 @@ def practice_b_submitted(people):
 @pytest.fixture
 def seeded(people):
     """A's draft and submitted referral to operator X, and B's submitted referral to operator Y."""
-    a_draft = new_draft(people, patient=PatientFactory(given_name="Araminta", family_name="Drafty"))
+    a_draft = new_draft(
+        people,
+        patient=PatientFactory(
+            organisation=people.practice_a, given_name="Araminta", family_name="Drafty"
+        ),
+    )
     a_submitted = referral_in_state(
         people,
         Status.SUBMITTED,
-        patient=PatientFactory(given_name="Philomena", family_name="Zabriskie"),
+        patient=PatientFactory(
+            organisation=people.practice_a, given_name="Philomena", family_name="Zabriskie"
+        ),
     )
     b_submitted = practice_b_submitted(people)
     return a_draft, a_submitted, b_submitted
@@ -118,7 +127,11 @@ def test_org_admin_sees_no_referrals(client, people, seeded, persona):
 def commissioned(people):
     """Five submitted and two declined referrals to the commissioned programme (X), one not."""
     patients = [
-        PatientFactory(given_name=f"Commissioned{n}", family_name=f"Patientname{n}")
+        PatientFactory(
+            organisation=people.practice_a,
+            given_name=f"Commissioned{n}",
+            family_name=f"Patientname{n}",
+        )
         for n in range(7)
     ]
     referrals = [

@@ -180,7 +180,7 @@ def test_session_and_event_are_covered_through_their_referral(people):
 
 
 def test_objects_of_other_kinds_are_never_covered(people):
-    patient = PatientFactory()
+    patient = PatientFactory(organisation=people.practice_a)
 
     assert has_permission(people.referrer_a, P.REFERRAL_VIEW, patient) is False
 

@@ -22,7 +22,12 @@ def switch_user(page, user):
 
 
 def test_submit_accept_register_and_the_referrer_sees_active(page, people):
-    referral = new_draft(people, patient=PatientFactory(given_name="Mary", family_name="Seacole"))
+    referral = new_draft(
+        people,
+        patient=PatientFactory(
+            organisation=people.practice_a, given_name="Mary", family_name="Seacole"
+        ),
+    )
 
     # The referrer sends the referral.
     sign_in(page, people.referrer_a)

@@ -15,10 +15,16 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
 def test_an_instructor_marks_todays_register_with_one_tap(page, people, settings):
     ada, ada_session = booked_with_a_session_today(
-        people, patient=PatientFactory(given_name="Ada", family_name="Lovelace")
+        people,
+        patient=PatientFactory(
+            organisation=people.practice_a, given_name="Ada", family_name="Lovelace"
+        ),
     )
     booked_with_a_session_today(
-        people, patient=PatientFactory(given_name="Grace", family_name="Hopper")
+        people,
+        patient=PatientFactory(
+            organisation=people.practice_a, given_name="Grace", family_name="Hopper"
+        ),
     )
     missing = active_with_history(people, [D, D, D])
 

@@ -60,7 +60,9 @@ def test_referrer_signs_in_and_sees_their_practices_referrals(page, live_server,
         for status in (Status.DRAFT, Status.SUBMITTED, Status.ACCEPTED)
     ]
     theirs = services.referral_create_draft(
-        by=people.referrer_b, organisation=people.practice_b, patient=PatientFactory()
+        by=people.referrer_b,
+        organisation=people.practice_b,
+        patient=PatientFactory(organisation=people.practice_a),
     )
 
     sign_in(page, people.referrer_a)

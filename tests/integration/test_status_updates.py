@@ -31,9 +31,10 @@ WEBHOOK = Notification.Channel.WEBHOOK
 DATE_OF_BIRTH = datetime.date(1951, 7, 23)
 
 
-def patient(number: int):
-    """Names and a birth date no email, log or message may ever contain."""
+def patient(number: int, organisation):
+    """Practice A's record: names and a birth date no email, log or message may ever contain."""
     return PatientFactory(
+        organisation=organisation,
         given_name=f"Ottoline{number}",
         family_name=f"Quarrendon{number}",
         date_of_birth=DATE_OF_BIRTH,
@@ -85,7 +86,7 @@ def test_200_state_changes_reach_the_receiver_once_each_signed(
 ):
     make_worker()
     started = time.monotonic()
-    patients = [patient(i) for i in range(40)]
+    patients = [patient(i, people.practice_a) for i in range(40)]
     # 40 referrals through submit, accept, book, first attendance and completion: 200 changes.
     for person in patients:
         referral_in_state(people, Status.COMPLETED, patient=person)
@@ -139,7 +140,7 @@ def test_changes_made_while_redis_is_down_are_quick_and_delivered_after(
     people, broker, receiver, make_worker, caplog
 ):
     worker = make_worker()
-    patients = [patient(i) for i in range(50)]
+    patients = [patient(i, people.practice_a) for i in range(50)]
     drafts = [new_draft(people, patient=person) for person in patients]
     broker.stop()
     caplog.set_level(logging.WARNING, logger="referrals.delivery.outbox")
@@ -179,7 +180,7 @@ def test_a_worker_killed_mid_delivery_loses_nothing_and_never_mixes_up_ids(
 ):
     receiver.delay = 0.3  # sends are in flight when the worker dies
     worker = make_worker()
-    patients = [patient(i) for i in range(12)]
+    patients = [patient(i, people.practice_a) for i in range(12)]
     for person in patients:
         referral_in_state(people, Status.COMPLETED, patient=person)
     expected = webhook_ids()
@@ -227,7 +228,7 @@ def test_a_failing_receiver_gets_retries_on_the_backoff_schedule_then_everything
     make_worker()
     receiver.fail_until = time.monotonic() + 5
     for number in range(2):
-        referral_in_state(people, Status.COMPLETED, patient=patient(number))
+        referral_in_state(people, Status.COMPLETED, patient=patient(number, people.practice_a))
     expected = webhook_ids()
     assert len(expected) == 10
 

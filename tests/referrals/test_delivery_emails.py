@@ -23,9 +23,12 @@ DATE_OF_BIRTH = datetime.date(1949, 12, 31)
 
 
 @pytest.fixture
-def patient(db):
+def patient(people):
     return PatientFactory(
-        given_name="Araminta", family_name="Featherstonehaugh", date_of_birth=DATE_OF_BIRTH
+        organisation=people.practice_a,
+        given_name="Araminta",
+        family_name="Featherstonehaugh",
+        date_of_birth=DATE_OF_BIRTH,
     )
 
 

@@ -163,6 +163,7 @@ def test_a_missed_session_is_sent_with_the_current_status(people, webhook_practi
 
 def test_no_patient_identity_or_free_text_in_any_payload(people, webhook_practice):
     patient = PatientFactory(
+        organisation=people.practice_a,
         given_name="Philomena",
         family_name="Oyelaran-Brough",
         date_of_birth=datetime.date(1948, 2, 29),

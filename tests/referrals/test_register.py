@@ -197,7 +197,9 @@ def test_the_register_lists_the_days_participants_by_surname(client, people):
     day = timezone.localdate()
     names = ["Young", "Adams", "Morris"]
     for surname in names:
-        booked_with_a_session_today(people, patient=PatientFactory(family_name=surname))
+        booked_with_a_session_today(
+            people, patient=PatientFactory(organisation=people.practice_a, family_name=surname)
+        )
     client.force_login(people.instructor_x)
 
     response = client.get(register_url(people.class_x, day))

@@ -24,7 +24,7 @@ def practice_b_referral(people, *, submit=True, accept=False) -> Referral:
     referral = services.referral_create_draft(
         by=people.referrer_b,
         organisation=people.practice_b,
-        patient=PatientFactory(),
+        patient=PatientFactory(organisation=people.practice_b),
         reasons=["38341003"],
         programme=people.programme_y,
         preferred_facility=people.facility_y,

@@ -31,7 +31,9 @@ def test_draft_records_the_clinician_and_a_creation_event(people):
 def test_draft_for_another_organisation_is_refused(people):
     with pytest.raises(PermissionDenied):
         services.referral_create_draft(
-            by=people.referrer_a, organisation=people.practice_b, patient=PatientFactory()
+            by=people.referrer_a,
+            organisation=people.practice_b,
+            patient=PatientFactory(organisation=people.practice_b),
         )
     assert not Referral.objects.exists()
 
@@ -61,7 +63,8 @@ def test_submit_refuses_an_incomplete_or_unsafe_referral(people, fields, error_f
 
 def test_submit_refuses_a_patient_outside_the_age_range(people):
     too_young = PatientFactory(
-        date_of_birth=timezone.localdate() - datetime.timedelta(days=365 * 15)
+        organisation=people.practice_a,
+        date_of_birth=timezone.localdate() - datetime.timedelta(days=365 * 15),
     )
     referral = new_draft(people, patient=too_young)
     with pytest.raises(ValidationError, match="aged 18 to 90"):

@@ -120,7 +120,9 @@ def test_worklist_filters_by_facility_programme_and_status(client, people):
 
 def test_worklist_search_is_posted_and_kept_out_of_the_url(client, people):
     wanted = referral_in_state(
-        people, Status.SUBMITTED, patient=PatientFactory(family_name="Brontë")
+        people,
+        Status.SUBMITTED,
+        patient=PatientFactory(organisation=people.practice_a, family_name="Brontë"),
     )
     other = referral_in_state(people, Status.SUBMITTED)
     client.force_login(people.coordinator_x)
@@ -351,10 +353,14 @@ def test_classes_show_capacity_places_taken_and_the_waiting_list(client, people)
         programme=people.programme_x, facility=people.facility_x, capacity=1, name="Small class"
     )
     holder = referral_in_state(
-        people, Status.SUBMITTED, patient=PatientFactory(family_name="Holder")
+        people,
+        Status.SUBMITTED,
+        patient=PatientFactory(organisation=people.practice_a, family_name="Holder"),
     )
     waiting = referral_in_state(
-        people, Status.SUBMITTED, patient=PatientFactory(family_name="Waiter")
+        people,
+        Status.SUBMITTED,
+        patient=PatientFactory(organisation=people.practice_a, family_name="Waiter"),
     )
     for referral in (holder, waiting):
         services.referral_accept(

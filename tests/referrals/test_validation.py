@@ -18,7 +18,7 @@ from referrals.nhs_numbers import (
     validate_nhs_number,
 )
 from tests.builders import new_draft
-from tests.factories import PatientFactory
+from tests.factories import OrganisationFactory, PatientFactory
 
 VALID_NHS_NUMBER = "9990000018"  # 999 range: valid checksum, never issued to a real person.
 
@@ -137,11 +137,19 @@ def test_patient_create_refuses_a_duplicate_nhs_number(people):
     assert Patient.objects.count() == 1
 
 
-def test_database_refuses_a_duplicate_nhs_number(db):
-    PatientFactory(nhs_number=VALID_NHS_NUMBER)
+def test_database_refuses_a_duplicate_nhs_number_in_one_organisation(db):
+    first = PatientFactory(nhs_number=VALID_NHS_NUMBER)
 
     with pytest.raises(IntegrityError), transaction.atomic():
-        PatientFactory(nhs_number=VALID_NHS_NUMBER)
+        PatientFactory(organisation=first.organisation, nhs_number=VALID_NHS_NUMBER)
+
+
+def test_two_organisations_each_hold_a_record_with_one_nhs_number(db):
+    first = PatientFactory(nhs_number=VALID_NHS_NUMBER)
+    second = PatientFactory(nhs_number=VALID_NHS_NUMBER)
+
+    assert first.organisation != second.organisation
+    assert Patient.objects.filter(nhs_number=VALID_NHS_NUMBER).count() == 2
 
 
 @pytest.mark.parametrize("missing", [None, ""])
@@ -310,7 +318,9 @@ def test_patient_born_over_120_years_ago_is_invalid(db):
 
 
 def test_patient_with_a_date_of_birth_today_is_valid(db):
-    PatientFactory.build(date_of_birth=timezone.localdate()).full_clean()
+    PatientFactory.build(
+        organisation=OrganisationFactory(), date_of_birth=timezone.localdate()
+    ).full_clean()
 
 
 # --- Database constraints, bypassing Python validation ------------------------------------------
@@ -319,7 +329,7 @@ def test_patient_with_a_date_of_birth_today_is_valid(db):
 def bare_referral(people, **fields) -> Referral:
     """A referral written straight to the database, skipping services and full_clean."""
     return Referral.objects.create(
-        patient=PatientFactory(),
+        patient=PatientFactory(organisation=people.practice_a),
         referring_organisation=people.practice_a,
         clinician_name="Dr Test",
         **fields,

@@ -299,7 +299,9 @@ def test_submitting_after_the_patient_became_excluded_is_refused(client, people)
 
 
 def test_find_patient_fills_in_a_patient_the_practice_has_referred(client, people):
-    patient = PatientFactory(given_name="Grace", family_name="Hopper")
+    patient = PatientFactory(
+        organisation=people.practice_a, given_name="Grace", family_name="Hopper"
+    )
     new_draft(people, patient=patient)
     client.force_login(people.referrer_a)
     response = client.post(
@@ -310,7 +312,9 @@ def test_find_patient_fills_in_a_patient_the_practice_has_referred(client, peopl
 
 
 def test_find_patient_does_not_reveal_another_practices_patient(client, people):
-    patient = PatientFactory(given_name="Grace", family_name="Hopper")
+    patient = PatientFactory(
+        organisation=people.practice_a, given_name="Grace", family_name="Hopper"
+    )
     new_draft(people, patient=patient)
     client.force_login(people.referrer_b)
     response = client.post(
@@ -320,9 +324,11 @@ def test_find_patient_does_not_reveal_another_practices_patient(client, people):
     assert b"Hopper" not in response.content
 
 
-def test_a_known_nhs_number_updates_the_patient_rather_than_duplicating(client, people):
-    patient = PatientFactory(postcode="LS6 2AB")
-    client.force_login(people.referrer_b)
+def test_a_known_nhs_number_updates_the_practices_own_record_rather_than_duplicating(
+    client, people
+):
+    patient = PatientFactory(organisation=people.practice_a, postcode="LS6 2AB")
+    client.force_login(people.referrer_a)
     client.post(
         reverse("referrals:new"),
         {**PATIENT_FORM, "nhs_number": patient.nhs_number, "postcode": "LS7 3AA"},
@@ -330,6 +336,20 @@ def test_a_known_nhs_number_updates_the_patient_rather_than_duplicating(client, 
     assert Patient.objects.count() == 1
     patient.refresh_from_db()
     assert patient.postcode == "LS7 3AA"
+
+
+def test_another_practices_nhs_number_makes_a_record_of_its_own(client, people):
+    """Issue 9 item 1: practice B typing A's patient's NHS number changes nothing of A's."""
+    theirs = PatientFactory(organisation=people.practice_a, postcode="LS6 2AB")
+    client.force_login(people.referrer_b)
+    client.post(
+        reverse("referrals:new"),
+        {**PATIENT_FORM, "nhs_number": theirs.nhs_number, "postcode": "LS7 3AA"},
+    )
+    theirs.refresh_from_db()
+    assert theirs.postcode == "LS6 2AB"
+    ours = Patient.objects.get(organisation=people.practice_b)
+    assert (ours.nhs_number, ours.postcode) == (theirs.nhs_number, "LS7 3AA")
 
 
 # --- Dashboard ---------------------------------------------------------------------------------
@@ -361,7 +381,9 @@ def test_dashboard_defaults_to_my_referrals_and_can_show_the_practice(client, pe
     colleague = people.referrer_a.__class__.objects.create_user("colleague@example.nhs.uk")
     people.practice_a.memberships.create(user=colleague, role="referrer")
     theirs = services.referral_create_draft(
-        by=colleague, organisation=people.practice_a, patient=PatientFactory()
+        by=colleague,
+        organisation=people.practice_a,
+        patient=PatientFactory(organisation=people.practice_a),
     )
     client.force_login(people.referrer_a)
     default = client.get(reverse("referrals:dashboard")).content.decode()
@@ -396,8 +418,12 @@ def test_dashboard_filters_by_referral_date_and_rejects_a_reversed_range(client,
 
 @pytest.mark.parametrize("term", ["surname", "nhs", "reference"])
 def test_search_is_posted_kept_in_the_session_and_never_in_the_url(client, people, term):
-    wanted = new_draft(people, patient=PatientFactory(family_name="Nightingale"))
-    other = new_draft(people, patient=PatientFactory(family_name="Seacole"))
+    wanted = new_draft(
+        people, patient=PatientFactory(organisation=people.practice_a, family_name="Nightingale")
+    )
+    other = new_draft(
+        people, patient=PatientFactory(organisation=people.practice_a, family_name="Seacole")
+    )
     value = {
         "surname": "night",
         "nhs": wanted.patient.nhs_number_display,
