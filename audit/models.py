@@ -12,7 +12,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 
-from accounts.models import Membership, Organisation
+from accounts.models import Membership, Organisation, Role
 from facilities.models import Programme
 from outcomes.models import Assessment
 from referrals.models import Patient
@@ -71,8 +71,14 @@ class AccessRecord(models.Model):
             models.Index(fields=["user", "-at"], name="access_user_at_idx"),
         ]
 
+    @property
+    def role_label(self) -> str:
+        return dict(Role.choices).get(self.role, "Platform staff" if self.role else "")
+
     def __str__(self):
-        return f"{self.get_kind_display()} by {self.user_id or 'system'} at {self.at:%Y-%m-%d %H:%M}"
+        return (
+            f"{self.get_kind_display()} by {self.user_id or 'system'} at {self.at:%Y-%m-%d %H:%M}"
+        )
 
 
 # --- Change history (django-pghistory) -----------------------------------------------------------

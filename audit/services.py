@@ -51,6 +51,7 @@ def audit_read_by(
     path: str = "",
 ) -> None:
     """Record a read by `user` (None for the system) outside a request: commands, the API."""
+    referrals = list(referrals)
     if kind not in AccessKind.values:
         raise ValueError(f"Unknown access kind {kind!r}")
     AccessRecord.objects.create(
@@ -63,7 +64,10 @@ def audit_read_by(
         path=path[:500],
         request_id=request_id[:64],
         referral_ids=_ids(referrals),
-        patient_ids=_ids(patients),
+        # A referral instance names its patient already: record it without asking for it.
+        patient_ids=_ids(
+            [*patients, *(r.patient_id for r in referrals if hasattr(r, "patient_id"))]
+        ),
         description=description[:200],
     )
 

@@ -6,36 +6,97 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     # The triggers write into the event tables of the audit app.
     dependencies = [
-        ('audit', '0001_access_records_and_change_history'),
-        ('accounts', '0002_organisation_status_update_channels'),
+        ("audit", "0001_access_records_and_change_history"),
+        ("accounts", "0002_organisation_status_update_channels"),
     ]
 
     operations = [
         pgtrigger.migrations.AddTrigger(
-            model_name='membership',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "audit_membershipevent" ("created_at", "email_updates", "id", "is_active", "organisation_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "role", "user_id") VALUES (NEW."created_at", NEW."email_updates", NEW."id", NEW."is_active", NEW."organisation_id", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."role", NEW."user_id"); RETURN NULL;', hash='2450cef9841fd3c5b6659167b5ea995136b81cb5', operation='INSERT', pgid='pgtrigger_insert_insert_fc05a', table='accounts_membership', when='AFTER')),
+            model_name="membership",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "audit_membershipevent" ("created_at", "email_updates", "id", "is_active", "organisation_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "role", "user_id") VALUES (NEW."created_at", NEW."email_updates", NEW."id", NEW."is_active", NEW."organisation_id", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."role", NEW."user_id"); RETURN NULL;',
+                    hash="2450cef9841fd3c5b6659167b5ea995136b81cb5",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_fc05a",
+                    table="accounts_membership",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='membership',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "audit_membershipevent" ("created_at", "email_updates", "id", "is_active", "organisation_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "role", "user_id") VALUES (NEW."created_at", NEW."email_updates", NEW."id", NEW."is_active", NEW."organisation_id", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."role", NEW."user_id"); RETURN NULL;', hash='954de5c37ee73a0edd24559877dd4b9778404f95', operation='UPDATE', pgid='pgtrigger_update_update_20ab5', table='accounts_membership', when='AFTER')),
+            model_name="membership",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition="WHEN (OLD.* IS DISTINCT FROM NEW.*)",
+                    func='INSERT INTO "audit_membershipevent" ("created_at", "email_updates", "id", "is_active", "organisation_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "role", "user_id") VALUES (NEW."created_at", NEW."email_updates", NEW."id", NEW."is_active", NEW."organisation_id", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."role", NEW."user_id"); RETURN NULL;',
+                    hash="954de5c37ee73a0edd24559877dd4b9778404f95",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_20ab5",
+                    table="accounts_membership",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='membership',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "audit_membershipevent" ("created_at", "email_updates", "id", "is_active", "organisation_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "role", "user_id") VALUES (OLD."created_at", OLD."email_updates", OLD."id", OLD."is_active", OLD."organisation_id", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."role", OLD."user_id"); RETURN NULL;', hash='68e5a9f6b7065e36f0799d176aa8ba429af40d10', operation='DELETE', pgid='pgtrigger_delete_delete_19a8f', table='accounts_membership', when='AFTER')),
+            model_name="membership",
+            trigger=pgtrigger.compiler.Trigger(
+                name="delete_delete",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "audit_membershipevent" ("created_at", "email_updates", "id", "is_active", "organisation_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "role", "user_id") VALUES (OLD."created_at", OLD."email_updates", OLD."id", OLD."is_active", OLD."organisation_id", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."role", OLD."user_id"); RETURN NULL;',
+                    hash="68e5a9f6b7065e36f0799d176aa8ba429af40d10",
+                    operation="DELETE",
+                    pgid="pgtrigger_delete_delete_19a8f",
+                    table="accounts_membership",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='organisation',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "audit_organisationevent" ("code", "created_at", "email_updates", "id", "is_active", "kind", "name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "public_id", "shared_mailbox", "webhook_enabled", "webhook_secret", "webhook_url") VALUES (NEW."code", NEW."created_at", NEW."email_updates", NEW."id", NEW."is_active", NEW."kind", NEW."name", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."public_id", NEW."shared_mailbox", NEW."webhook_enabled", NEW."webhook_secret", NEW."webhook_url"); RETURN NULL;', hash='3208a6db8bd76257135a69f134e6e20e738a5817', operation='INSERT', pgid='pgtrigger_insert_insert_66a5c', table='accounts_organisation', when='AFTER')),
+            model_name="organisation",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "audit_organisationevent" ("code", "created_at", "email_updates", "id", "is_active", "kind", "name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "public_id", "shared_mailbox", "webhook_enabled", "webhook_secret", "webhook_url") VALUES (NEW."code", NEW."created_at", NEW."email_updates", NEW."id", NEW."is_active", NEW."kind", NEW."name", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."public_id", NEW."shared_mailbox", NEW."webhook_enabled", NEW."webhook_secret", NEW."webhook_url"); RETURN NULL;',
+                    hash="3208a6db8bd76257135a69f134e6e20e738a5817",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_66a5c",
+                    table="accounts_organisation",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='organisation',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "audit_organisationevent" ("code", "created_at", "email_updates", "id", "is_active", "kind", "name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "public_id", "shared_mailbox", "webhook_enabled", "webhook_secret", "webhook_url") VALUES (NEW."code", NEW."created_at", NEW."email_updates", NEW."id", NEW."is_active", NEW."kind", NEW."name", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."public_id", NEW."shared_mailbox", NEW."webhook_enabled", NEW."webhook_secret", NEW."webhook_url"); RETURN NULL;', hash='9862ff3b738c8011737157269292d4d86cfaf6b8', operation='UPDATE', pgid='pgtrigger_update_update_9e5fc', table='accounts_organisation', when='AFTER')),
+            model_name="organisation",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition="WHEN (OLD.* IS DISTINCT FROM NEW.*)",
+                    func='INSERT INTO "audit_organisationevent" ("code", "created_at", "email_updates", "id", "is_active", "kind", "name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "public_id", "shared_mailbox", "webhook_enabled", "webhook_secret", "webhook_url") VALUES (NEW."code", NEW."created_at", NEW."email_updates", NEW."id", NEW."is_active", NEW."kind", NEW."name", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."public_id", NEW."shared_mailbox", NEW."webhook_enabled", NEW."webhook_secret", NEW."webhook_url"); RETURN NULL;',
+                    hash="9862ff3b738c8011737157269292d4d86cfaf6b8",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_9e5fc",
+                    table="accounts_organisation",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='organisation',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "audit_organisationevent" ("code", "created_at", "email_updates", "id", "is_active", "kind", "name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "public_id", "shared_mailbox", "webhook_enabled", "webhook_secret", "webhook_url") VALUES (OLD."code", OLD."created_at", OLD."email_updates", OLD."id", OLD."is_active", OLD."kind", OLD."name", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."public_id", OLD."shared_mailbox", OLD."webhook_enabled", OLD."webhook_secret", OLD."webhook_url"); RETURN NULL;', hash='2e899054ea91790d9f2fd18c9d000f830a257074', operation='DELETE', pgid='pgtrigger_delete_delete_7b33b', table='accounts_organisation', when='AFTER')),
+            model_name="organisation",
+            trigger=pgtrigger.compiler.Trigger(
+                name="delete_delete",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "audit_organisationevent" ("code", "created_at", "email_updates", "id", "is_active", "kind", "name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "public_id", "shared_mailbox", "webhook_enabled", "webhook_secret", "webhook_url") VALUES (OLD."code", OLD."created_at", OLD."email_updates", OLD."id", OLD."is_active", OLD."kind", OLD."name", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."public_id", OLD."shared_mailbox", OLD."webhook_enabled", OLD."webhook_secret", OLD."webhook_url"); RETURN NULL;',
+                    hash="2e899054ea91790d9f2fd18c9d000f830a257074",
+                    operation="DELETE",
+                    pgid="pgtrigger_delete_delete_7b33b",
+                    table="accounts_organisation",
+                    when="AFTER",
+                ),
+            ),
         ),
     ]

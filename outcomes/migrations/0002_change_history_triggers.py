@@ -6,24 +6,54 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     # The triggers write into the event tables of the audit app.
     dependencies = [
-        ('audit', '0001_access_records_and_change_history'),
-        ('outcomes', '0001_assessments'),
+        ("audit", "0001_access_records_and_change_history"),
+        ("outcomes", "0001_assessments"),
     ]
 
     operations = [
         pgtrigger.migrations.AddTrigger(
-            model_name='assessment',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "audit_assessmentevent" ("administered_at", "answers", "created_at", "id", "instrument", "method", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "public_id", "recorded_by_id", "referral_id", "scores", "timepoint") VALUES (NEW."administered_at", NEW."answers", NEW."created_at", NEW."id", NEW."instrument", NEW."method", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."public_id", NEW."recorded_by_id", NEW."referral_id", NEW."scores", NEW."timepoint"); RETURN NULL;', hash='5dc1a93802625e77aa54c09c8fa8ec3090939a5b', operation='INSERT', pgid='pgtrigger_insert_insert_00dda', table='outcomes_assessment', when='AFTER')),
+            model_name="assessment",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "audit_assessmentevent" ("administered_at", "answers", "created_at", "id", "instrument", "method", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "public_id", "recorded_by_id", "referral_id", "scores", "timepoint") VALUES (NEW."administered_at", NEW."answers", NEW."created_at", NEW."id", NEW."instrument", NEW."method", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."public_id", NEW."recorded_by_id", NEW."referral_id", NEW."scores", NEW."timepoint"); RETURN NULL;',
+                    hash="5dc1a93802625e77aa54c09c8fa8ec3090939a5b",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_00dda",
+                    table="outcomes_assessment",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='assessment',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "audit_assessmentevent" ("administered_at", "answers", "created_at", "id", "instrument", "method", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "public_id", "recorded_by_id", "referral_id", "scores", "timepoint") VALUES (NEW."administered_at", NEW."answers", NEW."created_at", NEW."id", NEW."instrument", NEW."method", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."public_id", NEW."recorded_by_id", NEW."referral_id", NEW."scores", NEW."timepoint"); RETURN NULL;', hash='1ea71829d5a503dfe4fd54b11f82165d001cb1ca', operation='UPDATE', pgid='pgtrigger_update_update_723fc', table='outcomes_assessment', when='AFTER')),
+            model_name="assessment",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition="WHEN (OLD.* IS DISTINCT FROM NEW.*)",
+                    func='INSERT INTO "audit_assessmentevent" ("administered_at", "answers", "created_at", "id", "instrument", "method", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "public_id", "recorded_by_id", "referral_id", "scores", "timepoint") VALUES (NEW."administered_at", NEW."answers", NEW."created_at", NEW."id", NEW."instrument", NEW."method", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."public_id", NEW."recorded_by_id", NEW."referral_id", NEW."scores", NEW."timepoint"); RETURN NULL;',
+                    hash="1ea71829d5a503dfe4fd54b11f82165d001cb1ca",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_723fc",
+                    table="outcomes_assessment",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='assessment',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "audit_assessmentevent" ("administered_at", "answers", "created_at", "id", "instrument", "method", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "public_id", "recorded_by_id", "referral_id", "scores", "timepoint") VALUES (OLD."administered_at", OLD."answers", OLD."created_at", OLD."id", OLD."instrument", OLD."method", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."public_id", OLD."recorded_by_id", OLD."referral_id", OLD."scores", OLD."timepoint"); RETURN NULL;', hash='9131dc910961dc687625321cd4416d39d1e53370', operation='DELETE', pgid='pgtrigger_delete_delete_b5fef', table='outcomes_assessment', when='AFTER')),
+            model_name="assessment",
+            trigger=pgtrigger.compiler.Trigger(
+                name="delete_delete",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "audit_assessmentevent" ("administered_at", "answers", "created_at", "id", "instrument", "method", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "public_id", "recorded_by_id", "referral_id", "scores", "timepoint") VALUES (OLD."administered_at", OLD."answers", OLD."created_at", OLD."id", OLD."instrument", OLD."method", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."public_id", OLD."recorded_by_id", OLD."referral_id", OLD."scores", OLD."timepoint"); RETURN NULL;',
+                    hash="9131dc910961dc687625321cd4416d39d1e53370",
+                    operation="DELETE",
+                    pgid="pgtrigger_delete_delete_b5fef",
+                    table="outcomes_assessment",
+                    when="AFTER",
+                ),
+            ),
         ),
     ]

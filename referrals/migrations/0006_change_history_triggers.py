@@ -6,24 +6,54 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     # The triggers write into the event tables of the audit app.
     dependencies = [
-        ('audit', '0001_access_records_and_change_history'),
-        ('referrals', '0005_notification_delivery_state'),
+        ("audit", "0001_access_records_and_change_history"),
+        ("referrals", "0005_notification_delivery_state"),
     ]
 
     operations = [
         pgtrigger.migrations.AddTrigger(
-            model_name='patient',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "audit_patientevent" ("contact_by_email", "contact_by_phone", "contact_by_post", "created_at", "date_of_birth", "do_not_contact", "email", "ethnicity", "family_name", "gender_identity", "given_name", "id", "interpreter_language", "interpreter_needed", "nhs_number", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "phone", "postcode", "public_id", "registered_gp_ods", "sex", "updated_at") VALUES (NEW."contact_by_email", NEW."contact_by_phone", NEW."contact_by_post", NEW."created_at", NEW."date_of_birth", NEW."do_not_contact", NEW."email", NEW."ethnicity", NEW."family_name", NEW."gender_identity", NEW."given_name", NEW."id", NEW."interpreter_language", NEW."interpreter_needed", NEW."nhs_number", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."phone", NEW."postcode", NEW."public_id", NEW."registered_gp_ods", NEW."sex", NEW."updated_at"); RETURN NULL;', hash='db209f64e83b4f74707d1720ed0619b5b7bc2229', operation='INSERT', pgid='pgtrigger_insert_insert_557d1', table='referrals_patient', when='AFTER')),
+            model_name="patient",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "audit_patientevent" ("contact_by_email", "contact_by_phone", "contact_by_post", "created_at", "date_of_birth", "do_not_contact", "email", "ethnicity", "family_name", "gender_identity", "given_name", "id", "interpreter_language", "interpreter_needed", "nhs_number", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "phone", "postcode", "public_id", "registered_gp_ods", "sex", "updated_at") VALUES (NEW."contact_by_email", NEW."contact_by_phone", NEW."contact_by_post", NEW."created_at", NEW."date_of_birth", NEW."do_not_contact", NEW."email", NEW."ethnicity", NEW."family_name", NEW."gender_identity", NEW."given_name", NEW."id", NEW."interpreter_language", NEW."interpreter_needed", NEW."nhs_number", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."phone", NEW."postcode", NEW."public_id", NEW."registered_gp_ods", NEW."sex", NEW."updated_at"); RETURN NULL;',
+                    hash="db209f64e83b4f74707d1720ed0619b5b7bc2229",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_557d1",
+                    table="referrals_patient",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='patient',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "audit_patientevent" ("contact_by_email", "contact_by_phone", "contact_by_post", "created_at", "date_of_birth", "do_not_contact", "email", "ethnicity", "family_name", "gender_identity", "given_name", "id", "interpreter_language", "interpreter_needed", "nhs_number", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "phone", "postcode", "public_id", "registered_gp_ods", "sex", "updated_at") VALUES (NEW."contact_by_email", NEW."contact_by_phone", NEW."contact_by_post", NEW."created_at", NEW."date_of_birth", NEW."do_not_contact", NEW."email", NEW."ethnicity", NEW."family_name", NEW."gender_identity", NEW."given_name", NEW."id", NEW."interpreter_language", NEW."interpreter_needed", NEW."nhs_number", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."phone", NEW."postcode", NEW."public_id", NEW."registered_gp_ods", NEW."sex", NEW."updated_at"); RETURN NULL;', hash='66ce3e2a8048ecbc05f237435b80b4e38ea53cf1', operation='UPDATE', pgid='pgtrigger_update_update_26e00', table='referrals_patient', when='AFTER')),
+            model_name="patient",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition="WHEN (OLD.* IS DISTINCT FROM NEW.*)",
+                    func='INSERT INTO "audit_patientevent" ("contact_by_email", "contact_by_phone", "contact_by_post", "created_at", "date_of_birth", "do_not_contact", "email", "ethnicity", "family_name", "gender_identity", "given_name", "id", "interpreter_language", "interpreter_needed", "nhs_number", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "phone", "postcode", "public_id", "registered_gp_ods", "sex", "updated_at") VALUES (NEW."contact_by_email", NEW."contact_by_phone", NEW."contact_by_post", NEW."created_at", NEW."date_of_birth", NEW."do_not_contact", NEW."email", NEW."ethnicity", NEW."family_name", NEW."gender_identity", NEW."given_name", NEW."id", NEW."interpreter_language", NEW."interpreter_needed", NEW."nhs_number", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."phone", NEW."postcode", NEW."public_id", NEW."registered_gp_ods", NEW."sex", NEW."updated_at"); RETURN NULL;',
+                    hash="66ce3e2a8048ecbc05f237435b80b4e38ea53cf1",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_26e00",
+                    table="referrals_patient",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='patient',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "audit_patientevent" ("contact_by_email", "contact_by_phone", "contact_by_post", "created_at", "date_of_birth", "do_not_contact", "email", "ethnicity", "family_name", "gender_identity", "given_name", "id", "interpreter_language", "interpreter_needed", "nhs_number", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "phone", "postcode", "public_id", "registered_gp_ods", "sex", "updated_at") VALUES (OLD."contact_by_email", OLD."contact_by_phone", OLD."contact_by_post", OLD."created_at", OLD."date_of_birth", OLD."do_not_contact", OLD."email", OLD."ethnicity", OLD."family_name", OLD."gender_identity", OLD."given_name", OLD."id", OLD."interpreter_language", OLD."interpreter_needed", OLD."nhs_number", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."phone", OLD."postcode", OLD."public_id", OLD."registered_gp_ods", OLD."sex", OLD."updated_at"); RETURN NULL;', hash='57dbce79ebe19ef3d47a335acf63c8575571bb6b', operation='DELETE', pgid='pgtrigger_delete_delete_d143d', table='referrals_patient', when='AFTER')),
+            model_name="patient",
+            trigger=pgtrigger.compiler.Trigger(
+                name="delete_delete",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "audit_patientevent" ("contact_by_email", "contact_by_phone", "contact_by_post", "created_at", "date_of_birth", "do_not_contact", "email", "ethnicity", "family_name", "gender_identity", "given_name", "id", "interpreter_language", "interpreter_needed", "nhs_number", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "phone", "postcode", "public_id", "registered_gp_ods", "sex", "updated_at") VALUES (OLD."contact_by_email", OLD."contact_by_phone", OLD."contact_by_post", OLD."created_at", OLD."date_of_birth", OLD."do_not_contact", OLD."email", OLD."ethnicity", OLD."family_name", OLD."gender_identity", OLD."given_name", OLD."id", OLD."interpreter_language", OLD."interpreter_needed", OLD."nhs_number", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."phone", OLD."postcode", OLD."public_id", OLD."registered_gp_ods", OLD."sex", OLD."updated_at"); RETURN NULL;',
+                    hash="57dbce79ebe19ef3d47a335acf63c8575571bb6b",
+                    operation="DELETE",
+                    pgid="pgtrigger_delete_delete_d143d",
+                    table="referrals_patient",
+                    when="AFTER",
+                ),
+            ),
         ),
     ]
