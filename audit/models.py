@@ -71,14 +71,14 @@ class AccessRecord(models.Model):
             models.Index(fields=["user", "-at"], name="access_user_at_idx"),
         ]
 
-    @property
-    def role_label(self) -> str:
-        return dict(Role.choices).get(self.role, "Platform staff" if self.role else "")
-
     def __str__(self):
         return (
             f"{self.get_kind_display()} by {self.user_id or 'system'} at {self.at:%Y-%m-%d %H:%M}"
         )
+
+    @property
+    def role_label(self) -> str:
+        return dict(Role.choices).get(self.role, "Platform staff" if self.role else "")
 
 
 # --- Change history (django-pghistory) -----------------------------------------------------------
