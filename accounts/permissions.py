@@ -28,6 +28,7 @@ class Permission(StrEnum):
     ORGANISATION_MANAGE = "organisation.manage"
     FACILITY_MANAGE = "facility.manage"
     REPORT_VIEW = "report.view"
+    AUDIT_VIEW = "audit.view"
 
 
 P = Permission
@@ -62,7 +63,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             P.ASSESSMENT_RECORD,
         }
     ),
-    Role.ORG_ADMIN: frozenset({P.ORGANISATION_MANAGE, P.FACILITY_MANAGE}),
+    Role.ORG_ADMIN: frozenset({P.ORGANISATION_MANAGE, P.FACILITY_MANAGE, P.AUDIT_VIEW}),
     Role.COMMISSIONER: frozenset({P.REPORT_VIEW}),
 }
 

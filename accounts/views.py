@@ -5,6 +5,8 @@ from django.core.paginator import Paginator
 from django.shortcuts import render
 
 from accounts.models import Role
+from audit.models import AccessKind
+from audit.services import audit_read
 from referrals.selectors import (
     referral_list_for,
     referral_status_counts,
@@ -36,6 +38,10 @@ def home(request):
     if has_permission(user, Permission.REFERRAL_VIEW):
         referrals = referral_list_for(user).order_by("-updated_at", "-id")
         page = Paginator(referrals, PAGE_SIZE).get_page(request.GET.get("page"))
+        shown = list(page.object_list)
+        audit_read(
+            request, AccessKind.LIST, referrals=shown, patients=[r.patient_id for r in shown]
+        )
     status_counts = []
     if Role.COMMISSIONER in roles:
         status_counts = [

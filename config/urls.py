@@ -14,5 +14,6 @@ urlpatterns = [
     path("manage/", include("facilities.urls")),
     path("outcomes/", include("outcomes.urls")),
     path("reports/", include("outcomes.urls_reports")),
+    path("audit/", include("audit.urls")),
     path("admin/", admin.site.urls),
 ]

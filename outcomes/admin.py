@@ -1,10 +1,13 @@
 from django.contrib import admin
 
+from audit.admin import AuditedAdminMixin
+
 from .models import Assessment
 
 
 @admin.register(Assessment)
-class AssessmentAdmin(admin.ModelAdmin):
+class AssessmentAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    audit_referral_attr = "referral_id"
     list_display = ["referral", "instrument", "timepoint", "method", "administered_at"]
     list_filter = ["instrument", "timepoint", "method"]
     search_fields = ["referral__reference"]

@@ -9,6 +9,8 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 
 from accounts.permissions import Permission, has_permission
+from audit.models import AccessKind
+from audit.services import audit_read
 from referrals.models import Referral
 from referrals.selectors import referral_for_user
 
@@ -31,6 +33,9 @@ def progress(request, reference: str):
         raise PermissionDenied("The patient has not agreed to share their progress.")
     can_record = has_permission(request.user, Permission.ASSESSMENT_RECORD, referral)
     summary = selectors.outcome_summary(referral)
+    audit_read(
+        request, AccessKind.REFERRAL_PAGE, referrals=[referral], patients=[referral.patient_id]
+    )
     return render(
         request,
         "outcomes/progress.html",
@@ -73,6 +78,9 @@ def record(request, reference: str, instrument: str, timepoint: str):
     definition = _instrument_or_404(instrument)
     if timepoint not in Timepoint.values:
         raise Http404("No such timepoint")
+    audit_read(
+        request, AccessKind.REFERRAL_PAGE, referrals=[referral], patients=[referral.patient_id]
+    )
     existing = referral.assessments.filter(instrument=instrument, timepoint=timepoint).first()
     if request.method == "POST":
         form = InstrumentForm(request.POST, instrument=definition)
@@ -123,11 +131,7 @@ def record(request, reference: str, instrument: str, timepoint: str):
 def due(request):
     if not has_permission(request.user, Permission.ASSESSMENT_RECORD):
         raise PermissionDenied("Only instructors record outcome measures.")
-    return render(
-        request,
-        "outcomes/due.html",
-        {
-            "due": schedules.assessments_due(request.user),
-            "followups": schedules.followups_due(request.user),
-        },
-    )
+    due, followups = schedules.assessments_due(request.user), schedules.followups_due(request.user)
+    shown = list({row.referral.pk: row.referral for row in [*due, *followups]}.values())
+    audit_read(request, AccessKind.LIST, referrals=shown)
+    return render(request, "outcomes/due.html", {"due": due, "followups": followups})

@@ -3,12 +3,15 @@ is read-only here, and the timeline can only be read."""
 
 from django.contrib import admin, messages
 
+from audit.admin import AuditedAdminMixin
+
 from .delivery.outbox import notification_retry_now
 from .models import Notification, Patient, Referral, ReferralEvent, Session
 
 
 @admin.register(Patient)
-class PatientAdmin(admin.ModelAdmin):
+class PatientAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    audit_patient_attr = "pk"
     list_display = [
         "public_id",
         "organisation",
@@ -35,7 +38,8 @@ class ReferralEventInline(admin.TabularInline):
 
 
 @admin.register(Referral)
-class ReferralAdmin(admin.ModelAdmin):
+class ReferralAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    audit_referral_attr, audit_patient_attr = "pk", "patient_id"
     list_display = [
         "reference",
         "status",
@@ -62,7 +66,8 @@ class ReferralAdmin(admin.ModelAdmin):
 
 
 @admin.register(ReferralEvent)
-class ReferralEventAdmin(admin.ModelAdmin):
+class ReferralEventAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    audit_referral_attr = "referral_id"
     list_display = ["referral", "action", "from_status", "to_status", "actor", "created_at"]
     list_filter = ["action", "to_status"]
     search_fields = ["referral__reference"]
@@ -76,7 +81,8 @@ class ReferralEventAdmin(admin.ModelAdmin):
 
 
 @admin.register(Session)
-class SessionAdmin(admin.ModelAdmin):
+class SessionAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    audit_referral_attr = "referral_id"
     list_display = ["referral", "scheduled_at", "kind", "status"]
     list_filter = ["status", "kind"]
     search_fields = ["referral__reference"]
@@ -106,7 +112,8 @@ class NeedsAttentionFilter(admin.SimpleListFilter):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    audit_referral_attr = "referral_id"
     """Deliveries are read-only here; "retry now" goes through the outbox service."""
 
     list_display = [

@@ -19,6 +19,9 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Organisation, Role
 from accounts.permissions import Permission, active_memberships, has_permission
+from audit.models import AccessKind
+from audit.selectors import who_viewed
+from audit.services import audit_read
 from outcomes.selectors import can_see_progress, outcome_summary
 
 from . import selectors, services
@@ -103,6 +106,7 @@ def dashboard(request):
         )
     )
     unread = selectors.referral_ids_with_unread_updates(request.user, ids)
+    audit_read(request, AccessKind.LIST, referrals=rows, patients=[r.patient_id for r in rows])
     context = {
         "filters": filters,
         "search_form": SearchForm(initial={"q": search}),
@@ -173,6 +177,7 @@ def _find_or_create_form(request, organisation):
     patient = selectors.patient_known_to(organisation, nhs_number)
     if patient is None:
         return PatientForm(initial={"nhs_number": nhs_number}), False
+    audit_read(request, AccessKind.REFERRAL_PAGE, patients=[patient], description="Find patient")
     return PatientForm(initial=PatientForm.initial_from(patient)), True
 
 
@@ -264,6 +269,9 @@ def edit_step(request, reference: str, step: str):
     if leave:
         return leave
     handler = STEP_HANDLERS[step]
+    audit_read(
+        request, AccessKind.REFERRAL_PAGE, referrals=[referral], patients=[referral.patient_id]
+    )
     return handler(request, referral)
 
 
@@ -500,6 +508,9 @@ def check_answers(request, reference: str):
             problems = _problem_links(referral, error)
         else:
             return redirect("referrals:confirmation", reference=reference)
+    audit_read(
+        request, AccessKind.REFERRAL_PAGE, referrals=[referral], patients=[referral.patient_id]
+    )
     return render(
         request,
         "referrals/check_answers.html",
@@ -562,6 +573,9 @@ def referral_detail(request, reference: str, answer_form=None):
         # the sessions, assessments or alerts behind them.
         timeline = [e for e in timeline if e.kind == ReferralEvent.Kind.TRANSITION]
     notifications_mark_read(user=user, referral=referral)
+    audit_read(
+        request, AccessKind.REFERRAL_PAGE, referrals=[referral], patients=[referral.patient_id]
+    )
     can_answer = referral.status == Status.INFO_REQUESTED and has_permission(
         user, Permission.REFERRAL_ANSWER_INFO, referral
     )
@@ -589,6 +603,7 @@ def referral_detail(request, reference: str, answer_form=None):
         "has_discharge_summary": referral.status in {Status.COMPLETED, Status.DISCHARGED},
         "outcome_summary": outcome_summary(referral) if can_see_progress(user, referral) else None,
     }
+    context["viewers"], context["viewer_count"] = who_viewed(referral)
     return render(request, "referrals/detail.html", context)
 
 

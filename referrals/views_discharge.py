@@ -10,6 +10,9 @@ from django.http import Http404
 from django.shortcuts import render
 from django.utils import formats, timezone
 
+from audit.models import AccessKind
+from audit.services import audit_read
+
 from .delivery.discharge import discharge_summary_for
 from .models import Referral, Status
 from .selectors import referral_for_user
@@ -32,6 +35,7 @@ def discharge_summary(request, reference: str):
     if referral.status not in ENDED:
         raise Http404("This referral has not ended")
     summary = discharge_summary_for(referral)
+    audit_read(request, AccessKind.PRINTOUT, referrals=[referral])
     patient = referral.patient
     context = {
         "referral": referral,

@@ -24,6 +24,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import Permission, has_permission
+from audit.models import AccessKind
+from audit.services import audit_read
 from facilities.models import ProgrammeClass
 
 from . import register, services
@@ -101,6 +103,11 @@ def _rows(sessions, today: datetime.date, errors=None) -> list[RegisterRow]:
     ]
 
 
+def _audit_rows(request, rows: list[RegisterRow]) -> None:
+    shown = list({row.session.referral_id: row.session.referral for row in rows}.values())
+    audit_read(request, AccessKind.LIST, referrals=shown)
+
+
 @dataclass(frozen=True)
 class ClassRegister:
     programme_class: ProgrammeClass
@@ -124,6 +131,7 @@ def today(request):
     classes = list(register.classes_today_for(request.user, day))
     sessions = register.registers_for(classes, day)
     rows = _rows([s for c in classes for s in sessions[c.id]], now)
+    _audit_rows(request, rows)
     rows_by_class: dict[int, list[RegisterRow]] = {c.id: [] for c in classes}
     for row in rows:
         rows_by_class[row.session.programme_class_id].append(row)
@@ -147,12 +155,14 @@ def class_register(request, class_id, day: datetime.date):
     _require_session_recorder(request.user)
     programme_class = _class_or_404(request.user, class_id)
     now = timezone.localdate()
+    rows = _rows(register.register_for(programme_class, day), now)
+    _audit_rows(request, rows)
     context = {
         "programme_class": programme_class,
         "day": day,
         "is_today": day == now,
         "in_future": day > now,
-        "rows": _rows(register.register_for(programme_class, day), now),
+        "rows": rows,
         "previous_week": _register_url(programme_class, day - datetime.timedelta(weeks=1)),
         "next_week": _register_url(programme_class, day + datetime.timedelta(weeks=1)),
     }
@@ -218,6 +228,7 @@ def mark(request, session_id):
             session.programme_class, timezone.localdate(session.scheduled_at)
         ).get(pk=session.pk)
         row = _rows([fresh], now, errors={fresh.pk: error})[0]
+        _audit_rows(request, [row])
         announcement = error or (
             f"{row.patient.full_name}: {fresh.get_status_display()}"
             + (". Consider discharge" if row.progress.consider_discharge else "")
@@ -247,6 +258,8 @@ def caseload(request):
     else:
         flag = ""
     page = Paginator(rows, CASELOAD_PAGE_SIZE).get_page(request.GET.get("page"))
+    shown = [r.referral for r in page.object_list]
+    audit_read(request, AccessKind.LIST, referrals=shown)
     context = {
         "page_obj": page,
         "rows": page.object_list,

@@ -16,6 +16,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.permissions import has_permission
+from audit.models import AccessKind
+from audit.services import audit_read
 from facilities.models import ProgrammeClass
 
 from . import selectors, services
@@ -89,12 +91,14 @@ def worklist(request):
         today=today,
     )
     page = Paginator(referrals, PAGE_SIZE).get_page(request.GET.get("page"))
+    shown = list(page.object_list)
+    audit_read(request, AccessKind.LIST, referrals=shown)
     context = {
         "filters": filters,
         "search_form": SearchForm(initial={"q": search}),
         "search": search,
         "page_obj": page,
-        "rows": _worklist_rows(list(page.object_list), today),
+        "rows": _worklist_rows(shown, today),
         "querystring": querystring_without_page(request),
     }
     return render_list(
@@ -225,6 +229,9 @@ def action(request, reference: str, name: str):
                     f"(number {selectors.waitlist_position(referral)}).",
                 )
             return done
+    audit_read(
+        request, AccessKind.REFERRAL_PAGE, referrals=[referral], patients=[referral.patient_id]
+    )
     return render(
         request,
         "triage/action.html",
@@ -252,6 +259,8 @@ def class_detail(request, public_id):
     except ProgrammeClass.DoesNotExist as missing:
         raise Http404("No such class") from missing
     holding, waiting = selectors.class_participants(programme_class)
+    shown = [*holding, *waiting]
+    audit_read(request, AccessKind.LIST, referrals=shown)
     return render(
         request,
         "triage/class_detail.html",
