@@ -28,6 +28,8 @@ class Permission(StrEnum):
     ORGANISATION_MANAGE = "organisation.manage"
     FACILITY_MANAGE = "facility.manage"
     REPORT_VIEW = "report.view"
+    # The organisation's data protection lead answers subject access requests (its admins).
+    SUBJECT_ACCESS = "patient.subject_access"
 
 
 P = Permission
@@ -62,7 +64,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             P.ASSESSMENT_RECORD,
         }
     ),
-    Role.ORG_ADMIN: frozenset({P.ORGANISATION_MANAGE, P.FACILITY_MANAGE}),
+    Role.ORG_ADMIN: frozenset({P.ORGANISATION_MANAGE, P.FACILITY_MANAGE, P.SUBJECT_ACCESS}),
     Role.COMMISSIONER: frozenset({P.REPORT_VIEW}),
 }
 
