@@ -1,5 +1,5 @@
-"""Subject access: the data protection lead of an organisation downloads everything that
-organisation holds about one patient (JSON and a readable document), and nothing of anyone else's."""
+"""Subject access: an organisation's data protection lead downloads everything that organisation
+holds about one patient (JSON and a readable document), and nothing of anyone else's."""
 
 import io
 import json
