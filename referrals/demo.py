@@ -794,7 +794,7 @@ def _plan_cases() -> list[Case]:
         case_rng = random.Random(SEED * 1000 + number)
         # Exercise on referral takes adults of any age: born 1945-1975 they were eligible then.
         spec = dataclasses.replace(programme_specs["eor"], birth_years=(1945, 1975))
-        referrer = _weighted(case_rng, {"beech": 1, "meanwood": 1})
+        referrer = ("beech", "meanwood")[offset % 2]
         patient = _plan_patient(case_rng, spec, referrer)
         patient["nhs_number"] = next(historic_numbers)
         cases.append(
