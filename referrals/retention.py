@@ -155,7 +155,8 @@ class PlanRow:
     organisation: str  # "Name (code)", or "No referral" for a patient record without one
     action: str
     count: int
-    oldest: datetime.datetime | None  # oldest end (referrals) or last change (drafts, patients)
+    # Oldest end (referrals; patients: of their latest referral) or last change (drafts).
+    oldest: datetime.datetime | None
 
 
 @dataclass(frozen=True)
@@ -170,7 +171,9 @@ class RetentionPlan:
 
     @property
     def is_empty(self) -> bool:
-        return not (self.referral_ids or self.draft_ids or self.patient_ids)
+        return not (
+            self.referral_ids or self.draft_ids or self.patient_ids or self.delete_patient_ids
+        )
 
 
 def _rows(queryset, organisation_name, organisation_code, action, oldest_field) -> list[PlanRow]:
@@ -205,11 +208,19 @@ def retention_plan(
         Subquery(first_referral.values("referring_organisation__name")[:1]),
         Subquery(first_referral.values("referring_organisation__code")[:1]),
     )
+    # A patient record's date is the end of its most recent referral (a draft's last change).
+    last_end = Subquery(
+        Referral.objects.filter(patient=OuterRef("pk"))
+        .order_by("-status_changed_at")
+        .values("status_changed_at")[:1]
+    )
+    patients = patients.annotate(last_end=last_end)
+    doomed = doomed.annotate(last_end=last_end)
     by_referrer = (F("referring_organisation__name"), F("referring_organisation__code"))
     rows = [
         *_rows(referrals, *by_referrer, PSEUDONYMISE_REFERRAL, "status_changed_at"),
         *_rows(drafts, *by_referrer, DELETE_DRAFT, "updated_at"),
-        *_rows(patients, *patient_org, PSEUDONYMISE_PATIENT, "updated_at"),
+        *_rows(patients, *patient_org, PSEUDONYMISE_PATIENT, "last_end"),
         *_rows(doomed, *patient_org, DELETE_PATIENT, "updated_at"),
     ]
     rows.sort(key=lambda row: (row.organisation, ACTIONS.index(row.action)))

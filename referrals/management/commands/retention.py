@@ -45,7 +45,7 @@ class Command(BaseCommand):
             f"Retention {'dry run' if dry_run else 'run'}: referrals that ended before "
             f"{_date(c.ended_before)}, drafts untouched since {_date(c.drafts_untouched_since)}."
         )
-        if plan.is_empty and not plan.delete_patient_ids:
+        if plan.is_empty:
             self.stdout.write("Nothing is past retention.")
             return
         self.stdout.write(self._table(plan.rows))
