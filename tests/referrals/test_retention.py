@@ -293,3 +293,28 @@ def test_coarsened_date_of_birth_keeps_the_age_and_the_year(born, day):
     assert coarse <= born
     patient = Patient(date_of_birth=coarse)
     assert patient.age_on(day) == Patient(date_of_birth=born).age_on(day)
+
+
+def test_apply_works_in_batches(people, settings):
+    settings.PORTAL_RETENTION_BATCH = 1
+    for status in (Status.COMPLETED, Status.DECLINED, Status.CANCELLED):
+        _age_out(referral_in_state(people, status))
+    plan = retention.retention_plan(timezone.now())
+
+    result = retention.retention_apply(plan)
+
+    assert result.counts[retention.PSEUDONYMISE_REFERRAL] == 3
+    assert result.counts[retention.PSEUDONYMISE_PATIENT] == 3
+    assert Referral.objects.filter(pseudonymised_at__isnull=True).count() == 0
+
+
+@pytest.mark.parametrize(
+    ("moment", "months", "expected"),
+    [
+        (datetime.datetime(2026, 3, 31, 12), 1, datetime.datetime(2026, 2, 28, 12)),
+        (datetime.datetime(2026, 1, 15, 12), 6, datetime.datetime(2025, 7, 15, 12)),
+        (datetime.datetime(2024, 8, 31, 12), 6, datetime.datetime(2024, 2, 29, 12)),
+    ],
+)
+def test_months_before_keeps_the_day_where_the_month_has_it(moment, months, expected):
+    assert retention.months_before(moment, months) == expected
