@@ -29,6 +29,8 @@ class Permission(StrEnum):
     FACILITY_MANAGE = "facility.manage"
     REPORT_VIEW = "report.view"
     AUDIT_VIEW = "audit.view"
+    # The organisation's data protection lead answers subject access requests (its admins).
+    SUBJECT_ACCESS = "patient.subject_access"
 
 
 P = Permission
@@ -63,7 +65,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             P.ASSESSMENT_RECORD,
         }
     ),
-    Role.ORG_ADMIN: frozenset({P.ORGANISATION_MANAGE, P.FACILITY_MANAGE, P.AUDIT_VIEW}),
+    Role.ORG_ADMIN: frozenset(
+        {P.ORGANISATION_MANAGE, P.FACILITY_MANAGE, P.AUDIT_VIEW, P.SUBJECT_ACCESS}
+    ),
     Role.COMMISSIONER: frozenset({P.REPORT_VIEW}),
 }
 

@@ -287,6 +287,21 @@ CELERY_BEAT_SCHEDULE: dict = {
 }
 # --- End of status-update delivery ----------------------------------------------------------
 
+# --- Retention (referrals/retention.py, docs/architecture.md) ----------------------------------
+# Records are kept this many whole years after the referral ends (the NHS records code for adult
+# records: 8), then pseudonymised; drafts untouched this many months are deleted.
+PORTAL_RETENTION_YEARS = int(os.environ.get("PORTAL_RETENTION_YEARS", "8"))
+PORTAL_DRAFT_RETENTION_MONTHS = int(os.environ.get("PORTAL_DRAFT_RETENTION_MONTHS", "6"))
+PORTAL_RETENTION_BATCH = int(os.environ.get("PORTAL_RETENTION_BATCH", "500"))
+PORTAL_RETENTION_HOUR = int(os.environ.get("PORTAL_RETENTION_HOUR", "2"))
+# Keys the hash that replaces a pseudonymised NHS number. Changing it breaks the link between
+# records pseudonymised before and after, so give it its own value rather than rotate SECRET_KEY.
+PORTAL_PSEUDONYM_KEY = os.environ.get("PORTAL_PSEUDONYM_KEY", "") or SECRET_KEY
+CELERY_BEAT_SCHEDULE["retention"] = {
+    "task": "referrals.tasks.retention_run",
+    "schedule": crontab(hour=PORTAL_RETENTION_HOUR, minute=30),
+}
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from accounts import views_manage
+from accounts import views_manage, views_subject_access
 
 from . import views
 
@@ -31,5 +31,11 @@ urlpatterns = [
         "<uuid:organisation>/members/<str:member>/deactivate/",
         views_manage.member_deactivate,
         name="member_deactivate",
+    ),
+    # Any organisation: its data protection lead's subject access export.
+    path(
+        "<uuid:organisation>/subject-access/",
+        views_subject_access.subject_access,
+        name="subject_access",
     ),
 ]

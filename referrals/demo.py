@@ -16,13 +16,17 @@ as they are counted back from today.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime
 import itertools
 import random
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from unittest import mock
 
+from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
@@ -407,6 +411,15 @@ STATUS_COUNTS = {
     Status.CANCELLED: 8,
 }
 PATIENTS_WITHOUT_NHS_NUMBER = 5
+# Referrals that ended long ago (status, years back), played through the services with the clock
+# turned back, so that `manage.py retention --dry-run` on the demo has real work to report.
+HISTORIC_CASES = [
+    (Status.COMPLETED, 9),
+    (Status.COMPLETED, 10),
+    (Status.DISCHARGED, 9),
+    (Status.DECLINED, 10),
+    (Status.CANCELLED, 9),
+]
 
 REFERRER_WEIGHTS = {"beech": 45, "meanwood": 35, "msk": 20}
 PROGRAMME_WEIGHTS = {
@@ -612,7 +625,7 @@ def seed_demo(*, log: Callable[[str], None] = lambda message: None) -> SeedRepor
     cases = _plan_cases()
     for number, case in enumerate(cases, start=1):
         # One transaction a patient: a run that stops half way leaves whole referrals behind.
-        with transaction.atomic():
+        with transaction.atomic(), _clock_turned_back(case.years_ago):
             _seed_case(demo, case, report)
         if number % 50 == 0:
             log(f"{number} of {len(cases)} patients and referrals done.")
@@ -746,6 +759,7 @@ class Case:
     patient: dict
     # Draws for the workflow, so that skipping an existing case never shifts another's data.
     seed: int
+    years_ago: int = 0  # a historic case, played with the clock turned back this far
 
 
 def _plan_cases() -> list[Case]:
@@ -774,7 +788,60 @@ def _plan_cases() -> list[Case]:
             Case(number, status, ranks[status], referrer, programme, patient, SEED * 1000 + number)
         )
         ranks[status] += 1
+    historic_numbers = itertools.islice(synthetic_nhs_numbers(), 60_000, None, 41)
+    for offset, (status, years_ago) in enumerate(HISTORIC_CASES):
+        number = len(statuses) + offset
+        case_rng = random.Random(SEED * 1000 + number)
+        # Exercise on referral takes adults of any age: born 1945-1975 they were eligible then.
+        spec = dataclasses.replace(programme_specs["eor"], birth_years=(1945, 1975))
+        referrer = ("beech", "meanwood")[offset % 2]
+        patient = _plan_patient(case_rng, spec, referrer)
+        patient["nhs_number"] = next(historic_numbers)
+        cases.append(
+            Case(
+                number,
+                status,
+                ranks[status],
+                referrer,
+                "eor",
+                patient,
+                SEED * 1000 + number,
+                years_ago=years_ago,
+            )
+        )
+        ranks[status] += 1
     return cases
+
+
+@contextlib.contextmanager
+def _clock_turned_back(years: int):
+    """Run the services as if it were `years` ago: they stamp events, sessions and outbox rows
+    with `timezone.now()`, and the timeline cannot be back-dated afterwards (it is append-only)."""
+    if not years:
+        yield
+        return
+    real_now, real_localdate = timezone.now, timezone.localdate
+    offset = datetime.timedelta(days=round(365.25 * years))
+
+    def then():
+        return real_now() - offset
+
+    def then_localdate(value=None, timezone=None):
+        return real_localdate(value or then(), timezone)
+
+    shifted = {real_now: then, real_localdate: then_localdate}
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(mock.patch("django.utils.timezone.now", then))
+        # Field defaults hold the clock function itself (`default=timezone.now`), and Django
+        # caches it as the field's `_get_default`: turn those too.
+        for model in apps.get_models():
+            for model_field in model._meta.concrete_fields:
+                default = getattr(model_field, "default", None)
+                if callable(default) and default in shifted:
+                    stack.enter_context(
+                        mock.patch.object(model_field, "_get_default", shifted[default])
+                    )
+        yield
 
 
 def _weighted(rng: random.Random, weights: dict):

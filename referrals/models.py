@@ -114,6 +114,10 @@ class Patient(models.Model):
     interpreter_needed = models.BooleanField(default=False)
     interpreter_language = models.CharField(max_length=60, blank=True)
     registered_gp_ods = models.CharField("registered GP practice (ODS)", max_length=10, blank=True)
+    # Set by the retention rule (referrals/retention.py): identifying details are gone, and the
+    # keyed hash of the NHS number still tells records of one person apart for counting.
+    pseudonymised_at = models.DateTimeField(null=True, blank=True)
+    nhs_number_pseudonym = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -295,6 +299,8 @@ class Referral(models.Model):
 
     ubrn = models.CharField("e-RS UBRN", max_length=12, blank=True)
     bars_service_request_id = models.CharField("BaRS ServiceRequest id", max_length=64, blank=True)
+    # Set by the retention rule: free text and external ids cleared, coded facts kept.
+    pseudonymised_at = models.DateTimeField(null=True, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

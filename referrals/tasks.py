@@ -8,6 +8,7 @@ worker dies, and time limits that end a stuck send before the row's lease runs o
 
 from celery import shared_task
 from django.conf import settings
+from django.utils import timezone
 
 from referrals.delivery import outbox, reminders
 
@@ -42,3 +43,11 @@ def notifications_sweep() -> dict:
 def triage_reminders_queue() -> int:
     """Beat, daily: write today's overdue-triage reminders and escalations."""
     return reminders.triage_reminders_queue()
+
+
+@shared_task(acks_late=True, ignore_result=True, soft_time_limit=3300, time_limit=3600)
+def retention_run() -> dict:
+    """Beat, daily: apply the retention rule. Safe to run twice: done work is not redone."""
+    from referrals import retention
+
+    return retention.retention_apply(retention.retention_plan(timezone.now())).as_dict()

@@ -14,10 +14,11 @@ from django.apps import apps
 from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.test import override_settings
+from django.utils import timezone
 
 from accounts.models import Membership, Organisation, Role, User
 from facilities.postcodes import validate_postcode
-from referrals.demo import DEMO_PASSWORD, PROGRAMMES, STATUS_COUNTS
+from referrals.demo import DEMO_PASSWORD, HISTORIC_CASES, PROGRAMMES, STATUS_COUNTS
 from referrals.models import Patient, Referral, ReferralEvent, Session, Status
 from referrals.nhs_numbers import validate_nhs_number
 from referrals.workflow import ALLOWED_MOVES
@@ -70,8 +71,9 @@ def test_seed_on_an_empty_database_loads_the_demo_and_prints_the_sign_ins(seeded
     for user in User.objects.all():
         assert user.email in seeded.first_output
     assert DEMO_PASSWORD in seeded.first_output
-    assert seeded.after_first["referrals.Referral"] == sum(STATUS_COUNTS.values())
-    assert seeded.after_first["referrals.Patient"] == sum(STATUS_COUNTS.values())
+    cases = sum(STATUS_COUNTS.values()) + len(HISTORIC_CASES)
+    assert seeded.after_first["referrals.Referral"] == cases
+    assert seeded.after_first["referrals.Patient"] == cases
     assert seeded.after_first["facilities.Programme"] == len(PROGRAMMES)
 
 
@@ -185,3 +187,16 @@ def test_a_demo_referrer_signs_in_and_sees_only_their_practices_referrals(seeded
     assert shown, "the home page lists the practice's referrals"
     assert shown <= own
     assert shown.isdisjoint(others)
+
+
+def test_some_referrals_ended_long_enough_ago_for_the_retention_dry_run(seeded, db):
+    out = io.StringIO()
+
+    call_command("retention", "--dry-run", stdout=out)
+
+    assert "pseudonymise referral" in out.getvalue()
+    assert "pseudonymise patient" in out.getvalue()
+    old = Referral.objects.filter(status_changed_at__year__lte=timezone.now().year - 9)
+    assert old.count() == len(HISTORIC_CASES)
+    for referral in old:
+        assert referral.events.order_by("created_at").last().created_at.year < timezone.now().year
