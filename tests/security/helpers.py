@@ -93,7 +93,7 @@ class World:
         return self.practice if organisation.is_referrer_kind else self.operator
 
 
-def _mirror(people) -> SimpleNamespace:
+def mirrored(people) -> SimpleNamespace:
     """`people` with B and Y in the places of A and X, so the builders make B-to-Y referrals."""
     return SimpleNamespace(
         **{
@@ -168,7 +168,7 @@ def build_worlds(people) -> tuple[World, World]:
     people.admin_b = _member(people.practice_b, Role.ORG_ADMIN, "admin.b@example.nhs.uk")
     people.admin_y = _member(people.operator_y, Role.ORG_ADMIN, "admin.y@example.org")
     own = _fill_world("own", people, OWN_SURNAME, "07700 900111")
-    mirror = _mirror(people)
+    mirror = mirrored(people)
     mirror.admin_a, mirror.admin_x = people.admin_b, people.admin_y
     other = _fill_world("other", mirror, OTHER_SURNAME, "07700 900999")
     for world in (own, other):
