@@ -1,0 +1,266 @@
+"""Every URL pattern, filled with objects of one world or another.
+
+`patterns()` walks the URLconf (allauth and the admin included), so a new URL is in the matrix
+the day it is added. `FILLERS` says, for each URL keyword, which values a world offers for it; a
+keyword without a filler stops the matrix with "add a filler for kwarg X in URL Y", so no new
+URL escapes it by having a new keyword.
+"""
+
+import datetime
+import itertools
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from django.apps import apps
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.contenttypes.models import ContentType
+from django.urls import URLPattern, URLResolver, get_resolver, resolve
+from django.urls.resolvers import RegexPattern, RoutePattern
+from django.utils import timezone
+from django.utils.http import int_to_base36
+
+from accounts.models import Membership, User
+from accounts.selectors import member_token
+from outcomes.models import Assessment, Timepoint
+from referrals.models import Notification, Patient, Referral, ReferralEvent, Session, Status
+from referrals.views import STEPS
+from referrals.views_triage import ACTION_PAGES
+from referrals.workflow import ACTIONS
+
+from .helpers import World
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """One endpoint: its route as written, its name, and the keywords it needs."""
+
+    route: str
+    name: str
+    kwargs: tuple[str, ...]
+    converters: dict
+
+    def url(self, values: dict) -> str:
+        """The path for these values, checked to resolve back to this very pattern."""
+        path = self.route
+        for key, value in values.items():
+            converter = self.converters.get(key)
+            text = str(converter.to_url(value) if converter else value)
+            path = re.sub(rf"\(\?P<{key}>[^)]*\)", lambda _m, t=text: t, path)
+            path = re.sub(rf"<(?:\w+:)?{key}>", lambda _m, t=text: t, path)
+        path = "/" + path.replace("^", "").replace("$", "")
+        match = resolve(path)
+        assert match.route.replace("^", "") == self.route.replace("^", ""), (
+            f"{path} resolves to {match.route}, not {self.route}"
+        )
+        return path
+
+
+def _walk(resolvers, prefix="", namespace="", converters=None) -> Iterator[Pattern]:
+    for entry in resolvers:
+        pattern = entry.pattern
+        piece = str(pattern)
+        if isinstance(pattern, RegexPattern) and prefix:
+            piece = piece.lstrip("^")
+        here = {**(converters or {}), **getattr(pattern, "converters", {})}
+        if isinstance(entry, URLResolver):
+            space = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from _walk(entry.url_patterns, prefix + piece, space, here)
+        elif isinstance(entry, URLPattern):
+            route = prefix + piece
+            names = re.findall(r"<(?:\w+:)?(\w+)>", route) + re.findall(r"\(\?P<(\w+)>", route)
+            yield Pattern(route, f"{namespace}{entry.name}", tuple(names), here)
+        assert isinstance(pattern, RoutePattern | RegexPattern), pattern
+
+
+def patterns() -> list[Pattern]:
+    """Every URL pattern of the project but static and media files."""
+    prefixes = (settings.STATIC_URL, settings.MEDIA_URL)
+    skip = tuple(p.lstrip("/") for p in prefixes if p and p.strip("/"))
+    return [p for p in _walk(get_resolver().url_patterns) if not p.route.startswith(skip)]
+
+
+# --- Fillers -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filler:
+    """The values a world offers for one URL keyword. `scoped` fillers name an organisation's
+    object (worth mixing one world's parent with the other's child); others are plain values."""
+
+    values: Callable[[World, Pattern, dict], list]
+    scoped: bool = True
+
+
+# Which referral state makes each page do its real work, by URL name.
+REFERENCE_STATES = {
+    "referrals:detail": [*Status.values, "answered"],
+    "referrals:step": [Status.DRAFT],
+    "referrals:check": [Status.DRAFT],
+    "referrals:confirmation": [Status.SUBMITTED],
+    "referrals:answer": [Status.INFO_REQUESTED],
+    "referrals:cancel": [Status.SUBMITTED, Status.BOOKED],
+    "referral_discharge_summary": [Status.COMPLETED, Status.DISCHARGED],
+    "outcomes:progress": [Status.ACTIVE, Status.COMPLETED],
+    "outcomes:record": [Status.ACTIVE],
+}
+DEFAULT_REFERENCE_STATES = [Status.SUBMITTED, Status.ACTIVE]
+
+
+def _reference(world: World, pattern: Pattern, done: dict) -> list[str]:
+    if pattern.name == "triage:action":
+        # A referral in a state the action starts from, so the form is shown and may be posted.
+        sources = ACTIONS[done["name"]].sources
+        states = [s for s in [*Status.values, "answered"] if s in sources][:1]
+    else:
+        states = REFERENCE_STATES.get(pattern.name, DEFAULT_REFERENCE_STATES)
+    return [world.referral(s).reference for s in states]
+
+
+def _class_day(world: World, pattern: Pattern, done: dict) -> list[datetime.date]:
+    booked = Session.objects.filter(programme_class__public_id=done.get("class_id")).first()
+    days = [timezone.localdate()]
+    if booked:
+        days.append(timezone.localdate(booked.scheduled_at))
+    return days
+
+
+def _admin_model(pattern: Pattern):
+    found = re.match(r"admin/(\w+)/(\w+)/", pattern.route)
+    assert found, f"add a filler for kwarg object_id in URL {pattern.route}"
+    return apps.get_model(found.group(1), found.group(2))
+
+
+def _admin_object(world: World, model) -> object:
+    active = world.referral(Status.ACTIVE)
+    objects = {
+        Patient: lambda: active.patient,
+        Referral: lambda: active,
+        ReferralEvent: lambda: active.events.order_by("pk").first(),
+        Session: lambda: active.sessions.order_by("pk").first(),
+        Notification: lambda: (
+            Notification.objects.filter(referral__in=world.referrals.values())
+            .order_by("pk")
+            .first()
+        ),
+        Assessment: lambda: Assessment.objects.get(referral=active),
+        User: lambda: world.referrer,
+        Membership: lambda: world.membership(),
+        apps.get_model("accounts", "Organisation"): lambda: world.practice,
+        apps.get_model("facilities", "Facility"): lambda: world.facility,
+        apps.get_model("facilities", "Programme"): lambda: world.programme,
+        apps.get_model("facilities", "ProgrammeClass"): lambda: world.programme_class,
+        apps.get_model("auth", "Group"): lambda: world.group,
+        apps.get_model("account", "EmailAddress"): lambda: world.referrer.emailaddress_set.first(),
+        apps.get_model("mfa", "Authenticator"): lambda: model.objects.get(
+            pk=world.authenticator_id
+        ),
+    }
+    assert model in objects, f"add an admin object for {model._meta.label} in {__name__}"
+    return objects[model]()
+
+
+def _object_id(world: World, pattern: Pattern, done: dict) -> list:
+    if "content_type_id" in done:
+        model = ContentType.objects.get_for_id(done["content_type_id"]).model_class()
+        return [_admin_object(world, model).pk]
+    return [_admin_object(world, _admin_model(pattern)).pk]
+
+
+def _member(world: World, pattern: Pattern, done: dict) -> list[str]:
+    from accounts.models import Organisation
+
+    organisation = Organisation.objects.get(public_id=done["organisation"])
+    return [member_token(world.membership(organisation))]
+
+
+def _app_labels(world: World, pattern: Pattern, done: dict) -> list[str]:
+    return sorted({m._meta.app_label for m in admin.site._registry})
+
+
+FILLERS: dict[str, Filler] = {
+    # Plain values: the same for both worlds, chosen first since others depend on them.
+    "name": Filler(lambda w, p, d: list(ACTION_PAGES), scoped=False),
+    "step": Filler(lambda w, p, d: list(STEPS), scoped=False),
+    "instrument": Filler(lambda w, p, d: ["phq9"], scoped=False),
+    "timepoint": Filler(lambda w, p, d: [Timepoint.BASELINE], scoped=False),
+    "app_label": Filler(_app_labels, scoped=False),
+    "url": Filler(lambda w, p, d: ["no-such-page/"], scoped=False),
+    "key": Filler(lambda w, p, d: ["not-a-real-key"], scoped=False),
+    "content_type_id": Filler(
+        lambda w, p, d: [ContentType.objects.get_for_model(m).pk for m in (Referral, Patient)],
+        scoped=False,
+    ),
+    # Objects of one world.
+    "reference": Filler(_reference),
+    "public_id": Filler(lambda w, p, d: [w.programme_class.public_id]),
+    "class_id": Filler(lambda w, p, d: [w.programme_class.public_id]),
+    "day": Filler(_class_day, scoped=False),
+    "session_id": Filler(lambda w, p, d: [s.public_id for s in w.sessions()[:2]]),
+    "operator": Filler(lambda w, p, d: [w.operator.public_id]),
+    "organisation": Filler(lambda w, p, d: [o.public_id for o in w.organisations]),
+    "member": Filler(_member),
+    "facility": Filler(lambda w, p, d: [w.facility.public_id]),
+    "programme": Filler(lambda w, p, d: [w.programme.public_id]),
+    "programme_class": Filler(lambda w, p, d: [w.programme_class.public_id]),
+    "object_id": Filler(_object_id),
+    "id": Filler(lambda w, p, d: [w.referrer.pk]),
+    "uidb36": Filler(lambda w, p, d: [int_to_base36(w.referrer.pk)]),
+}
+# Keywords filled in this order when a pattern has several (later ones read earlier ones).
+ORDER = [*(k for k, f in FILLERS.items() if not f.scoped), *(k for k in FILLERS)]
+
+
+def missing_fillers(pattern: Pattern) -> list[str]:
+    return [
+        f"add a filler for kwarg {k} in URL {pattern.route}"
+        for k in pattern.kwargs
+        if k not in FILLERS
+    ]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One URL to request: which pattern, with whose objects, and the objects themselves."""
+
+    pattern: Pattern
+    worlds: str  # "own", "other" or "own+other" (own parent, other child)
+    values: dict
+
+    @property
+    def url(self) -> str:
+        return self.pattern.url(self.values)
+
+    @property
+    def touches_other(self) -> bool:
+        return "other" in self.worlds
+
+
+def cases(pattern: Pattern, own: World, other: World) -> list[Case]:
+    """Own-world, other-world and (for nested objects) own-parent/other-child fillings."""
+    assert not missing_fillers(pattern), missing_fillers(pattern)
+    if not pattern.kwargs:
+        return [Case(pattern, "none", {})]
+    keys = sorted(pattern.kwargs, key=ORDER.index)
+    scoped = [k for k in keys if FILLERS[k].scoped]
+    plans = {"own": dict.fromkeys(keys, own), "other": dict.fromkeys(keys, other)}
+    if len(scoped) > 1:
+        plans["own+other"] = {k: (own if k == scoped[0] else other) for k in keys}
+    if not scoped:
+        plans = {"none": dict.fromkeys(keys, own)}
+    out = []
+    for label, world_of in plans.items():
+        partials: list[dict] = [{}]
+        for key in keys:
+            partials = [
+                {**done, key: value}
+                for done in partials
+                for value in FILLERS[key].values(world_of[key], pattern, done)
+            ]
+        out.extend(Case(pattern, label, values) for values in partials)
+    return out
+
+
+def all_cases(own: World, other: World) -> list[Case]:
+    return list(itertools.chain.from_iterable(cases(p, own, other) for p in patterns()))
