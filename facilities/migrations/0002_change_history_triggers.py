@@ -6,24 +6,54 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     # The triggers write into the event tables of the audit app.
     dependencies = [
-        ('audit', '0001_access_records_and_change_history'),
-        ('facilities', '0001_facilities_programmes_classes'),
+        ("audit", "0001_access_records_and_change_history"),
+        ("facilities", "0001_facilities_programmes_classes"),
     ]
 
     operations = [
         pgtrigger.migrations.AddTrigger(
-            model_name='programme',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "audit_programmeevent" ("conditions", "description", "dna_limit", "duration_weeks", "exclusions", "id", "is_active", "max_age", "min_age", "name", "operator_id", "outcome_schedule", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "planned_sessions", "public_id", "triage_sla_days") VALUES (NEW."conditions", NEW."description", NEW."dna_limit", NEW."duration_weeks", NEW."exclusions", NEW."id", NEW."is_active", NEW."max_age", NEW."min_age", NEW."name", NEW."operator_id", NEW."outcome_schedule", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."planned_sessions", NEW."public_id", NEW."triage_sla_days"); RETURN NULL;', hash='67e1e35b4bcf7da377768db0e43f4e3bf2bb0f21', operation='INSERT', pgid='pgtrigger_insert_insert_d1c93', table='facilities_programme', when='AFTER')),
+            model_name="programme",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "audit_programmeevent" ("conditions", "description", "dna_limit", "duration_weeks", "exclusions", "id", "is_active", "max_age", "min_age", "name", "operator_id", "outcome_schedule", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "planned_sessions", "public_id", "triage_sla_days") VALUES (NEW."conditions", NEW."description", NEW."dna_limit", NEW."duration_weeks", NEW."exclusions", NEW."id", NEW."is_active", NEW."max_age", NEW."min_age", NEW."name", NEW."operator_id", NEW."outcome_schedule", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."planned_sessions", NEW."public_id", NEW."triage_sla_days"); RETURN NULL;',
+                    hash="67e1e35b4bcf7da377768db0e43f4e3bf2bb0f21",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_d1c93",
+                    table="facilities_programme",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='programme',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "audit_programmeevent" ("conditions", "description", "dna_limit", "duration_weeks", "exclusions", "id", "is_active", "max_age", "min_age", "name", "operator_id", "outcome_schedule", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "planned_sessions", "public_id", "triage_sla_days") VALUES (NEW."conditions", NEW."description", NEW."dna_limit", NEW."duration_weeks", NEW."exclusions", NEW."id", NEW."is_active", NEW."max_age", NEW."min_age", NEW."name", NEW."operator_id", NEW."outcome_schedule", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."planned_sessions", NEW."public_id", NEW."triage_sla_days"); RETURN NULL;', hash='8652275f09928993780a898b74ec65fb8c9537e7', operation='UPDATE', pgid='pgtrigger_update_update_9eb5d', table='facilities_programme', when='AFTER')),
+            model_name="programme",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition="WHEN (OLD.* IS DISTINCT FROM NEW.*)",
+                    func='INSERT INTO "audit_programmeevent" ("conditions", "description", "dna_limit", "duration_weeks", "exclusions", "id", "is_active", "max_age", "min_age", "name", "operator_id", "outcome_schedule", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "planned_sessions", "public_id", "triage_sla_days") VALUES (NEW."conditions", NEW."description", NEW."dna_limit", NEW."duration_weeks", NEW."exclusions", NEW."id", NEW."is_active", NEW."max_age", NEW."min_age", NEW."name", NEW."operator_id", NEW."outcome_schedule", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."planned_sessions", NEW."public_id", NEW."triage_sla_days"); RETURN NULL;',
+                    hash="8652275f09928993780a898b74ec65fb8c9537e7",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_9eb5d",
+                    table="facilities_programme",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='programme',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "audit_programmeevent" ("conditions", "description", "dna_limit", "duration_weeks", "exclusions", "id", "is_active", "max_age", "min_age", "name", "operator_id", "outcome_schedule", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "planned_sessions", "public_id", "triage_sla_days") VALUES (OLD."conditions", OLD."description", OLD."dna_limit", OLD."duration_weeks", OLD."exclusions", OLD."id", OLD."is_active", OLD."max_age", OLD."min_age", OLD."name", OLD."operator_id", OLD."outcome_schedule", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."planned_sessions", OLD."public_id", OLD."triage_sla_days"); RETURN NULL;', hash='5639af2d538bfa76642c65e70f7495bb683483b7', operation='DELETE', pgid='pgtrigger_delete_delete_89ec2', table='facilities_programme', when='AFTER')),
+            model_name="programme",
+            trigger=pgtrigger.compiler.Trigger(
+                name="delete_delete",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "audit_programmeevent" ("conditions", "description", "dna_limit", "duration_weeks", "exclusions", "id", "is_active", "max_age", "min_age", "name", "operator_id", "outcome_schedule", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "planned_sessions", "public_id", "triage_sla_days") VALUES (OLD."conditions", OLD."description", OLD."dna_limit", OLD."duration_weeks", OLD."exclusions", OLD."id", OLD."is_active", OLD."max_age", OLD."min_age", OLD."name", OLD."operator_id", OLD."outcome_schedule", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."planned_sessions", OLD."public_id", OLD."triage_sla_days"); RETURN NULL;',
+                    hash="5639af2d538bfa76642c65e70f7495bb683483b7",
+                    operation="DELETE",
+                    pgid="pgtrigger_delete_delete_89ec2",
+                    table="facilities_programme",
+                    when="AFTER",
+                ),
+            ),
         ),
     ]

@@ -3,6 +3,7 @@ user, organisation, role, kind and the referrals shown. The list of pages is che
 the URLconf, so a new page under referrals, triage, today or outcomes fails here until it is
 audited (or listed as showing no patient data, with the reason)."""
 
+from dataclasses import dataclass, field
 
 import pytest
 from django.urls import get_resolver, reverse
@@ -10,6 +11,7 @@ from django.utils import timezone
 
 from accounts.models import Role
 from audit.models import AccessKind, AccessRecord
+from audit.services import PLATFORM_STAFF
 from referrals.models import Session, Status
 from tests.builders import referral_in_state, session_due_now
 from tests.factories import UserFactory
@@ -33,11 +35,22 @@ def _names_in(namespace: str) -> set[str]:
     return {f"{namespace}:{name}" for name in sub.reverse_dict if isinstance(name, str)}
 
 
-@pytest.fixture
-def pages(people):
-    """(url name, user, method, url, data, headers, kind, referrals shown, role).
+@dataclass(frozen=True)
+class Page:
+    name: str
+    user: object
+    url: str
+    kind: str
+    role: str
+    # None where the page lists whatever the viewer may see.
+    referrals: list | None
+    method: str = "get"
+    data: dict = field(default_factory=dict)
+    headers: dict = field(default_factory=dict)
 
-    `None` for the referrals shown where the page lists whatever the viewer may see."""
+
+@pytest.fixture
+def pages(people) -> list[Page]:
     draft = referral_in_state(people, Status.DRAFT)
     submitted = referral_in_state(people, Status.SUBMITTED)
     active = referral_in_state(people, Status.ACTIVE)
@@ -45,90 +58,158 @@ def pages(people):
     session = Session.objects.filter(referral=active, status=Session.Attendance.BOOKED).first()
     session_due_now(session)
     day = timezone.localdate(session.scheduled_at)
-    admin = UserFactory(is_staff=True, is_superuser=True)
+    staff = UserFactory(is_staff=True, is_superuser=True)
     ref, coord, instr = people.referrer_a, people.coordinator_x, people.instructor_x
+    referrer, coordinator, instructor = Role.REFERRER, Role.COORDINATOR, Role.INSTRUCTOR
+    page_, list_, admin = AccessKind.REFERRAL_PAGE, AccessKind.LIST, AccessKind.ADMIN
     detail = reverse("referrals:detail", args=[active.reference])
     return [
-        ("home", ref, "get", reverse("home"), None, {}, AccessKind.LIST, None, Role.REFERRER),
-        ("referrals:dashboard", ref, "get", reverse("referrals:dashboard") + "?clinician=all",
-         None, {}, AccessKind.LIST, None, Role.REFERRER),
-        ("referrals:detail", ref, "get", detail, None, {}, AccessKind.REFERRAL_PAGE, [active],
-         Role.REFERRER),
-        ("referrals:detail", coord, "get", detail, None, {}, AccessKind.REFERRAL_PAGE, [active],
-         Role.COORDINATOR),
-        ("referrals:step", ref, "get", reverse("referrals:step", args=[draft.reference, "patient"]),
-         None, {}, AccessKind.REFERRAL_PAGE, [draft], Role.REFERRER),
-        ("referrals:check", ref, "get", reverse("referrals:check", args=[draft.reference]),
-         None, {}, AccessKind.REFERRAL_PAGE, [draft], Role.REFERRER),
-        ("referral_discharge_summary", ref, "get",
-         reverse("referral_discharge_summary", args=[completed.reference]), None, {},
-         AccessKind.PRINTOUT, [completed], Role.REFERRER),
-        ("triage:worklist", coord, "get", reverse("triage:worklist"), None, {}, AccessKind.LIST,
-         None, Role.COORDINATOR),
-        ("triage:action", coord, "get", reverse("triage:action", args=[submitted.reference,
-         "accept"]), None, {}, AccessKind.REFERRAL_PAGE, [submitted], Role.COORDINATOR),
-        ("triage:class", coord, "get", reverse("triage:class", args=[people.class_x.public_id]),
-         None, {}, AccessKind.LIST, [active], Role.COORDINATOR),
-        # The completed referral's first session was that day too.
-        ("register:today", instr, "get", reverse("register:today") + f"?day={day}", None, {},
-         AccessKind.LIST, [active, completed], Role.INSTRUCTOR),
-        ("register:register", instr, "get",
-         reverse("register:register", args=[people.class_x.public_id, day]), None, {},
-         AccessKind.LIST, [active, completed], Role.INSTRUCTOR),
-        ("register:mark", instr, "post", reverse("register:mark", args=[session.public_id]),
-         {"status": "attended"}, {"HX-Request": "true"}, AccessKind.LIST, [active],
-         Role.INSTRUCTOR),
-        ("register:caseload", instr, "get", reverse("register:caseload"), None, {},
-         AccessKind.LIST, None, Role.INSTRUCTOR),
-        ("outcomes:progress", instr, "get", reverse("outcomes:progress", args=[active.reference]),
-         None, {}, AccessKind.REFERRAL_PAGE, [active], Role.INSTRUCTOR),
-        ("outcomes:record", instr, "get",
-         reverse("outcomes:record", args=[active.reference, "phq9", "baseline"]), None, {},
-         AccessKind.REFERRAL_PAGE, [active], Role.INSTRUCTOR),
-        ("outcomes:due", instr, "get", reverse("outcomes:due"), None, {}, AccessKind.LIST, None,
-         Role.INSTRUCTOR),
-        ("admin:referrals_patient_changelist", admin, "get",
-         reverse("admin:referrals_patient_changelist"), None, {}, AccessKind.ADMIN, None,
-         "platform_staff"),
-        ("admin:referrals_referral_change", admin, "get",
-         reverse("admin:referrals_referral_change", args=[active.pk]), None, {},
-         AccessKind.ADMIN, [active], "platform_staff"),
-        ("admin:outcomes_assessment_changelist", admin, "get",
-         reverse("admin:outcomes_assessment_changelist"), None, {}, AccessKind.ADMIN, None,
-         "platform_staff"),
+        Page("home", ref, reverse("home"), list_, referrer, None),
+        Page("referrals:dashboard", ref, "/referrals/?clinician=all", list_, referrer, None),
+        Page("referrals:detail", ref, detail, page_, referrer, [active]),
+        Page("referrals:detail", coord, detail, page_, coordinator, [active]),
+        Page(
+            "referrals:step",
+            ref,
+            reverse("referrals:step", args=[draft.reference, "patient"]),
+            page_,
+            referrer,
+            [draft],
+        ),
+        Page(
+            "referrals:check",
+            ref,
+            reverse("referrals:check", args=[draft.reference]),
+            page_,
+            referrer,
+            [draft],
+        ),
+        Page(
+            "referral_discharge_summary",
+            ref,
+            reverse("referral_discharge_summary", args=[completed.reference]),
+            AccessKind.PRINTOUT,
+            referrer,
+            [completed],
+        ),
+        Page("triage:worklist", coord, reverse("triage:worklist"), list_, coordinator, None),
+        Page(
+            "triage:action",
+            coord,
+            reverse("triage:action", args=[submitted.reference, "accept"]),
+            page_,
+            coordinator,
+            [submitted],
+        ),
+        Page(
+            "triage:class",
+            coord,
+            reverse("triage:class", args=[people.class_x.public_id]),
+            list_,
+            coordinator,
+            [active],
+        ),
+        # The completed referral's first session was on that day too.
+        Page(
+            "register:today",
+            instr,
+            reverse("register:today") + f"?day={day}",
+            list_,
+            instructor,
+            [active, completed],
+        ),
+        Page(
+            "register:register",
+            instr,
+            reverse("register:register", args=[people.class_x.public_id, day]),
+            list_,
+            instructor,
+            [active, completed],
+        ),
+        Page(
+            "register:mark",
+            instr,
+            reverse("register:mark", args=[session.public_id]),
+            list_,
+            instructor,
+            [active],
+            method="post",
+            data={"status": "attended"},
+            headers={"HX-Request": "true"},
+        ),
+        Page("register:caseload", instr, reverse("register:caseload"), list_, instructor, None),
+        Page(
+            "outcomes:progress",
+            instr,
+            reverse("outcomes:progress", args=[active.reference]),
+            page_,
+            instructor,
+            [active],
+        ),
+        Page(
+            "outcomes:record",
+            instr,
+            reverse("outcomes:record", args=[active.reference, "phq9", "baseline"]),
+            page_,
+            instructor,
+            [active],
+        ),
+        Page("outcomes:due", instr, reverse("outcomes:due"), list_, instructor, None),
+        Page(
+            "admin:referrals_patient_changelist",
+            staff,
+            reverse("admin:referrals_patient_changelist"),
+            admin,
+            PLATFORM_STAFF,
+            None,
+        ),
+        Page(
+            "admin:referrals_referral_change",
+            staff,
+            reverse("admin:referrals_referral_change", args=[active.pk]),
+            admin,
+            PLATFORM_STAFF,
+            [active],
+        ),
+        Page(
+            "admin:outcomes_assessment_changelist",
+            staff,
+            reverse("admin:outcomes_assessment_changelist"),
+            admin,
+            PLATFORM_STAFF,
+            None,
+        ),
     ]
 
 
 def test_every_page_with_patient_data_is_in_the_walk(pages):
-    walked = {page[0] for page in pages}
+    walked = {page.name for page in pages}
     for namespace in AUDITED_NAMESPACES:
         for name in _names_in(namespace):
             assert name in walked or name in NOT_PATIENT_DATA, f"{name} is not audited"
 
 
 def test_every_page_with_patient_data_writes_one_access_record(client, people, pages):
-    for name, user, method, url, data, headers, kind, referrals, role in pages:
-        client.force_login(user)
+    for page in pages:
+        client.force_login(page.user)
         before = set(AccessRecord.objects.values_list("id", flat=True))
-        response = getattr(client, method)(url, data or {}, headers=headers)
-        assert response.status_code == 200, (name, response.status_code)
+        response = getattr(client, page.method)(page.url, page.data, headers=page.headers)
+        assert response.status_code == 200, (page.name, response.status_code)
         new = AccessRecord.objects.exclude(id__in=before)
-        assert new.count() == 1, name
+        assert new.count() == 1, page.name
         record = new.get()
-        assert record.user == user, name
-        assert record.kind == kind, name
-        assert record.role == role, name
-        assert record.url_name == name, name
+        assert (record.user, record.kind, record.role) == (page.user, page.kind, page.role)
+        assert record.url_name == page.name
         assert "?" not in record.path
-        if role == "platform_staff":
+        if page.role == PLATFORM_STAFF:
             assert record.organisation is None
         else:
-            membership = next(m for m in user.memberships.all() if m.role == role)
-            assert record.organisation_id == membership.organisation_id, name
+            membership = next(m for m in page.user.memberships.all() if m.role == page.role)
+            assert record.organisation_id == membership.organisation_id, page.name
             assert record.organisation_name == membership.organisation.name
-        if referrals is not None:
-            assert set(record.referral_ids) == {r.pk for r in referrals}, name
-            assert set(record.patient_ids) == {r.patient_id for r in referrals}, name
+        if page.referrals is not None:
+            assert set(record.referral_ids) == {r.pk for r in page.referrals}, page.name
+            assert set(record.patient_ids) == {r.patient_id for r in page.referrals}, page.name
 
 
 def test_find_patient_is_audited(client, people):
@@ -183,5 +264,3 @@ def test_someone_elses_referral_is_a_404_and_writes_nothing(client, people):
     client.force_login(people.referrer_b)
     assert client.get(reverse("referrals:detail", args=[referral.reference])).status_code == 404
     assert not AccessRecord.objects.exists()
-
-

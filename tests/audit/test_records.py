@@ -170,9 +170,7 @@ def test_platform_staff_see_everyone_and_can_filter(client, people, trail):
 
 def test_a_date_range_the_wrong_way_round_is_a_clear_error(client, people, trail):
     client.force_login(people.admin_a)
-    page = client.get(
-        reverse("audit:search"), {"date_from": "2026-02-01", "date_to": "2026-01-01"}
-    )
+    page = client.get(reverse("audit:search"), {"date_from": "2026-02-01", "date_to": "2026-01-01"})
     assert page.status_code == 400
     assert "To must be the same as or after from" in page.content.decode()
 
@@ -240,9 +238,7 @@ def test_a_patient_change_is_recorded_with_the_user_and_request_id(client, peopl
         headers={"X-Request-ID": "change-1234abcd"},
     )
     assert response.status_code == 302
-    event = PatientEvent.objects.filter(pgh_obj_id=patient.pk, pgh_label="update").latest(
-        "pgh_id"
-    )
+    event = PatientEvent.objects.filter(pgh_obj_id=patient.pk, pgh_label="update").latest("pgh_id")
     assert event.postcode == "LS7 3AA"
     assert event.pgh_context.metadata["user"] == people.referrer_a.pk
     assert event.pgh_context.metadata["request_id"] == "change-1234abcd"
