@@ -242,3 +242,39 @@ def test_a_patient_change_is_recorded_with_the_user_and_request_id(client, peopl
     assert event.postcode == "LS7 3AA"
     assert event.pgh_context.metadata["user"] == people.referrer_a.pk
     assert event.pgh_context.metadata["request_id"] == "change-1234abcd"
+
+
+def test_a_person_in_two_organisations_is_recorded_with_the_one_on_the_referrals_side(
+    client, people
+):
+    from accounts.models import Role
+    from tests.factories import MembershipFactory
+
+    referral = referral_in_state(people, Status.SUBMITTED)
+    both = UserFactory()
+    MembershipFactory(user=both, organisation=people.practice_b, role=Role.REFERRER)
+    MembershipFactory(user=both, organisation=people.operator_x, role=Role.COORDINATOR)
+    client.force_login(both)
+    assert client.get(reverse("referrals:detail", args=[referral.reference])).status_code == 200
+    record = AccessRecord.objects.get()
+    assert (record.organisation, record.role) == (people.operator_x, Role.COORDINATOR)
+
+
+def test_membership_and_assessment_changes_keep_history(people):
+    from audit.models import AssessmentEvent, MembershipEvent
+    from outcomes.services import assessment_record
+
+    membership = people.referrer_b.memberships.get()
+    membership.is_active = False
+    membership.save()
+    assert MembershipEvent.objects.filter(pgh_obj_id=membership.pk, pgh_label="update").exists()
+    referral = referral_in_state(people, Status.ACTIVE)
+    assessment = assessment_record(
+        referral=referral,
+        instrument="phq9",
+        timepoint="baseline",
+        answers={f"q{n}": 0 for n in range(1, 10)},
+        by=people.instructor_x,
+        method="instructor",
+    )
+    assert AssessmentEvent.objects.filter(pgh_obj_id=assessment.pk, pgh_label="insert").exists()
