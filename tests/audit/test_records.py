@@ -278,3 +278,19 @@ def test_membership_and_assessment_changes_keep_history(people):
         method="instructor",
     )
     assert AssessmentEvent.objects.filter(pgh_obj_id=assessment.pk, pgh_label="insert").exists()
+
+
+def test_the_search_filters_by_date(client, people, trail):
+    import datetime
+
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    client.force_login(UserFactory(is_staff=True))
+    within = client.get(reverse("audit:search"), {"date_from": today, "date_to": today})
+    assert len(within.context["rows"]) == 3
+    tomorrow = today + datetime.timedelta(days=1)
+    later = client.get(reverse("audit:search"), {"date_from": tomorrow})
+    assert later.context["rows"] == []
+    earlier = client.get(reverse("audit:search"), {"date_to": today - datetime.timedelta(days=1)})
+    assert earlier.context["rows"] == []
