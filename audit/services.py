@@ -3,8 +3,6 @@ INSERT and no other query, so a list page adds exactly one query however many ro
 
 from collections.abc import Iterable
 
-from django.urls import Resolver404, resolve
-
 from accounts.models import Role
 from accounts.permissions import active_memberships
 
@@ -82,11 +80,6 @@ def audit_read(request, kind: str, *, referrals=(), patients=(), description: st
     else:
         organisation, role = None, PLATFORM_STAFF if user.is_staff else ""
     match = getattr(request, "resolver_match", None)
-    if match is None:
-        try:
-            match = resolve(request.path_info)
-        except Resolver404:
-            match = None
     audit_read_by(
         user,
         kind,

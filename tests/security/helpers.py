@@ -122,6 +122,7 @@ def _fill_world(name: str, people, surname: str, phone: str) -> World:
     referrals = {}
     for status in Status.values:
         patient = PatientFactory(
+            organisation=people.practice_a,
             family_name=f"{surname}{chr(ord('a') + next(n))}",
             given_name=f"{name.title()}given",
             email=f"{name}.patient{len(referrals)}@patients.example",
@@ -141,7 +142,9 @@ def _fill_world(name: str, people, surname: str, phone: str) -> World:
         people,
         Status.INFO_REQUESTED,
         patient=PatientFactory(
-            family_name=f"{surname}answered", email=f"{name}.answered@patients.example"
+            organisation=people.practice_a,
+            family_name=f"{surname}answered",
+            email=f"{name}.answered@patients.example",
         ),
     )
     run_action(people, answered, "answer_info")
@@ -260,7 +263,9 @@ def _scoped_querysets(organisations: list[Organisation]) -> dict[str, object]:
         "organisations": Organisation.objects.filter(pk__in=org_ids),
         "memberships": Membership.objects.filter(organisation_id__in=org_ids),
         "users": User.objects.filter(pk__in=users.values("pk")),
-        "patients": Patient.objects.filter(referrals__in=referral_ids).distinct(),
+        "patients": Patient.objects.filter(
+            Q(referrals__in=referral_ids) | Q(organisation_id__in=org_ids)
+        ).distinct(),
         "referrals": referrals,
         "events": ReferralEvent.objects.filter(referral__in=referral_ids),
         "sessions": Session.objects.filter(referral__in=referral_ids),

@@ -130,7 +130,6 @@ def _find(client: Client, nhs_number: str) -> str:
     )
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9 item 1: fixed by the patient-ownership change")
 def test_a_referrer_cannot_overwrite_another_practices_patient(people, worlds):
     own, other = worlds
     b_referral = other.referral(Status.SUBMITTED)

@@ -132,6 +132,25 @@ def _admin_model(pattern: Pattern):
     return apps.get_model(found.group(1), found.group(2))
 
 
+def _access_record(world: World, referral: Referral):
+    """The world's referrer reading its own referral: an audit row for the admin's change page."""
+    from audit.models import AccessKind, AccessRecord
+    from audit.services import audit_read_by
+
+    record = AccessRecord.objects.filter(organisation=world.practice).order_by("pk").first()
+    if record is None:
+        audit_read_by(
+            world.referrer,
+            AccessKind.REFERRAL_PAGE,
+            organisation=world.practice,
+            role="referrer",
+            referrals=[referral],
+            patients=[referral.patient_id],
+        )
+        record = AccessRecord.objects.filter(organisation=world.practice).order_by("pk").first()
+    return record
+
+
 def _admin_object(world: World, model) -> object:
     active = world.referral(Status.ACTIVE)
     objects = {
@@ -148,6 +167,7 @@ def _admin_object(world: World, model) -> object:
         User: lambda: world.referrer,
         Membership: lambda: world.membership(),
         apps.get_model("accounts", "Organisation"): lambda: world.practice,
+        apps.get_model("audit", "AccessRecord"): lambda: _access_record(world, active),
         apps.get_model("facilities", "Facility"): lambda: world.facility,
         apps.get_model("facilities", "Programme"): lambda: world.programme,
         apps.get_model("facilities", "ProgrammeClass"): lambda: world.programme_class,
