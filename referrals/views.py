@@ -34,9 +34,14 @@ from .forms import (
     PatientForm,
     ProgrammeChoiceForm,
     SafetyScreenForm,
-    SearchForm,
 )
-from .listing import forget_search, querystring_without_page, remember_search, render_list
+from .listing import (
+    forget_search,
+    querystring_without_page,
+    remember_search,
+    render_list,
+    search_form_for,
+)
 from .models import Referral, ReferralEvent, Status
 from .notifications import notifications_mark_read
 from .placements import placements_for
@@ -105,7 +110,7 @@ def dashboard(request):
     unread = selectors.referral_ids_with_unread_updates(request.user, ids)
     context = {
         "filters": filters,
-        "search_form": SearchForm(initial={"q": search}),
+        "search_form": search_form_for(search),
         "search": search,
         "page_obj": page,
         "rows": [
