@@ -123,11 +123,13 @@ def date_from_parts(day, month, year, *, label: str = "Date") -> datetime.date:
     so a 20-digit year is a message rather than an OverflowError.
     """
     parts = [unicodedata.normalize("NFKC", str(part or "")).strip() for part in (day, month, year)]
-    if not all(re.fullmatch(r"[0-9]{1,4}", part) for part in parts):
+    if not all(re.fullmatch(r"[0-9]+", part) for part in parts):
         raise ValidationError(f"{label} must be a real date", code="invalid")
-    day_number, month_number, year_number = (int(part) for part in parts)
     if len(parts[2]) != 4:
         raise ValidationError("Year must include 4 numbers", code="year_digits")
+    if len(parts[0]) > 2 or len(parts[1]) > 2:
+        raise ValidationError(f"{label} must be a real date", code="invalid")
+    day_number, month_number, year_number = (int(part) for part in parts)
     if not EARLIEST_YEAR <= year_number <= LATEST_YEAR:
         raise ValidationError(
             f"{label} must be between {EARLIEST_YEAR} and {LATEST_YEAR}", code="year_range"

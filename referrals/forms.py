@@ -68,21 +68,10 @@ class NHSDateField(forms.MultiValueField):
             "incomplete": "Enter a full date, including the day, month and year",
             **(error_messages or {}),
         }
-        # Each box is short: nothing longer than a four-digit year is ever a date.
-        fields = [forms.CharField(max_length=4) for _part in range(3)]
+        fields = [forms.CharField(), forms.CharField(), forms.CharField()]
         super().__init__(
             fields=fields, error_messages=error_messages, require_all_fields=False, **kwargs
         )
-        for sub in self.fields:
-            sub.error_messages["max_length"] = f"{self.label or 'Date'} must be a real date"
-
-    def clean(self, value):
-        # A box longer than 4 characters fails its own field with "must be a real date"; only one
-        # message is shown for the whole date.
-        try:
-            return super().clean(value)
-        except ValidationError as error:
-            raise ValidationError(error.messages[0], code="invalid") from error
 
     def compress(self, data_list):
         if not data_list or not any(data_list):
