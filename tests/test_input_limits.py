@@ -489,3 +489,43 @@ def test_a_name_longer_than_the_column_is_a_form_message(client, people):
     assert response.status_code == 200
     assert "Enter 100 characters or fewer" in page_text(response)
     assert not Patient.objects.exists()
+
+
+def test_limited_textareas_use_the_nhs_character_count(client, people):
+    referral = referral_in_state(people, Status.SUBMITTED)
+    client.force_login(people.coordinator_x)
+
+    html = page_text(client.get(reverse("triage:action", args=[referral.reference, "decline"])))
+
+    assert 'data-module="nhsuk-character-count" data-maxlength="2000"' in html
+    assert 'maxlength="2000"' in html  # holds without JavaScript
+    assert "You can enter up to 2000 characters" in html
+
+
+def test_report_filter_dates_outside_the_portal_years_are_a_message(client, people):
+    client.force_login(people.coordinator_x)
+
+    response = client.get(reverse("reports:report"), {"referred_from": "0001-01-01"})
+
+    assert response.status_code == 200
+    assert "Enter a date between 1900 and 2100" in page_text(response)
+
+
+def test_the_migration_cuts_existing_over_long_text_before_adding_its_constraint(people):
+    """Old rows over a new limit must not break the migration (PostgreSQL DDL is transactional,
+    so dropping the constraint here is undone with the test)."""
+    import importlib
+
+    migration = importlib.import_module("referrals.migrations.0006_free_text_limits")
+    referral = new_draft(people)
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no pending foreign key checks
+        cursor.execute(
+            "ALTER TABLE referrals_referral DROP CONSTRAINT referral_relevant_history_max_length"
+        )
+    Referral.objects.filter(pk=referral.pk).update(relevant_history="y" * 5000)
+
+    migration.truncate_over_long_text(apps, None)
+
+    referral.refresh_from_db()
+    assert referral.relevant_history == "y" * 4000
