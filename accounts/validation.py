@@ -72,14 +72,6 @@ def validate_multiline_text(value) -> None:
         raise ValidationError(HIDDEN_CHARACTERS_MESSAGE, code="hidden_characters")
 
 
-def has_hidden_characters(value: str) -> bool:
-    try:
-        validate_multiline_text(value)
-    except ValidationError:
-        return True
-    return False
-
-
 class PlainTextField(forms.CharField):
     """A form CharField that refuses hidden characters: line breaks only in a textarea."""
 
@@ -91,10 +83,6 @@ class PlainTextField(forms.CharField):
             "max_length",
             "Enter %(limit_value)s characters or fewer (you entered %(show_value)s)",
         )
-
-
-def length_message(label: str, limit: int) -> str:
-    return f"{label} must be {limit} characters or fewer"
 
 
 # --- Structured answers -----------------------------------------------------------------------
