@@ -4,6 +4,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from .models import ROLES_BY_KIND, Organisation, Role
+from .validation import PlainTextField
 
 ROLE_HINTS = {
     Role.REFERRER: "makes and follows referrals for the organisation",
@@ -25,7 +26,7 @@ def apply_service_errors(form: forms.Form, error: ValidationError) -> None:
 
 
 class InviteMemberForm(forms.Form):
-    full_name = forms.CharField(
+    full_name = PlainTextField(
         label="Full name",
         max_length=200,
         error_messages={"required": "Enter the person's full name"},

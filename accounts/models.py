@@ -10,6 +10,8 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from .validation import validate_single_line_text
+
 
 class OrganisationKind(models.TextChoices):
     GP_PRACTICE = "gp_practice", "GP practice"
@@ -99,9 +101,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     """A person who signs in with their email address; there are no usernames."""
 
     email = models.EmailField("email address", unique=True)
-    full_name = models.CharField(max_length=200, blank=True)
+    full_name = models.CharField(max_length=200, blank=True, validators=[validate_single_line_text])
     # GMC, NMC or HCPC number: a referral records who is clinically responsible for it.
-    professional_registration = models.CharField(max_length=30, blank=True)
+    professional_registration = models.CharField(
+        max_length=30, blank=True, validators=[validate_single_line_text]
+    )
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(
         default=False, help_text="Platform staff who may use the Django admin."
@@ -135,7 +139,7 @@ class Organisation(models.Model):
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     kind = models.CharField(max_length=20, choices=OrganisationKind.choices)
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, validators=[validate_single_line_text])
     # ODS code for NHS bodies, the operator's own code for leisure operators.
     code = models.CharField(max_length=20, unique=True)
     shared_mailbox = models.EmailField(

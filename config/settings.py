@@ -171,6 +171,9 @@ MFA_TOTP_ISSUER = "Referral Portal"
 MFA_ALLOW_UNVERIFIED_EMAIL = True
 # Staff see patient data, so production requires a second factor; the demo does not.
 PORTAL_REQUIRE_MFA = env_bool("PORTAL_REQUIRE_MFA", default=PRODUCTION)
+# NHS numbers from the 999 test range (never issued to a person) are for demo and test data: a
+# live service refuses them, so a test record cannot be mixed up with a real patient.
+PORTAL_ALLOW_TEST_NHS_NUMBERS = env_bool("PORTAL_ALLOW_TEST_NHS_NUMBERS", default=not PRODUCTION)
 
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",

@@ -9,6 +9,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from accounts.models import User
+from accounts.validation import ADDRESS_MAX, SHORT_NOTE_MAX, PlainTextField
 from referrals.conditions import Condition, Exclusion
 
 from .models import Facility, Programme, ProgrammeClass
@@ -38,10 +39,11 @@ class ActiveField(forms.BooleanField):
 
 
 class FacilityForm(forms.Form):
-    name = forms.CharField(
+    name = PlainTextField(
         label="Name", max_length=200, error_messages={"required": "Enter the facility's name"}
     )
-    address = forms.CharField(
+    address = PlainTextField(
+        max_length=ADDRESS_MAX,
         label="Address",
         widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "street-address"}),
         error_messages={"required": "Enter the facility's address"},
@@ -59,7 +61,8 @@ class FacilityForm(forms.Form):
         help_text="The first part of the postcodes this facility takes referrals from, separated "
         "by commas, for example LS6, LS7. Referrers see the nearest facilities first.",
     )
-    accessibility_notes = forms.CharField(
+    accessibility_notes = PlainTextField(
+        max_length=SHORT_NOTE_MAX,
         label="Accessibility (optional)",
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -124,14 +127,17 @@ class FacilityForm(forms.Form):
 
 
 class ProgrammeForm(forms.Form):
-    name = forms.CharField(
+    name = PlainTextField(
         label="Name",
         max_length=200,
         help_text="As referrers will see it, for example Exercise on referral (12 weeks).",
         error_messages={"required": "Enter the programme's name"},
     )
-    description = forms.CharField(
-        label="Description (optional)", required=False, widget=forms.Textarea(attrs={"rows": 3})
+    description = PlainTextField(
+        max_length=SHORT_NOTE_MAX,
+        label="Description (optional)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
     conditions = forms.MultipleChoiceField(
         label="Conditions the programme is for",
@@ -249,7 +255,7 @@ class ProgrammeForm(forms.Form):
 
 
 class ClassForm(forms.Form):
-    name = forms.CharField(
+    name = PlainTextField(
         label="Name",
         max_length=200,
         help_text="For example Tuesday morning circuits.",

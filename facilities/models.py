@@ -8,6 +8,13 @@ from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 
 from accounts.models import Organisation, OrganisationKind
+from accounts.validation import (
+    ADDRESS_MAX,
+    SHORT_NOTE_MAX,
+    bounded_text_field,
+    text_length_constraint,
+    validate_single_line_text,
+)
 from referrals.conditions import Condition, Exclusion
 
 from .postcodes import normalise_postcode, postcode_district, validate_postcode
@@ -23,10 +30,10 @@ class Facility(models.Model):
         related_name="facilities",
         limit_choices_to={"kind": OrganisationKind.LEISURE_OPERATOR},
     )
-    name = models.CharField(max_length=200)
-    address = models.TextField()
+    name = models.CharField(max_length=200, validators=[validate_single_line_text])
+    address = bounded_text_field(ADDRESS_MAX)
     postcode = models.CharField(max_length=8, validators=[validate_postcode])
-    accessibility_notes = models.TextField(blank=True)
+    accessibility_notes = bounded_text_field(SHORT_NOTE_MAX, blank=True)
     # Outward codes ('LS6') this facility takes referrals from; routing suggests nearest first.
     postcode_districts = ArrayField(models.CharField(max_length=4), default=list, blank=True)
     staff = models.ManyToManyField(
@@ -44,6 +51,8 @@ class Facility(models.Model):
             models.UniqueConstraint(
                 fields=["operator", "name"], name="facility_name_unique_per_operator"
             ),
+            text_length_constraint("facility", "address", ADDRESS_MAX),
+            text_length_constraint("facility", "accessibility_notes", SHORT_NOTE_MAX),
         ]
         indexes = [GinIndex(fields=["postcode_districts"], name="facility_districts_gin")]
 
@@ -73,8 +82,8 @@ class Programme(models.Model):
         related_name="programmes",
         limit_choices_to={"kind": OrganisationKind.LEISURE_OPERATOR},
     )
-    name = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
+    name = models.CharField(max_length=200, validators=[validate_single_line_text])
+    description = bounded_text_field(SHORT_NOTE_MAX, blank=True)
     conditions = ArrayField(
         models.CharField(max_length=20, choices=Condition.choices),
         default=list,
@@ -114,6 +123,7 @@ class Programme(models.Model):
             models.UniqueConstraint(
                 fields=["operator", "name"], name="programme_name_unique_per_operator"
             ),
+            text_length_constraint("programme", "description", SHORT_NOTE_MAX),
             models.CheckConstraint(
                 condition=models.Q(max_age__isnull=True)
                 | models.Q(max_age__gte=models.F("min_age")),
@@ -152,7 +162,7 @@ class ProgrammeClass(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="classes")
     facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="classes")
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, validators=[validate_single_line_text])
     weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
     start_time = models.TimeField()
     duration_minutes = models.PositiveSmallIntegerField(default=60)

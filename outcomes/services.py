@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, Role
 from accounts.permissions import Permission, has_permission
+from accounts.validation import validate_answers_size
 from referrals.models import Notification, Referral, ReferralEvent, Status
 
 from . import instruments
@@ -75,6 +76,7 @@ def assessment_record(
         raise ValidationError({"timepoint": f"{timepoint!r} is not a timepoint."})
     if method not in Method.values:
         raise ValidationError({"method": f"{method!r} is not a recording method."})
+    validate_answers_size(answers)
 
     locked = Referral.objects.select_for_update().get(pk=referral.pk)
     if locked.status not in RECORDABLE_STATES[timepoint]:

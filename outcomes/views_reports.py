@@ -15,6 +15,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 
 from accounts.permissions import Permission, has_permission
+from accounts.validation import PortalDateField
 
 from . import reports
 
@@ -35,8 +36,8 @@ class ReportFilterForm(forms.Form):
         to_field_name="public_id",
         empty_label="All referring organisations",
     )
-    referred_from = forms.DateField(label="Referred from", required=False, widget=DATE_WIDGET)
-    referred_to = forms.DateField(label="Referred to", required=False, widget=DATE_WIDGET)
+    referred_from = PortalDateField(label="Referred from", required=False, widget=DATE_WIDGET)
+    referred_to = PortalDateField(label="Referred to", required=False, widget=DATE_WIDGET)
 
     SCOPED = ("programme", "facility", "referring_organisation")
 

@@ -10,6 +10,13 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from accounts.validation import (
+    CLINICAL_TEXT_MAX,
+    SHORT_NOTE_MAX,
+    PlainTextField,
+    PortalDateField,
+    date_from_parts,
+)
 from facilities.postcodes import normalise_postcode, validate_postcode
 
 from .conditions import Condition, Exclusion
@@ -22,7 +29,7 @@ from .models import (
     Status,
     validate_date_of_birth,
 )
-from .nhs_numbers import normalise_nhs_number, validate_nhs_number
+from .nhs_numbers import is_valid_nhs_number, normalise_nhs_number, validate_nhs_number
 from .reasons import CancelReason, DeclineReason, DischargeReason
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
@@ -50,6 +57,10 @@ class DateInputWidget(forms.MultiWidget):
 
 
 class NHSDateField(forms.MultiValueField):
+    """Day, month and year boxes. Anything that is not a real date in the portal's years (letters,
+    31 February, a year of 0 or 20 digits) is a message, never an exception: see
+    `accounts.validation.date_from_parts`. Each form adds the range that makes sense for it."""
+
     widget = DateInputWidget
 
     def __init__(self, error_messages=None, **kwargs):
@@ -67,13 +78,7 @@ class NHSDateField(forms.MultiValueField):
             return None
         if not all(data_list):
             raise ValidationError(self.error_messages["incomplete"], code="incomplete")
-        try:
-            day, month, year = (int(str(part).strip()) for part in data_list)
-            if year < 1000:
-                raise ValueError
-            return datetime.date(year, month, day)
-        except ValueError as error:
-            raise ValidationError("Enter a real date, like 15 3 1984", code="invalid") from error
+        return date_from_parts(*data_list, label=self.label or "Date")
 
 
 class PatientForm(forms.Form):
@@ -87,12 +92,12 @@ class PatientForm(forms.Form):
         "Leave blank if the patient does not have one.",
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
     )
-    given_name = forms.CharField(
+    given_name = PlainTextField(
         label="First name",
         max_length=100,
         error_messages={"required": "Enter the patient's first name"},
     )
-    family_name = forms.CharField(
+    family_name = PlainTextField(
         label="Last name",
         max_length=100,
         error_messages={"required": "Enter the patient's last name"},
@@ -113,8 +118,8 @@ class PatientForm(forms.Form):
         max_length=10,
         error_messages={"required": "Enter the patient's postcode"},
     )
-    phone = forms.CharField(label="Phone number", max_length=20, required=False)
-    email = forms.EmailField(label="Email address", required=False)
+    phone = PlainTextField(label="Phone number", max_length=20, required=False)
+    email = forms.EmailField(label="Email address", max_length=254, required=False)
     contact_methods = forms.MultipleChoiceField(
         label="How can the leisure centre contact the patient?",
         choices=[("phone", "Phone"), ("email", "Email"), ("post", "Post")],
@@ -131,7 +136,7 @@ class PatientForm(forms.Form):
         widget=forms.RadioSelect,
         initial="no",
     )
-    interpreter_language = forms.CharField(
+    interpreter_language = PlainTextField(
         label="Language for the interpreter", max_length=60, required=False
     )
     ethnicity = forms.ChoiceField(
@@ -235,6 +240,10 @@ class StepForm(forms.Form):
         return cleaned
 
 
+# A reading older than this says nothing about the patient's blood pressure today.
+BP_MAX_AGE_DAYS = 2 * 365
+
+
 class ClinicalDetailsForm(StepForm):
     required_to_continue = ("reasons",)
 
@@ -259,10 +268,14 @@ class ClinicalDetailsForm(StepForm):
         widget=forms.RadioSelect,
         required=False,
     )
-    medication_notes = forms.CharField(
-        label="Medication (optional)", widget=forms.Textarea(attrs={"rows": 3}), required=False
+    medication_notes = PlainTextField(
+        max_length=CLINICAL_TEXT_MAX,
+        label="Medication (optional)",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
     )
-    relevant_history = forms.CharField(
+    relevant_history = PlainTextField(
+        max_length=CLINICAL_TEXT_MAX,
         label="Relevant medical history (optional)",
         widget=forms.Textarea(attrs={"rows": 4}),
         required=False,
@@ -290,11 +303,16 @@ class ClinicalDetailsForm(StepForm):
             self.add_error(missing, "Enter both blood pressure numbers, or neither")
         elif systolic is not None and diastolic is not None and systolic <= diastolic:
             self.add_error("bp_systolic", "Systolic pressure must be higher than diastolic")
-        measured = cleaned.get("bp_measured_on")
-        if measured and measured > timezone.localdate():
+        measured, today = cleaned.get("bp_measured_on"), timezone.localdate()
+        if measured and measured > today:
             self.add_error(
                 "bp_measured_on",
                 "The date blood pressure was measured must be today or in the past",
+            )
+        elif measured and measured < today - datetime.timedelta(days=BP_MAX_AGE_DAYS):
+            self.add_error(
+                "bp_measured_on",
+                "The date blood pressure was measured must be within the last 2 years",
             )
         return cleaned
 
@@ -393,7 +411,8 @@ class ConsentForm(StepForm):
 
 
 class AnswerInformationForm(forms.Form):
-    answer = forms.CharField(
+    answer = PlainTextField(
+        max_length=SHORT_NOTE_MAX,
         label="Your answer",
         widget=forms.Textarea(attrs={"rows": 4}),
         error_messages={"required": "Enter your answer"},
@@ -407,8 +426,11 @@ class CancelReferralForm(forms.Form):
         widget=forms.RadioSelect,
         error_messages={"required": "Select why you are cancelling the referral"},
     )
-    note = forms.CharField(
-        label="More detail (optional)", widget=forms.Textarea(attrs={"rows": 3}), required=False
+    note = PlainTextField(
+        max_length=SHORT_NOTE_MAX,
+        label="More detail (optional)",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
     )
 
     def clean(self):
@@ -432,10 +454,10 @@ class DashboardFilterForm(forms.Form):
         required=False,
         initial="mine",
     )
-    referred_from = forms.DateField(
+    referred_from = PortalDateField(
         label="Referred from", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    referred_to = forms.DateField(
+    referred_to = PortalDateField(
         label="Referred to", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
 
@@ -457,6 +479,14 @@ class SearchForm(forms.Form):
         max_length=100,
         required=False,
     )
+
+    def clean_q(self):
+        """A term of digits is an NHS number: say when it cannot be one, rather than search."""
+        term = self.cleaned_data["q"]
+        digits = normalise_nhs_number(term)
+        if digits.isdigit() and not is_valid_nhs_number(digits):
+            raise ValidationError(f"{term} is not a valid NHS number")
+        return term
 
 
 # --- Triage (the leisure coordinator) ----------------------------------------------------------
@@ -508,7 +538,8 @@ class AcceptForm(forms.Form):
     instructor = forms.ModelChoiceField(
         label="Instructor", queryset=None, required=False, empty_label="Not assigned yet"
     )
-    note = forms.CharField(
+    note = PlainTextField(
+        max_length=SHORT_NOTE_MAX,
         label="Note for the timeline (optional)",
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
@@ -549,7 +580,8 @@ class DeclineForm(forms.Form):
         widget=forms.RadioSelect,
         error_messages={"required": "Select why you are declining the referral"},
     )
-    note = forms.CharField(
+    note = PlainTextField(
+        max_length=SHORT_NOTE_MAX,
         label="Message for the referrer",
         widget=forms.Textarea(attrs={"rows": 4}),
         required=False,
@@ -559,7 +591,8 @@ class DeclineForm(forms.Form):
 
 
 class RequestInformationForm(forms.Form):
-    question = forms.CharField(
+    question = PlainTextField(
+        max_length=SHORT_NOTE_MAX,
         label="What do you need to know?",
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="The referrer sees this question and answers it on the referral.",
@@ -574,15 +607,19 @@ class DischargeForm(forms.Form):
         widget=forms.RadioSelect,
         error_messages={"required": "Select why the patient is being discharged"},
     )
-    note = forms.CharField(
-        label="More detail (optional)", widget=forms.Textarea(attrs={"rows": 3}), required=False
+    note = PlainTextField(
+        max_length=SHORT_NOTE_MAX,
+        label="More detail (optional)",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
     )
 
 
 class NoteForm(forms.Form):
     """Actions that need only a confirmation and an optional note (waitlist, complete)."""
 
-    note = forms.CharField(
+    note = PlainTextField(
+        max_length=SHORT_NOTE_MAX,
         label="Note for the timeline (optional)",
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
@@ -601,7 +638,8 @@ class BookForm(forms.Form):
         help_text="For example, 14:30",
         widget=forms.TimeInput(attrs={"inputmode": "numeric"}, format="%H:%M"),
     )
-    note = forms.CharField(
+    note = PlainTextField(
+        max_length=SHORT_NOTE_MAX,
         label="Note for the timeline (optional)",
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
@@ -625,6 +663,8 @@ class BookForm(forms.Form):
             moment = timezone.make_aware(datetime.datetime.combine(day, at))
             if moment <= timezone.now():
                 self.add_error("first_session_on", "The first session must be in the future")
+            elif day > timezone.localdate() + datetime.timedelta(days=366):
+                self.add_error("first_session_on", "The first session must be within a year")
             cleaned["first_session_at"] = moment
         else:
             cleaned["first_session_at"] = None

@@ -18,6 +18,12 @@ def remember_search(request, session_key: str, url_name: str):
     return redirect(f"{reverse(url_name)}{'?' + query if query else ''}")
 
 
+def search_form_for(search: str) -> SearchForm:
+    """The search box showing the remembered term, bound so that a term that cannot be an NHS
+    number says so on the box (the list simply finds nothing for it)."""
+    return SearchForm({"q": search}) if search else SearchForm()
+
+
 def forget_search(request, session_key: str, url_name: str):
     if request.method == "POST":
         request.session.pop(session_key, None)

@@ -15,6 +15,13 @@ from django.db import models
 from django.utils import timezone
 
 from accounts.models import Organisation
+from accounts.validation import (
+    CLINICAL_TEXT_MAX,
+    SHORT_NOTE_MAX,
+    bounded_text_field,
+    text_length_constraint,
+    validate_single_line_text,
+)
 from facilities.models import Facility, Programme, ProgrammeClass
 from facilities.postcodes import normalise_postcode, validate_postcode
 
@@ -96,11 +103,13 @@ class Patient(models.Model):
     nhs_number = models.CharField(  # noqa: DJ001
         "NHS number", max_length=10, null=True, blank=True, validators=[validate_nhs_number]
     )
-    given_name = models.CharField(max_length=100)
-    family_name = models.CharField(max_length=100)
+    given_name = models.CharField(max_length=100, validators=[validate_single_line_text])
+    family_name = models.CharField(max_length=100, validators=[validate_single_line_text])
     date_of_birth = models.DateField(validators=[validate_date_of_birth])
     sex = models.CharField(max_length=1, choices=Sex.choices)
-    gender_identity = models.CharField(max_length=100, blank=True)
+    gender_identity = models.CharField(
+        max_length=100, blank=True, validators=[validate_single_line_text]
+    )
     ethnicity = models.CharField(
         max_length=2, choices=Ethnicity.choices, default=Ethnicity.NOT_STATED
     )
@@ -112,7 +121,9 @@ class Patient(models.Model):
     contact_by_post = models.BooleanField(default=False)
     do_not_contact = models.BooleanField(default=False)
     interpreter_needed = models.BooleanField(default=False)
-    interpreter_language = models.CharField(max_length=60, blank=True)
+    interpreter_language = models.CharField(
+        max_length=60, blank=True, validators=[validate_single_line_text]
+    )
     registered_gp_ods = models.CharField("registered GP practice (ODS)", max_length=10, blank=True)
     # Set by the retention rule (referrals/retention.py): identifying details are gone, and the
     # keyed hash of the NHS number still tells records of one person apart for counting.
@@ -226,7 +237,7 @@ class Referral(models.Model):
         blank=True,
     )
     # Copied at referral time: the record must say who was responsible even if the user changes.
-    clinician_name = models.CharField(max_length=200)
+    clinician_name = models.CharField(max_length=200, validators=[validate_single_line_text])
     clinician_registration = models.CharField(max_length=30, blank=True)
     referred_on = models.DateField(default=timezone.localdate)
 
@@ -239,8 +250,8 @@ class Referral(models.Model):
     heart_rate_medication = models.BooleanField(
         "takes medication affecting heart rate (e.g. beta blockers)", default=False
     )
-    medication_notes = models.TextField(blank=True)
-    relevant_history = models.TextField(blank=True)
+    medication_notes = bounded_text_field(CLINICAL_TEXT_MAX, blank=True)
+    relevant_history = bounded_text_field(CLINICAL_TEXT_MAX, blank=True)
     # The safety screen: hard exclusions the referrer says apply. Any that the programme lists
     # stops the referral (an empty list means the screen found none).
     exclusions_present = ArrayField(
@@ -340,6 +351,8 @@ class Referral(models.Model):
             models.CheckConstraint(
                 condition=models.Q(version__gte=1), name="referral_version_positive"
             ),
+            text_length_constraint("referral", "medication_notes", CLINICAL_TEXT_MAX),
+            text_length_constraint("referral", "relevant_history", CLINICAL_TEXT_MAX),
         ]
         indexes = [
             # Referrer dashboard: an organisation's referrals, most recently changed first.
@@ -391,11 +404,12 @@ class ReferralEvent(models.Model):
     from_status = models.CharField(max_length=20, choices=Status.choices, blank=True)
     to_status = models.CharField(max_length=20, choices=Status.choices, blank=True)
     reason_code = models.CharField(max_length=40, blank=True)
-    note = models.TextField(blank=True)
+    note = bounded_text_field(SHORT_NOTE_MAX, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
         ordering = ["created_at", "id"]
+        constraints = [text_length_constraint("referralevent", "note", SHORT_NOTE_MAX)]
         indexes = [models.Index(fields=["referral", "created_at"], name="event_timeline_idx")]
 
     def __str__(self):
@@ -437,11 +451,12 @@ class Session(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
     logged_at = models.DateTimeField(null=True, blank=True)
-    notes = models.TextField(blank=True)
+    notes = bounded_text_field(SHORT_NOTE_MAX, blank=True)
 
     class Meta:
         ordering = ["scheduled_at", "id"]
         constraints = [
+            text_length_constraint("session", "notes", SHORT_NOTE_MAX),
             models.CheckConstraint(
                 condition=models.Q(status__in=Attendance.values),
                 name="session_status_valid",

@@ -19,6 +19,7 @@ from accounts.permissions import (
     active_memberships,
     has_permission,
 )
+from accounts.validation import check_field_value
 from facilities.models import Facility, ProgrammeClass
 
 from .eligibility import eligibility_problems
@@ -86,6 +87,7 @@ def _transition(
     then=None,
 ) -> ReferralEvent:
     action = ACTIONS[action_name]
+    check_field_value(ReferralEvent, "note", note)
     with transaction.atomic():
         locked = Referral.objects.select_for_update().get(pk=referral.pk)
         _refuse_unless(by, action.permission, locked)
@@ -519,6 +521,7 @@ def session_record_attendance(*, session: Session, status: str, by, note: str = 
     """
     if status not in Session.Attendance.values or status == Session.Attendance.BOOKED:
         raise ValidationError({"status": "Choose attended, did not attend or cancelled"})
+    check_field_value(Session, "notes", note, key="note")
     with transaction.atomic():
         referral = Referral.objects.select_for_update().get(pk=session.referral_id)
         locked = Session.objects.select_for_update().get(pk=session.pk)

@@ -10,6 +10,8 @@ import datetime
 
 from django.urls import path, register_converter
 
+from accounts.validation import parse_iso_date
+
 from . import views_register
 
 
@@ -19,7 +21,12 @@ class IsoDateConverter:
     regex = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
 
     def to_python(self, value: str) -> datetime.date:
-        return datetime.date.fromisoformat(value)
+        # Out of the portal's years is a 404 too: the page links a week either side, which
+        # would overflow at year 1 or 9999.
+        day = parse_iso_date(value)
+        if day is None:
+            raise ValueError(value)
+        return day
 
     def to_url(self, value) -> str:
         return value.isoformat() if isinstance(value, datetime.date) else str(value)

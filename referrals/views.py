@@ -37,9 +37,14 @@ from .forms import (
     PatientForm,
     ProgrammeChoiceForm,
     SafetyScreenForm,
-    SearchForm,
 )
-from .listing import forget_search, querystring_without_page, remember_search, render_list
+from .listing import (
+    forget_search,
+    querystring_without_page,
+    remember_search,
+    render_list,
+    search_form_for,
+)
 from .models import Referral, ReferralEvent, Status
 from .notifications import notifications_mark_read
 from .placements import placements_for
@@ -109,7 +114,7 @@ def dashboard(request):
     audit_read(request, AccessKind.LIST, referrals=rows, patients=[r.patient_id for r in rows])
     context = {
         "filters": filters,
-        "search_form": SearchForm(initial={"q": search}),
+        "search_form": search_form_for(search),
         "search": search,
         "page_obj": page,
         "rows": [

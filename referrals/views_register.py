@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import Permission, has_permission
+from accounts.validation import parse_iso_date
 from audit.models import AccessKind
 from audit.services import audit_read
 from facilities.models import ProgrammeClass
@@ -64,10 +65,9 @@ def _is_htmx(request) -> bool:
 
 
 def _day_from_query(value: str | None) -> datetime.date | None:
-    try:
-        return datetime.date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
+    # Within the portal's years: the page links to the day before and after, which would
+    # overflow at year 1 or 9999.
+    return parse_iso_date(value)
 
 
 def _register_url(programme_class: ProgrammeClass, day: datetime.date) -> str:

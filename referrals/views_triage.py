@@ -28,10 +28,15 @@ from .forms import (
     DischargeForm,
     NoteForm,
     RequestInformationForm,
-    SearchForm,
     TriageFilterForm,
 )
-from .listing import forget_search, querystring_without_page, remember_search, render_list
+from .listing import (
+    forget_search,
+    querystring_without_page,
+    remember_search,
+    render_list,
+    search_form_for,
+)
 from .models import Referral, Status
 from .views import _posted_version, _referral_or_404, _run_workflow_action
 from .workflow import ACTIONS, actions_available_from
@@ -95,7 +100,7 @@ def worklist(request):
     audit_read(request, AccessKind.LIST, referrals=shown)
     context = {
         "filters": filters,
-        "search_form": SearchForm(initial={"q": search}),
+        "search_form": search_form_for(search),
         "search": search,
         "page_obj": page,
         "rows": _worklist_rows(shown, today),

@@ -231,7 +231,7 @@ def test_a_stale_form_is_refused_with_a_reload_message(client, people):
             {"date_of_birth_2": str(timezone.localdate().year + 1)},
             "Date of birth must be in the past",
         ),
-        ({"date_of_birth_0": "31", "date_of_birth_1": "2"}, "Enter a real date"),
+        ({"date_of_birth_0": "31", "date_of_birth_1": "2"}, "Date of birth must be a real date"),
         ({"postcode": "NOT A CODE"}, "Enter a real UK postcode"),
         ({"given_name": ""}, "Enter the patient's first name"),
     ],
