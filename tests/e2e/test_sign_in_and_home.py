@@ -62,7 +62,7 @@ def test_referrer_signs_in_and_sees_their_practices_referrals(page, live_server,
     theirs = services.referral_create_draft(
         by=people.referrer_b,
         organisation=people.practice_b,
-        patient=PatientFactory(organisation=people.practice_a),
+        patient=PatientFactory(organisation=people.practice_b),
     )
 
     sign_in(page, people.referrer_a)
