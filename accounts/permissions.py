@@ -31,6 +31,8 @@ class Permission(StrEnum):
     AUDIT_VIEW = "audit.view"
     # The organisation's data protection lead answers subject access requests (its admins).
     SUBJECT_ACCESS = "patient.subject_access"
+    # Whoever hears the patient's decision records it: referrer, coordinator or instructor.
+    CONSENT_RECORD = "referral.consent_record"
 
 
 P = Permission
@@ -43,6 +45,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             P.REFERRAL_SUBMIT,
             P.REFERRAL_ANSWER_INFO,
             P.REFERRAL_CANCEL,
+            P.CONSENT_RECORD,
         }
     ),
     Role.COORDINATOR: frozenset(
@@ -54,6 +57,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             P.REFERRAL_DISCHARGE,
             P.REFERRAL_COMPLETE,
             P.REPORT_VIEW,
+            P.CONSENT_RECORD,
         }
     ),
     Role.INSTRUCTOR: frozenset(
@@ -63,6 +67,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             P.REFERRAL_COMPLETE,
             P.SESSION_RECORD,
             P.ASSESSMENT_RECORD,
+            P.CONSENT_RECORD,
         }
     ),
     Role.ORG_ADMIN: frozenset(

@@ -28,6 +28,7 @@ from django.db.models.lookups import LessThanOrEqual
 SHORT_NOTE_MAX = 2000  # timeline notes, session notes, accessibility, descriptions
 CLINICAL_TEXT_MAX = 4000  # relevant medical history, medication
 ADDRESS_MAX = 500
+CONSENT_NOTE_MAX = 500  # how the patient said so, in a sentence or two
 # Answers to one outcome instrument, as stored JSON: the largest instrument has under 50 items.
 ANSWERS_JSON_MAX = 10_000
 

@@ -17,6 +17,7 @@ from django.utils import timezone
 from accounts.models import Organisation
 from accounts.validation import (
     CLINICAL_TEXT_MAX,
+    CONSENT_NOTE_MAX,
     SHORT_NOTE_MAX,
     bounded_text_field,
     text_length_constraint,
@@ -300,7 +301,6 @@ class Referral(models.Model):
     consent_recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
-    consent_withdrawn_at = models.DateTimeField(null=True, blank=True)
 
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
     status_changed_at = models.DateTimeField(default=timezone.now)
@@ -332,14 +332,25 @@ class Referral(models.Model):
                 | models.Q(bp_systolic__gt=models.F("bp_diastolic")),
                 name="referral_bp_systolic_above_diastolic",
             ),
-            # Once it leaves draft a referral has consent, a programme, an operator and a date.
+            # Once it leaves draft a referral has a programme, an operator and a date, and consent
+            # while it is open: withdrawing consent to the referral ends it (referrals/consent.py).
             models.CheckConstraint(
                 condition=models.Q(status=Status.DRAFT)
                 | models.Q(
-                    consent_referral=True,
                     programme__isnull=False,
                     operator__isnull=False,
                     submitted_at__isnull=False,
+                )
+                & (
+                    models.Q(consent_referral=True)
+                    | models.Q(
+                        status__in=[
+                            Status.COMPLETED,
+                            Status.DECLINED,
+                            Status.DISCHARGED,
+                            Status.CANCELLED,
+                        ]
+                    )
                 ),
                 name="referral_submitted_is_complete",
             ),
@@ -378,8 +389,9 @@ class Referral(models.Model):
 
     @property
     def shares_progress(self) -> bool:
-        """Progress and outcomes go back to the referrer only with consent that still stands."""
-        return self.consent_share_outcomes and self.consent_withdrawn_at is None
+        """Progress and outcomes go back to the referrer only with consent that still stands
+        (a withdrawal clears the flag: `referrals/consent.py`)."""
+        return self.consent_share_outcomes
 
 
 class ReferralEvent(models.Model):
@@ -418,6 +430,77 @@ class ReferralEvent(models.Model):
     def save(self, *args, **kwargs):
         if self.pk is not None and not self._state.adding:
             raise ValueError("Referral events are append-only; record a correction instead")
+        super().save(*args, **kwargs)
+
+
+class ConsentPurpose(models.TextChoices):
+    """What the patient agrees to; each maps to one of the referral's current-consent flags."""
+
+    REFERRAL = "referral", "The referral itself"
+    SHARE_PROGRESS = "share_progress", "Sharing progress and outcomes with the referrer"
+    EVALUATION = "evaluation", "Anonymised evaluation use"
+
+
+class ConsentDecision(models.TextChoices):
+    GIVEN = "given", "Given"
+    NOT_GIVEN = "not_given", "Not given"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class ConsentMethod(models.TextChoices):
+    """How the patient told us: recorded so a later reader can judge the record."""
+
+    WITH_REFERRAL = "with_referral", "Recorded with the referral"
+    IN_PERSON = "in_person", "In person"
+    TELEPHONE = "telephone", "By telephone"
+    WRITTEN = "written", "In writing (letter or email)"
+    THROUGH_REPRESENTATIVE = "representative", "Through a carer or representative"
+
+
+class ConsentRecord(models.Model):
+    """One decision about one consent purpose. Append-only: the history is the evidence.
+
+    The referral's flags (`consent_referral`, `consent_share_outcomes`, `consent_research`) hold
+    the current state for queries; `referrals/consent.py` writes a record and the flag together.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="consents")
+    purpose = models.CharField(max_length=20, choices=ConsentPurpose.choices)
+    decision = models.CharField(max_length=10, choices=ConsentDecision.choices)
+    method = models.CharField(max_length=20, choices=ConsentMethod.choices)
+    note = bounded_text_field(CONSENT_NOTE_MAX, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    recorded_by_organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["recorded_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(purpose__in=ConsentPurpose.values), name="consent_purpose_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(decision__in=ConsentDecision.values),
+                name="consent_decision_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(method__in=ConsentMethod.values), name="consent_method_valid"
+            ),
+            text_length_constraint("consentrecord", "note", CONSENT_NOTE_MAX),
+        ]
+        indexes = [models.Index(fields=["referral", "recorded_at"], name="consent_history_idx")]
+
+    def __str__(self):
+        return f"{self.referral.reference}: {self.purpose} {self.decision}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise ValueError("Consent records are append-only; record a new decision instead")
         super().save(*args, **kwargs)
 
 

@@ -17,11 +17,13 @@ class DischargeReason(models.TextChoices):
     PATIENT_CHOICE = "patient_choice", "Patient chose to stop"
     MEDICAL = "medical", "Medical reasons"
     MOVED_AWAY = "moved_away", "Moved away"
+    CONSENT_WITHDRAWN = "consent_withdrawn", "Patient withdrew consent to the referral"
     OTHER = "other", "Other (see note)"
 
 
 class CancelReason(models.TextChoices):
     PATIENT_WITHDREW = "patient_withdrew", "Patient withdrew"
+    CONSENT_WITHDRAWN = "consent_withdrawn", "Patient withdrew consent to the referral"
     REFERRER_WITHDREW = "referrer_withdrew", "Referrer withdrew the referral"
     NO_LONGER_APPROPRIATE = "no_longer_appropriate", "No longer clinically appropriate"
     DUPLICATE = "duplicate", "Duplicate referral"

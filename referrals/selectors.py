@@ -132,7 +132,7 @@ def unread_updates_for(user) -> QuerySet:
 
     return Notification.objects.filter(
         recipient_user=user, channel=Notification.Channel.IN_APP, read_at__isnull=True
-    )
+    ).exclude(status=Notification.DeliveryStatus.WITHHELD)
 
 
 def referral_ids_with_unread_updates(user, referral_ids) -> set[int]:

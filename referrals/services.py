@@ -22,6 +22,7 @@ from accounts.permissions import (
 from accounts.validation import check_field_value
 from facilities.models import Facility, ProgrammeClass
 
+from .consent import record_consent_at_submission
 from .eligibility import eligibility_problems
 from .models import Patient, Referral, ReferralEvent, Session, Status
 from .notifications import notifications_queue_for_event
@@ -85,12 +86,16 @@ def _transition(
     changes: dict | None = None,
     validate=None,
     then=None,
+    permission: Permission | None = None,
 ) -> ReferralEvent:
+    """`permission` replaces the action's own where another rule allows the move: a recorded
+    withdrawal of consent ends a referral whoever records it (`referrals/consent.py`)."""
     action = ACTIONS[action_name]
+    permission = permission or action.permission
     check_field_value(ReferralEvent, "note", note)
     with transaction.atomic():
         locked = Referral.objects.select_for_update().get(pk=referral.pk)
-        _refuse_unless(by, action.permission, locked)
+        _refuse_unless(by, permission, locked)
         if locked.version != referral.version:
             raise ReferralChanged()
         check_transition(locked.status, action)
@@ -108,7 +113,7 @@ def _transition(
             referral=locked,
             action=action.name,
             actor=by,
-            actor_organisation=_acting_organisation(by, action.permission, locked),
+            actor_organisation=_acting_organisation(by, permission, locked),
             from_status=from_status,
             to_status=locked.status,
             reason_code=reason_code,
@@ -293,6 +298,7 @@ def referral_submit(*, referral: Referral, by) -> ReferralEvent:
             "submitted_at": now,
             "referred_on": timezone.localdate(now),
         },
+        then=record_consent_at_submission,
     )
 
 

@@ -76,7 +76,6 @@ CONSENT_FIELDS = (
     "consent_share_outcomes",
     "consent_research",
     "consent_recorded_at",
-    "consent_withdrawn_at",
 )
 
 

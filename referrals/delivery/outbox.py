@@ -27,7 +27,8 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from referrals.models import Notification
+from referrals.models import Notification, Referral
+from referrals.notifications import PROGRESS_EVENTS
 
 from . import email, webhook
 from .fhir_messages import bundle_body
@@ -37,8 +38,6 @@ logger = logging.getLogger(__name__)
 
 N = Notification
 DUE_STATUSES = (N.DeliveryStatus.PENDING, N.DeliveryStatus.RETRYING)
-# Timeline events about the patient's progress; shared only while consent stands at send time.
-PROGRESS_ACTIONS = frozenset({"book", "start", "dna", "complete", "discharge"})
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -196,11 +195,12 @@ def _record_failure(rows: list[Notification], message: str, *, permanent: bool =
     return outcome
 
 
-def _withheld_because(row: Notification) -> str:
-    """Why a due row must no longer be sent, or "" to send it."""
+def _withheld_because(row: Notification, sharing: set[int]) -> str:
+    """Why a due row must no longer be sent, or "" to send it. Progress is shared only while
+    consent stands at send time: `sharing` holds the referrals whose consent does, read now."""
     referral = row.referral
     if row.kind == N.Kind.UPDATE:
-        if row.event.action in PROGRESS_ACTIONS and not referral.shares_progress:
+        if row.event.action in PROGRESS_EVENTS and referral.pk not in sharing:
             return "Withheld: consent to share progress with the referrer was withdrawn"
         if row.channel == N.Channel.WEBHOOK and not row.recipient_organisation.webhook_enabled:
             return "Withheld: the organisation's webhook was switched off"
@@ -211,9 +211,15 @@ def _withheld_because(row: Notification) -> str:
 
 def _withhold(rows: list[Notification]) -> list[Notification]:
     """Record the rows that must not go as withheld; return the ones to send."""
+    # Read consent again, after the claim: a withdrawal that committed since must stop the send.
+    sharing = set(
+        Referral.objects.filter(
+            pk__in={row.referral_id for row in rows}, consent_share_outcomes=True
+        ).values_list("pk", flat=True)
+    )
     to_send = []
     for row in rows:
-        reason = _withheld_because(row)
+        reason = _withheld_because(row, sharing)
         if reason:
             _record([row], status=N.DeliveryStatus.WITHHELD, last_error=reason)
         else:

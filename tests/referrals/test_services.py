@@ -9,7 +9,16 @@ from django.utils import timezone
 
 from referrals import services
 from referrals.conditions import Exclusion
-from referrals.models import Notification, Referral, ReferralEvent, Session, Status
+from referrals.consent import consent_record_decision
+from referrals.models import (
+    ConsentMethod,
+    ConsentPurpose,
+    Notification,
+    Referral,
+    ReferralEvent,
+    Session,
+    Status,
+)
 from referrals.workflow import ReferralChanged, WorkflowError
 from tests.builders import new_draft, referral_in_state, session_due_now
 from tests.factories import PatientFactory, ProgrammeClassFactory
@@ -215,8 +224,12 @@ def test_progress_is_not_shared_without_consent(people):
 
 def test_withdrawn_consent_stops_progress_updates(people):
     referral = referral_in_state(people, Status.BOOKED)
-    Referral.objects.filter(pk=referral.pk).update(consent_withdrawn_at=timezone.now())
-    referral.refresh_from_db()
+    consent_record_decision(
+        referral=referral,
+        by=people.referrer_a,
+        purpose=ConsentPurpose.SHARE_PROGRESS,
+        method=ConsentMethod.TELEPHONE,
+    )
     session = session_due_now(referral.sessions.earliest("scheduled_at"))
     services.session_record_attendance(
         session=session, status=Session.Attendance.ATTENDED, by=people.instructor_x

@@ -1,0 +1,222 @@
+"""Consent that can be withdrawn (DOMAIN.md, "Consent"): one home for what each purpose stops.
+
+The referral's three flags hold the current state, for queries; every decision is also an
+append-only `ConsentRecord` (who recorded it, for which organisation, when and how the patient
+said so), written in the same transaction as the flag. Withdrawing:
+
+- *share progress* withholds, in that transaction, every progress update not yet delivered on any
+  channel (unread in-app updates included), and no later one is written; delivery checks the flag
+  again just before it sends (`referrals/delivery/outbox.py`);
+- *evaluation use* takes the referral out of the outcome figures (`outcomes/reports.py`) and out of
+  any record-level extract (`evaluation_referrals`);
+- *the referral itself* ends the referral with a coded reason: cancelled before the first session,
+  discharged once it is under way, with future sessions released. An ended referral just records it.
+"""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from accounts.permissions import Permission, has_permission
+from accounts.validation import check_field_value
+
+from .models import (
+    ConsentDecision,
+    ConsentMethod,
+    ConsentPurpose,
+    ConsentRecord,
+    Notification,
+    Referral,
+    Session,
+    Status,
+)
+from .notifications import PROGRESS_EVENTS
+from .reasons import CancelReason, DischargeReason
+from .workflow import ACTIONS, ReferralChanged, WorkflowError
+
+# The referral flag that holds each purpose's current state.
+PURPOSE_FLAGS: dict[str, str] = {
+    ConsentPurpose.REFERRAL: "consent_referral",
+    ConsentPurpose.SHARE_PROGRESS: "consent_share_outcomes",
+    ConsentPurpose.EVALUATION: "consent_research",
+}
+WITHHELD_ON_WITHDRAWAL = "Withheld: consent to share progress with the referrer was withdrawn"
+# Methods a person can choose; "with the referral" is only written by the submission itself.
+RECORDABLE_METHODS = [c for c in ConsentMethod.choices if c[0] != ConsentMethod.WITH_REFERRAL]
+
+
+def consent_holds(referral: Referral, purpose: str) -> bool:
+    return bool(getattr(referral, PURPOSE_FLAGS[purpose]))
+
+
+def evaluation_referrals(referrals: QuerySet[Referral]) -> QuerySet[Referral]:
+    """The referrals whose data may be used for evaluation: consent given and not withdrawn.
+
+    Every outcome figure and any record-level extract for evaluation reads through this."""
+    return referrals.filter(consent_research=True)
+
+
+def record_consent_at_submission(referral: Referral) -> None:
+    """The decisions the referrer recorded on the draft become the first entries of the history.
+
+    Runs inside the submission's transaction (a `then` of `_transition`)."""
+    ConsentRecord.objects.bulk_create(
+        ConsentRecord(
+            referral=referral,
+            purpose=purpose,
+            decision=ConsentDecision.GIVEN
+            if consent_holds(referral, purpose)
+            else ConsentDecision.NOT_GIVEN,
+            method=ConsentMethod.WITH_REFERRAL,
+            recorded_by=referral.consent_recorded_by or referral.referring_clinician,
+            recorded_by_organisation=referral.referring_organisation,
+            recorded_at=referral.consent_recorded_at or timezone.now(),
+        )
+        for purpose in PURPOSE_FLAGS
+    )
+
+
+def _check_decision(referral: Referral, purpose: str, decision: str, method: str) -> None:
+    errors = {}
+    if purpose not in PURPOSE_FLAGS:
+        errors["purpose"] = "Choose what the patient's decision is about"
+    if method not in dict(RECORDABLE_METHODS):
+        errors["method"] = "Choose how the patient told you"
+    if decision not in (ConsentDecision.WITHDRAWN, ConsentDecision.GIVEN):
+        errors["decision"] = "Choose whether the patient withdrew or gave consent"
+    if errors:
+        raise ValidationError(errors)
+    if referral.status == Status.DRAFT:
+        raise WorkflowError("This referral is a draft: change the consent on its consent step.")
+    holds = consent_holds(referral, purpose)
+    label = ConsentPurpose(purpose).label.lower()
+    if decision == ConsentDecision.WITHDRAWN and not holds:
+        raise WorkflowError(f"The patient has not consented to {label}: nothing to withdraw.")
+    if decision == ConsentDecision.GIVEN:
+        if purpose == ConsentPurpose.REFERRAL:
+            raise WorkflowError(
+                "Consent to the referral cannot be given again: make a new referral."
+            )
+        if holds:
+            raise WorkflowError(f"The patient already consents to {label}.")
+
+
+def _withhold_progress_not_yet_delivered(referral: Referral) -> int:
+    """Every progress update still waiting, on every channel, is withheld in this transaction."""
+    N = Notification
+    due = N.objects.filter(referral=referral, kind=N.Kind.UPDATE, event__action__in=PROGRESS_EVENTS)
+    waiting = due.filter(status__in=(N.DeliveryStatus.PENDING, N.DeliveryStatus.RETRYING))
+    unread = due.filter(channel=N.Channel.IN_APP, read_at__isnull=True)
+    return (waiting | unread).update(
+        status=N.DeliveryStatus.WITHHELD, last_error=WITHHELD_ON_WITHDRAWAL, claimed_until=None
+    )
+
+
+def _end_referral(locked: Referral, *, by, record) -> None:
+    """Withdrawn consent to the referral: cancel it, or discharge it once it is under way."""
+    from .services import _release_future_sessions, _transition
+
+    if locked.status in ACTIONS["cancel"].sources:
+        action, reason = "cancel", CancelReason.CONSENT_WITHDRAWN
+    else:
+        action, reason = "discharge", DischargeReason.CONSENT_WITHDRAWN
+    release = _release_future_sessions(by, Session.Attendance.CANCELLED_PATIENT)
+
+    def then(ended: Referral) -> None:
+        release(ended)
+        record(ended)
+
+    _transition(
+        locked,
+        by=by,
+        action_name=action,
+        reason_code=reason,
+        permission=Permission.CONSENT_RECORD,
+        changes={"consent_referral": False},
+        then=then,
+    )
+
+
+def consent_record_decision(
+    *,
+    referral: Referral,
+    by,
+    purpose: str,
+    decision: str = ConsentDecision.WITHDRAWN,
+    method: str,
+    note: str = "",
+) -> ConsentRecord:
+    """Record the patient's decision about one purpose and apply what it stops (module docstring).
+
+    Raises PermissionDenied for someone who may not record consent on this referral,
+    ValidationError for bad input and WorkflowError when the decision changes nothing; nothing
+    is written then.
+    """
+    note = (note or "").strip()
+    check_field_value(ConsentRecord, "note", note)
+    from .services import _acting_organisation
+
+    created: list[ConsentRecord] = []
+
+    def record(locked: Referral) -> None:
+        created.append(
+            ConsentRecord.objects.create(
+                referral=locked,
+                purpose=purpose,
+                decision=decision,
+                method=method,
+                note=note,
+                recorded_by=by,
+                recorded_by_organisation=_acting_organisation(
+                    by, Permission.CONSENT_RECORD, locked
+                ),
+            )
+        )
+
+    with transaction.atomic():
+        locked = Referral.objects.select_for_update().get(pk=referral.pk)
+        if not has_permission(by, Permission.CONSENT_RECORD, locked):
+            raise PermissionDenied("You cannot record consent decisions for this referral.")
+        if locked.version != referral.version:
+            raise ReferralChanged()
+        _check_decision(locked, purpose, decision, method)
+        ends_referral = purpose == ConsentPurpose.REFERRAL and not locked.is_final
+        if ends_referral:
+            _end_referral(locked, by=by, record=record)
+        else:
+            setattr(locked, PURPOSE_FLAGS[purpose], decision == ConsentDecision.GIVEN)
+            locked.version += 1
+            locked.save(update_fields=[PURPOSE_FLAGS[purpose], "version", "updated_at"])
+            record(locked)
+        if purpose == ConsentPurpose.SHARE_PROGRESS and decision == ConsentDecision.WITHDRAWN:
+            _withhold_progress_not_yet_delivered(locked)
+        locked.refresh_from_db()
+    for field in locked._meta.concrete_fields:
+        setattr(referral, field.attname, getattr(locked, field.attname))
+    return created[0]
+
+
+def consent_history(referral: Referral) -> list[ConsentRecord]:
+    """Every decision on the referral, oldest first, with who recorded it (one query)."""
+    return list(
+        referral.consents.select_related("recorded_by", "recorded_by_organisation").order_by(
+            "recorded_at", "id"
+        )
+    )
+
+
+def consent_state(referral: Referral) -> list[dict]:
+    """The current decision per purpose, for the summary both sides see."""
+    latest: dict[str, ConsentRecord] = {}
+    for entry in consent_history(referral):
+        latest[entry.purpose] = entry
+    return [
+        {
+            "purpose": purpose,
+            "label": ConsentPurpose(purpose).label,
+            "holds": consent_holds(referral, purpose),
+            "latest": latest.get(purpose),
+        }
+        for purpose in PURPOSE_FLAGS
+    ]
