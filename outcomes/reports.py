@@ -17,7 +17,9 @@ Definitions (the ones DOMAIN.md leaves open):
 - *days to first session*: calendar days (in the site's time zone) from submission to the first
   attended session; the median (`percentile_cont(0.5)`) over started referrals.
 - *outcome change*: per instrument and numeric score, referrals with that score at both baseline
-  and exit; n, mean of (exit - baseline), sample SD and a 95% CI (see `t_critical_95`).
+  and exit, counting only referrals whose patient consents to evaluation use (consent not given or
+  withdrawn takes a referral out of every outcome figure: `referrals.consent.evaluation_referrals`;
+  the counts of referrals, uptake and attendance are service activity and keep every referral); n, mean of (exit - baseline), sample SD and a 95% CI (see `t_critical_95`).
   *moved up a GPPAQ category*: exit Physical Activity Index above baseline (the PAI is the band
   index, 0 inactive … 3 active), as a share of the GPPAQ pairs.
 - the facility filter matches the assigned facility, or the preferred facility while none is
@@ -60,6 +62,7 @@ from django.db.models.functions import Cast, Coalesce, TruncDate
 from accounts.models import Organisation, Role
 from accounts.permissions import active_memberships
 from facilities.models import Facility, Programme
+from referrals.consent import evaluation_referrals
 from referrals.models import Attendance, Ethnicity, Referral, ReferralEvent, Session, Sex, Status
 
 from . import instruments
@@ -338,7 +341,7 @@ def _outcome_changes(referrals: QuerySet[Referral]) -> tuple[list[OutcomeChange]
         referral=OuterRef("referral"), instrument=OuterRef("instrument"), timepoint=Timepoint.EXIT
     ).values("scores")[:1]
     pairs = Assessment.objects.filter(
-        referral__in=referrals.values("pk"), timepoint=Timepoint.BASELINE
+        referral__in=evaluation_referrals(referrals).values("pk"), timepoint=Timepoint.BASELINE
     ).annotate(exit_scores=Subquery(exit_scores, output_field=JSONField()))
 
     def value(source, path):

@@ -197,6 +197,37 @@ def consent_record_decision(
     return created[0]
 
 
+def open_decisions(referral: Referral) -> list[tuple[str, str]]:
+    """The decisions that would change something now, as ("<decision>:<purpose>", label)."""
+    W, G = ConsentDecision.WITHDRAWN, ConsentDecision.GIVEN
+    ends = (
+        "The referral has ended; this records the decision."
+        if referral.is_final
+        else "This ends the referral: it is cancelled, or discharged once sessions have started."
+    )
+    labels = {
+        (W, ConsentPurpose.REFERRAL): f"Withdraw consent to the referral. {ends}",
+        (W, ConsentPurpose.SHARE_PROGRESS): (
+            "Withdraw consent to share progress with the referrer. "
+            "Updates not yet sent are stopped, and no more are sent."
+        ),
+        (W, ConsentPurpose.EVALUATION): (
+            "Withdraw consent to evaluation use. The referral leaves the outcome figures."
+        ),
+        (G, ConsentPurpose.SHARE_PROGRESS): (
+            "Give consent to share progress with the referrer, from now on"
+        ),
+        (G, ConsentPurpose.EVALUATION): "Give consent to evaluation use",
+    }
+    if referral.status == Status.DRAFT:
+        return []
+    return [
+        (f"{decision}:{purpose}", label)
+        for (decision, purpose), label in labels.items()
+        if consent_holds(referral, purpose) == (decision == W)
+    ]
+
+
 def consent_history(referral: Referral) -> list[ConsentRecord]:
     """Every decision on the referral, oldest first, with who recorded it (one query)."""
     return list(
@@ -206,10 +237,10 @@ def consent_history(referral: Referral) -> list[ConsentRecord]:
     )
 
 
-def consent_state(referral: Referral) -> list[dict]:
+def consent_state(referral: Referral, history: list[ConsentRecord] | None = None) -> list[dict]:
     """The current decision per purpose, for the summary both sides see."""
     latest: dict[str, ConsentRecord] = {}
-    for entry in consent_history(referral):
+    for entry in consent_history(referral) if history is None else history:
         latest[entry.purpose] = entry
     return [
         {

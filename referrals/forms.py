@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from accounts.validation import (
     CLINICAL_TEXT_MAX,
+    CONSENT_NOTE_MAX,
     SHORT_NOTE_MAX,
     PlainTextField,
     PortalDateField,
@@ -669,3 +670,33 @@ class BookForm(forms.Form):
         else:
             cleaned["first_session_at"] = None
         return cleaned
+
+
+class ConsentDecisionForm(forms.Form):
+    """A patient's decision about one consent purpose, as the choices open for this referral.
+
+    Each choice is "<decision>:<purpose>" (see `referrals/consent.py`); only the ones that change
+    something are offered: withdrawing consent that stands, or giving one that does not."""
+
+    choice = forms.ChoiceField(
+        label="What has the patient decided?",
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select what the patient has decided"},
+    )
+    method = forms.ChoiceField(
+        label="How did the patient tell you?",
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select how the patient told you"},
+    )
+    note = PlainTextField(
+        max_length=CONSENT_NOTE_MAX,
+        label="Note (optional)",
+        help_text="For example, who you spoke to, or the date on their letter. No clinical details.",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+    )
+
+    def __init__(self, *args, choices, methods, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["choice"].choices = choices
+        self.fields["method"].choices = methods

@@ -2,9 +2,10 @@
 
 - A referral that ended (a final state, `Referral.status_changed_at`) more than
   `PORTAL_RETENTION_YEARS` ago is pseudonymised: its free text (medication notes, history, the
-  notes on its timeline and sessions) and external ids (UBRN, BaRS id) are cleared, and the bodies
+  notes on its timeline, sessions and consent decisions) and external ids (UBRN, BaRS id) are cleared, and the bodies
   of delivered notifications emptied. The coded facts the reports count (status, dates, programme,
-  facility, reasons, attendance, assessment answers and scores, timeline states and reason codes)
+  facility, reasons, attendance, assessment answers and scores, timeline states and reason codes,
+  consent decisions)
   stay, so report figures for past periods do not change.
 - A patient record is pseudonymised only when every referral on it is past retention: names,
   contact details, gender identity and interpreter language cleared; the NHS number replaced by a
@@ -29,7 +30,15 @@ from django.db import transaction
 from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from .models import Notification, Patient, Referral, ReferralEvent, Session, Status
+from .models import (
+    ConsentRecord,
+    Notification,
+    Patient,
+    Referral,
+    ReferralEvent,
+    Session,
+    Status,
+)
 from .workflow import FINAL_STATES
 
 PSEUDONYMISED_NAME = "Pseudonymised"
@@ -258,6 +267,7 @@ def _pseudonymise_referrals(ids: list[int], c: Cutoffs, now) -> int:
     if not locked:
         return 0
     ReferralEvent.objects.filter(referral_id__in=locked).exclude(note="").update(note="")
+    ConsentRecord.objects.filter(referral_id__in=locked).exclude(note="").update(note="")
     Session.objects.filter(referral_id__in=locked).exclude(notes="").update(notes="")
     Notification.objects.filter(referral_id__in=locked, status__in=FINISHED_DELIVERY).update(
         payload={}

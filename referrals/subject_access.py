@@ -140,6 +140,8 @@ def referrals_held_by(organisation: Organisation, nhs_number: str) -> QuerySet[R
         .prefetch_related(
             "events__actor",
             "events__actor_organisation",
+            "consents__recorded_by",
+            "consents__recorded_by_organisation",
             "sessions__logged_by",
             "assessments__recorded_by",
             Prefetch("notifications", queryset=notifications, to_attr="sent_to_organisation"),
@@ -170,6 +172,20 @@ def _referral(referral: Referral) -> dict[str, Any]:
             **_fields(referral, CONSENT_FIELDS),
             "consent_recorded_by": _name(referral.consent_recorded_by),
         },
+        "consent_history": [
+            {
+                "at": _value(record.recorded_at),
+                "purpose": record.get_purpose_display(),
+                "decision": record.get_decision_display(),
+                "method": record.get_method_display(),
+                "recorded_by": _name(record.recorded_by),
+                "organisation": str(record.recorded_by_organisation)
+                if record.recorded_by_organisation
+                else None,
+                "note": record.note,
+            }
+            for record in referral.consents.all()
+        ],
         "timeline": [
             {
                 "at": _value(event.created_at),
@@ -303,6 +319,7 @@ def document_context(export: SubjectAccessExport) -> dict[str, Any]:
                 "reference": r["reference"],
                 "details": rows(r),
                 "consent": rows(r["consent"]),
+                "consent_history": table(r["consent_history"]),
                 "timeline": table(r["timeline"]),
                 "sessions": table(r["sessions"]),
                 "assessments": table(r["assessments"]),

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_consent
 
 app_name = "referrals"
 
@@ -14,4 +14,5 @@ urlpatterns = [
     path("<str:reference>/confirmation/", views.confirmation, name="confirmation"),
     path("<str:reference>/answer/", views.answer_information, name="answer"),
     path("<str:reference>/cancel/", views.cancel_referral, name="cancel"),
+    path("<str:reference>/consent/", views_consent.record_consent, name="consent"),
 ]

@@ -26,6 +26,7 @@ from outcomes.selectors import can_see_progress, outcome_summary
 
 from . import selectors, services
 from .conditions import Condition, Exclusion
+from .consent import consent_history, consent_state, open_decisions
 from .delivery.selectors import delivery_log_for
 from .forms import (
     NONE_APPLY,
@@ -609,6 +610,11 @@ def referral_detail(request, reference: str, answer_form=None):
         "outcome_summary": outcome_summary(referral) if can_see_progress(user, referral) else None,
     }
     context["viewers"], context["viewer_count"] = who_viewed(referral)
+    context["consent_history"] = consent_history(referral)
+    context["consent_state"] = consent_state(referral, context["consent_history"])
+    context["can_record_consent"] = bool(open_decisions(referral)) and has_permission(
+        user, Permission.CONSENT_RECORD, referral
+    )
     return render(request, "referrals/detail.html", context)
 
 

@@ -34,6 +34,7 @@ def new_draft(people, *, patient=None, **fields) -> Referral:
         "preferred_facility": people.facility_x,
         "consent_referral": True,
         "consent_share_outcomes": True,
+        "consent_research": True,
         "exclusions_present": [],
     }
     defaults.update(fields)

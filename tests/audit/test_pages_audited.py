@@ -69,6 +69,14 @@ def pages(people) -> list[Page]:
         Page("referrals:detail", ref, detail, page_, referrer, [active]),
         Page("referrals:detail", coord, detail, page_, coordinator, [active]),
         Page(
+            "referrals:consent",
+            coord,
+            reverse("referrals:consent", args=[active.reference]),
+            page_,
+            coordinator,
+            [active],
+        ),
+        Page(
             "referrals:step",
             ref,
             reverse("referrals:step", args=[draft.reference, "patient"]),
