@@ -19,7 +19,8 @@ Definitions (the ones DOMAIN.md leaves open):
 - *outcome change*: per instrument and numeric score, referrals with that score at both baseline
   and exit, counting only referrals whose patient consents to evaluation use (consent not given or
   withdrawn takes a referral out of every outcome figure: `referrals.consent.evaluation_referrals`;
-  the counts of referrals, uptake and attendance are service activity and keep every referral); n, mean of (exit - baseline), sample SD and a 95% CI (see `t_critical_95`).
+  the counts of referrals, uptake and attendance are service activity and keep every referral);
+  n, mean of (exit - baseline), sample SD and a 95% CI (see `t_critical_95`).
   *moved up a GPPAQ category*: exit Physical Activity Index above baseline (the PAI is the band
   index, 0 inactive … 3 active), as a share of the GPPAQ pairs.
 - the facility filter matches the assigned facility, or the preferred facility while none is

@@ -691,7 +691,7 @@ class ConsentDecisionForm(forms.Form):
     note = PlainTextField(
         max_length=CONSENT_NOTE_MAX,
         label="Note (optional)",
-        help_text="For example, who you spoke to, or the date on their letter. No clinical details.",
+        help_text="For example, who you spoke to or the date on their letter. No clinical details.",
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
     )

@@ -2,10 +2,10 @@
 
 - A referral that ended (a final state, `Referral.status_changed_at`) more than
   `PORTAL_RETENTION_YEARS` ago is pseudonymised: its free text (medication notes, history, the
-  notes on its timeline, sessions and consent decisions) and external ids (UBRN, BaRS id) are cleared, and the bodies
-  of delivered notifications emptied. The coded facts the reports count (status, dates, programme,
-  facility, reasons, attendance, assessment answers and scores, timeline states and reason codes,
-  consent decisions)
+  notes on its timeline, sessions and consent decisions) and external ids (UBRN, BaRS id) are
+  cleared, and the bodies of delivered notifications emptied. The coded facts the reports count
+  (status, dates, programme, facility, reasons, attendance, assessment answers and scores, timeline
+  states and reason codes, consent decisions)
   stay, so report figures for past periods do not change.
 - A patient record is pseudonymised only when every referral on it is past retention: names,
   contact details, gender identity and interpreter language cleared; the NHS number replaced by a

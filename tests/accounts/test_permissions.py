@@ -26,6 +26,7 @@ EXPECTED_GRANTS = {
         P.REFERRAL_SUBMIT,
         P.REFERRAL_ANSWER_INFO,
         P.REFERRAL_CANCEL,
+        P.CONSENT_RECORD,
     },
     "coordinator_x": {
         P.REFERRAL_VIEW,
@@ -35,6 +36,7 @@ EXPECTED_GRANTS = {
         P.REFERRAL_DISCHARGE,
         P.REFERRAL_COMPLETE,
         P.REPORT_VIEW,
+        P.CONSENT_RECORD,
     },
     "instructor_x": {
         P.REFERRAL_VIEW,
@@ -42,6 +44,7 @@ EXPECTED_GRANTS = {
         P.REFERRAL_COMPLETE,
         P.SESSION_RECORD,
         P.ASSESSMENT_RECORD,
+        P.CONSENT_RECORD,
     },
     "commissioner": {P.REPORT_VIEW},
     "admin_a": {P.ORGANISATION_MANAGE, P.FACILITY_MANAGE, P.AUDIT_VIEW, P.SUBJECT_ACCESS},
