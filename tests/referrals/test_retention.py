@@ -14,7 +14,15 @@ from outcomes import reports
 from outcomes.instruments import score
 from outcomes.models import Assessment, Timepoint
 from referrals import retention
-from referrals.models import Notification, Patient, Referral, ReferralEvent, Session, Status
+from referrals.models import (
+    ConsentRecord,
+    Notification,
+    Patient,
+    Referral,
+    ReferralEvent,
+    Session,
+    Status,
+)
 from referrals.tasks import retention_run
 from tests.builders import new_draft, referral_in_state
 from tests.factories import PatientFactory
@@ -33,6 +41,13 @@ def _with_free_text(referral: Referral) -> Referral:
     )
     ReferralEvent.objects.create(referral=referral, kind="note", action="note", note="Rang Mrs X")
     Session.objects.filter(referral=referral).update(notes="Came with her daughter")
+    ConsentRecord.objects.create(
+        referral=referral,
+        purpose="evaluation",
+        decision="withdrawn",
+        method="telephone",
+        note="Rang from her daughter's phone",
+    )
     return referral
 
 
@@ -97,6 +112,8 @@ def test_apply_pseudonymises_an_ended_referral_and_its_patient(ended):
     assert ended.status == Status.COMPLETED
     assert not ended.events.exclude(note="").exists()
     assert not ended.sessions.exclude(notes="").exists()
+    assert not ended.consents.exclude(note="").exists()
+    assert ended.consents.filter(decision="withdrawn").exists()
     assert patient.pseudonymised_at is not None
     assert patient.nhs_number is None
     assert patient.nhs_number_pseudonym == retention.nhs_number_pseudonym(nhs_number)

@@ -13,7 +13,8 @@ from django.urls import reverse
 from accounts.models import Role
 from outcomes.instruments import score
 from outcomes.models import Assessment, Timepoint
-from referrals.models import ReferralEvent, Session, Status
+from referrals.consent import consent_record_decision
+from referrals.models import ConsentMethod, ConsentPurpose, ReferralEvent, Session, Status
 from referrals.subject_access import subject_access_export
 from tests.builders import referral_in_state
 from tests.factories import MembershipFactory, PatientFactory, UserFactory
@@ -44,6 +45,13 @@ def record(people):
         referral=referral, kind="note", action="note", note="Prefers mornings"
     )
     Session.objects.filter(referral=referral).update(notes="Brought her own mat")
+    consent_record_decision(
+        referral=referral,
+        by=people.coordinator_x,
+        purpose=ConsentPurpose.EVALUATION,
+        method=ConsentMethod.WRITTEN,
+        note="Letter dated 3 May",
+    )
     Assessment.objects.create(
         referral=referral,
         instrument="gppaq",
@@ -103,6 +111,17 @@ def test_referrer_admin_downloads_json_of_everything_held(client, people, record
     assert [r["reference"] for r in data["referrals"]] == [referral.reference]
     exported = data["referrals"][0]
     assert exported["consent"]["consent_referral"] is True
+    assert exported["consent"]["consent_research"] is False
+    withdrawal = exported["consent_history"][-1]
+    assert (withdrawal["decision"], withdrawal["purpose"]) == (
+        "Withdrawn",
+        "Anonymised evaluation use",
+    )
+    assert (withdrawal["method"], withdrawal["note"]) == (
+        "In writing (letter or email)",
+        "Letter dated 3 May",
+    )
+    assert withdrawal["organisation"] == str(people.operator_x)
     assert "Prefers mornings" in [e["note"] for e in exported["timeline"]]
     assert {e["action"] for e in exported["timeline"]} >= {"create", "submit", "complete"}
     assert exported["sessions"][0]["notes"] == "Brought her own mat"
@@ -164,6 +183,7 @@ def test_the_html_document_is_readable_and_not_stored(client, people, record):
     assert "Featherstone" in html
     assert f"Referral {referral.reference}" in html
     assert "Prefers mornings" in html
+    assert "Consent decisions" in html and "Letter dated 3 May" in html
     assert "Brought her own mat" in html
     assert other.reference not in html
     assert " style=" not in html
