@@ -36,7 +36,19 @@ from facilities.models import Facility, Programme, ProgrammeClass
 
 from . import services
 from .conditions import Condition, Exclusion
-from .models import Ethnicity, Patient, Priority, Referral, RiskTier, Session, Sex, Status
+from .consent import consent_holds, consent_record_decision
+from .models import (
+    ConsentMethod,
+    ConsentPurpose,
+    Ethnicity,
+    Patient,
+    Priority,
+    Referral,
+    RiskTier,
+    Session,
+    Sex,
+    Status,
+)
 from .nhs_numbers import synthetic_nhs_numbers
 from .reasons import CancelReason, DeclineReason, DischargeReason
 
@@ -1057,6 +1069,13 @@ class Journey:
             return
         if status == Status.ACTIVE:
             self.attend(self.rng.randint(1, self.spec.planned_sessions - 2))
+            if self.case.rank % 10 == 4:
+                self.withdraw(
+                    ConsentPurpose.SHARE_PROGRESS,
+                    self.actors.instructor,
+                    ConsentMethod.IN_PERSON,
+                    "Asked after the session that the surgery is not sent updates.",
+                )
             return
         self.attend(self.spec.planned_sessions)
         self.mark(self.next_session(), Attendance.CANCELLED_PROVIDER, "Programme finished")
@@ -1065,8 +1084,25 @@ class Journey:
             by=self.actors.instructor,
             note="Exit assessment done; patient plans to carry on with a gym membership.",
         )
+        if self.case.rank % 11 == 2:
+            self.withdraw(
+                ConsentPurpose.EVALUATION,
+                self.actors.coordinator,
+                ConsentMethod.WRITTEN,
+                "Letter after the programme: does not want their results used in evaluations.",
+            )
 
     # One step each, by the right person.
+
+    def withdraw(self, purpose: str, by, method: str, note: str) -> bool:
+        """The patient withdraws a consent they gave (a demo case that never gave it skips)."""
+        self.referral.refresh_from_db()
+        if not consent_holds(self.referral, purpose):
+            return False
+        consent_record_decision(
+            referral=self.referral, by=by, purpose=purpose, method=method, note=note
+        )
+        return True
 
     def submit(self) -> None:
         services.referral_submit(referral=self.referral, by=self.actors.referrer)
@@ -1130,6 +1166,15 @@ class Journey:
             if stage == "booked":
                 self.book()
                 self.mark(self.next_session(), Attendance.CANCELLED_PATIENT, "Patient rang")
+        if self.case.rank in (3, 6):
+            # The patient takes back their consent: recording it is what cancels the referral.
+            self.withdraw(
+                ConsentPurpose.REFERRAL,
+                by,
+                ConsentMethod.TELEPHONE,
+                "Rang to say they no longer want to be referred or contacted about it.",
+            )
+            return
         reason, note = CANCELS[self.case.rank % len(CANCELS)]
         services.referral_cancel(referral=self.referral, by=by, reason=reason, note=note)
 
@@ -1142,6 +1187,17 @@ class Journey:
             self.mark(self.next_session(), Attendance.CANCELLED_PROVIDER, "Discharged")
             reason = DischargeReason.DNA_LIMIT
             note = f"Missed {self.spec.dna_limit} sessions in a row; letter sent to the patient."
+        elif variant == 1 and self.case.rank == 5:
+            # Part way through, the patient withdraws consent to the referral: that discharges.
+            self.book()
+            self.attend(self.rng.randint(2, 8))
+            self.withdraw(
+                ConsentPurpose.REFERRAL,
+                self.actors.instructor,
+                ConsentMethod.IN_PERSON,
+                "Told me at the session they want to stop and have their referral closed.",
+            )
+            return
         elif variant == 1:
             self.book()
             self.attend(self.rng.randint(2, 8))

@@ -200,3 +200,25 @@ def test_some_referrals_ended_long_enough_ago_for_the_retention_dry_run(seeded, 
     assert old.count() == len(HISTORIC_CASES)
     for referral in old:
         assert referral.events.order_by("created_at").last().created_at.year < timezone.now().year
+
+
+def test_demo_has_consent_withdrawn_for_each_purpose(seeded, db):
+    from referrals.models import ConsentRecord
+
+    withdrawals = ConsentRecord.objects.filter(decision="withdrawn")
+    assert set(withdrawals.values_list("purpose", flat=True)) == {
+        "referral",
+        "share_progress",
+        "evaluation",
+    }
+    ended = ReferralEvent.objects.filter(reason_code="consent_withdrawn")
+    assert set(ended.values_list("action", flat=True)) == {"cancel", "discharge"}
+    for record in withdrawals:
+        assert record.recorded_by is not None and record.note
+        flag = {"referral": "consent_referral", "share_progress": "consent_share_outcomes"}.get(
+            record.purpose, "consent_research"
+        )
+        assert getattr(record.referral, flag) is False
+    # Every submitted referral starts its history with the decisions sent with it.
+    submitted = Referral.objects.exclude(status=Status.DRAFT)
+    assert not submitted.exclude(consents__method="with_referral").exists()
