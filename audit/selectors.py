@@ -1,8 +1,10 @@
 """Reads of the audit trail: who viewed a referral, and the audit search."""
 
 import datetime
+from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Max, Min, QuerySet
 from django.utils import timezone
 
 from accounts.models import Role
@@ -13,14 +15,47 @@ from .models import AccessRecord
 WHO_VIEWED_LIMIT = 20
 
 
-def who_viewed(referral, *, limit: int = WHO_VIEWED_LIMIT) -> tuple[list[AccessRecord], int]:
-    """The newest views of this referral by people (not the system), and how many there are."""
-    views = AccessRecord.objects.filter(
-        referral_ids__contains=[referral.pk], user__isnull=False
-    ).select_related("user")
-    rows = list(views[:limit])
-    total = len(rows) if len(rows) < limit else views.count()
-    return rows, total
+@dataclass(frozen=True)
+class Viewer:
+    """One person, acting for one organisation in one role, and when they viewed the record."""
+
+    user: object
+    organisation_name: str
+    role: str
+    first_at: datetime.datetime
+    last_at: datetime.datetime
+    views: int
+
+    @property
+    def role_label(self) -> str:
+        return AccessRecord(role=self.role).role_label
+
+
+def who_viewed(referral, *, limit: int = WHO_VIEWED_LIMIT) -> tuple[list[Viewer], int]:
+    """The people (not the system) who viewed this referral, most recent first, one row per
+    person, organisation and role (a draft's six steps are one viewer, not six), and how many
+    such viewers there are. Three queries whatever the number of views."""
+    grouped = (
+        AccessRecord.objects.filter(referral_ids__contains=[referral.pk], user__isnull=False)
+        .values("user_id", "organisation_name", "role")
+        .annotate(first_at=Min("at"), last_at=Max("at"), views=Count("id"))
+        .order_by("-last_at", "user_id")
+    )
+    rows = list(grouped[:limit])
+    total = len(rows) if len(rows) < limit else grouped.count()
+    users = get_user_model().objects.in_bulk({row["user_id"] for row in rows})
+    viewers = [
+        Viewer(
+            user=users[row["user_id"]],
+            organisation_name=row["organisation_name"],
+            role=row["role"],
+            first_at=row["first_at"],
+            last_at=row["last_at"],
+            views=row["views"],
+        )
+        for row in rows
+    ]
+    return viewers, total
 
 
 def audit_organisations_for(user) -> list:

@@ -91,15 +91,29 @@ def test_both_sides_see_who_viewed_the_referral(client, people):
     ]
 
 
+def test_who_viewed_is_one_row_per_person_with_their_count(client, people):
+    referral = referral_in_state(people, Status.SUBMITTED)
+    for _ in range(4):
+        _record(user=people.coordinator_x, referrals=[referral.pk])
+    client.force_login(people.referrer_a)
+    page = client.get(reverse("referrals:detail", args=[referral.reference]))
+    viewers = page.context["viewers"]
+    assert [(v.user, v.views) for v in viewers] == [
+        (people.referrer_a, 1),
+        (people.coordinator_x, 4),
+    ]
+    assert viewers[1].first_at <= viewers[1].last_at
+
+
 def test_who_viewed_is_capped_with_a_count(client, people):
     referral = referral_in_state(people, Status.SUBMITTED)
     for _ in range(25):
-        _record(user=people.referrer_a, referrals=[referral.pk])
+        _record(user=UserFactory(), referrals=[referral.pk])
     client.force_login(people.referrer_a)
     page = client.get(reverse("referrals:detail", args=[referral.reference]))
     assert len(page.context["viewers"]) == 20
     assert page.context["viewer_count"] == 26
-    assert "Showing the latest 20 of 26 views" in page.content.decode()
+    assert "Showing the latest 20 of 26 people" in page.content.decode()
 
 
 @pytest.mark.parametrize("persona", ["referrer_b", "coordinator_y", "admin_a", "commissioner"])

@@ -206,7 +206,7 @@ def test_a_sent_referral_can_no_longer_be_edited(client, people):
 
 
 def test_a_stale_form_is_refused_with_a_reload_message(client, people):
-    referral = new_draft(people)
+    referral = new_draft(people, consent_research=False)
     stale_version = referral.version
     services.referral_update_draft(referral=referral, by=people.referrer_a, priority="urgent")
     client.force_login(people.referrer_a)
