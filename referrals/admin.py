@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 from audit.admin import AuditedAdminMixin
 
 from .delivery.outbox import notification_retry_now
-from .models import Notification, Patient, Referral, ReferralEvent, Session
+from .models import ConsentRecord, Notification, Patient, Referral, ReferralEvent, Session
 
 
 @admin.register(Patient)
@@ -37,6 +37,27 @@ class ReferralEventInline(admin.TabularInline):
         return False
 
 
+class ConsentRecordInline(admin.TabularInline):
+    """Read only: a consent decision is recorded on the referral page, by the service."""
+
+    model = ConsentRecord
+    extra = 0
+    can_delete = False
+    fields = [
+        "recorded_at",
+        "purpose",
+        "decision",
+        "method",
+        "recorded_by",
+        "recorded_by_organisation",
+        "note",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Referral)
 class ReferralAdmin(AuditedAdminMixin, admin.ModelAdmin):
     audit_referral_attr, audit_patient_attr = "pk", "patient_id"
@@ -51,7 +72,7 @@ class ReferralAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_filter = ["status", "priority", "referring_organisation", "operator"]
     search_fields = ["reference", "patient__nhs_number", "patient__family_name"]
     list_select_related = ["referring_organisation", "operator", "programme"]
-    raw_id_fields = ["patient", "referring_clinician", "instructor", "consent_recorded_by"]
+    raw_id_fields = ["patient", "referring_clinician", "instructor"]
     readonly_fields = [
         "reference",
         "status",
@@ -59,10 +80,16 @@ class ReferralAdmin(AuditedAdminMixin, admin.ModelAdmin):
         "submitted_at",
         "version",
         "operator",
+        # Consent changes only through referrals/consent.py, which stops what depends on it.
+        "consent_referral",
+        "consent_share_outcomes",
+        "consent_research",
+        "consent_recorded_at",
+        "consent_recorded_by",
         "created_at",
         "updated_at",
     ]
-    inlines = [ReferralEventInline]
+    inlines = [ConsentRecordInline, ReferralEventInline]
 
 
 @admin.register(ReferralEvent)
