@@ -2,7 +2,8 @@
 
 Included by the lead's URLconf from `referrals/urls_discharge.py`. Whoever may see the referral
 may see its summary (the same user-scoped selector as the referral page); other referrals, and
-referrals that have not ended, are a 404.
+referrals that have not ended, are a 404. The referrer sees attendance and outcomes only while
+the patient's consent to share progress stands.
 """
 
 from django.contrib.auth.decorators import login_required
@@ -12,6 +13,7 @@ from django.utils import formats, timezone
 
 from audit.models import AccessKind
 from audit.services import audit_read
+from outcomes.selectors import can_see_progress
 
 from .delivery.discharge import discharge_summary_for
 from .models import Referral, Status
@@ -36,6 +38,8 @@ def discharge_summary(request, reference: str):
         raise Http404("This referral has not ended")
     summary = discharge_summary_for(referral)
     audit_read(request, AccessKind.PRINTOUT, referrals=[referral])
+    # Progress (attendance, outcomes) reaches the referrer only while consent to share stands.
+    shows_progress = can_see_progress(request.user, referral)
     patient = referral.patient
     context = {
         "referral": referral,
@@ -57,6 +61,7 @@ def discharge_summary(request, reference: str):
             ("Ended on", _date(summary.ended_at)),
             ("Reason", summary.reason_label),
         ],
+        "shows_progress": shows_progress,
         "attendance_rows": [
             (
                 "Sessions attended",

@@ -214,6 +214,26 @@ def test_the_referrer_and_the_operator_see_the_discharge_summary(
     assert discharged.patient.nhs_number_display in page
 
 
+def test_after_withdrawal_the_referrers_summary_leaves_out_attendance_and_outcomes(
+    client, people, discharged
+):
+    from referrals.consent import consent_record_decision
+
+    consent_record_decision(
+        referral=discharged,
+        by=people.coordinator_x,
+        purpose="share_progress",
+        method="telephone",
+    )
+    client.force_login(people.referrer_a)
+    page = client.get(summary_url(discharged)).content.decode()
+    assert "Did not attend the limit of sessions in a row" in page
+    assert "1 of 24 planned" not in page and "Outcome measures" not in page
+    assert "has not consented to sharing their progress" in page
+    client.force_login(people.coordinator_x)
+    assert "1 of 24 planned" in client.get(summary_url(discharged)).content.decode()
+
+
 @pytest.mark.parametrize("persona", ["referrer_b", "coordinator_y", "commissioner"])
 def test_other_organisations_get_a_404(client, people, discharged, persona):
     client.force_login(getattr(people, persona))
