@@ -1,0 +1,95 @@
+"""The hardened surface in a real browser: the page fixture's own checks (a Content-Security-
+Policy violation or a request to another host fails a test), and the pages the journeys do not
+visit (platform admin, MFA set-up, the printable discharge summary) load under the policy."""
+
+import pytest
+from playwright.sync_api import expect
+
+from referrals import services
+from referrals.models import Status
+from tests.builders import referral_in_state
+from tests.e2e.conftest import sign_in
+from tests.factories import TEST_PASSWORD, UserFactory
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(90)]
+
+
+def take_errors(console, text: str) -> list[str]:
+    """Remove and return the errors containing text, so the test itself does not fail on them."""
+    taken = [e for e in console.errors if text in e]
+    console.errors[:] = [e for e in console.errors if text not in e]
+    return taken
+
+
+def test_an_inline_script_or_style_is_refused_and_reported(page, console, people):
+    sign_in(page, people.referrer_a)
+    page.goto("/")
+
+    page.evaluate(
+        """() => {
+            const script = document.createElement("script");
+            script.textContent = "window.injected = true";
+            document.body.append(script);
+            const style = document.createElement("style");
+            style.textContent = "body { display: none }";
+            document.head.append(style);
+        }"""
+    )
+
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    assert page.evaluate("() => window.injected === undefined")
+    page.wait_for_function("() => true")  # let the violation events reach the test
+    reports = take_errors(console, "Content-Security-Policy violation")
+    assert any("script-src" in r for r in reports), console.errors
+    assert any("style-src" in r for r in reports), console.errors
+    take_errors(console, "Content Security Policy")  # chromium's own console messages
+
+
+def test_a_request_to_another_host_is_refused_and_reported(page, console, db):
+    page.goto("/accounts/login/")
+
+    with pytest.raises(Exception, match="ERR_BLOCKED_BY_CLIENT"):
+        page.goto("http://portal-elsewhere.invalid/")
+
+    assert take_errors(console, "request off the live server: http://portal-elsewhere.invalid/")
+
+
+def test_the_platform_admin_works_under_the_policy(page, people):
+    staff = UserFactory(is_staff=True, is_superuser=True, email="platform@example.org")
+    referral_in_state(people, Status.SUBMITTED)
+    sign_in(page, staff)
+
+    page.goto("/admin/")
+    expect(page.get_by_role("heading", name="Site administration")).to_be_visible()
+    page.goto("/admin/referrals/referral/")
+    expect(page.locator("#result_list")).to_be_visible()
+    page.locator("#result_list tbody a").first.click()
+    expect(page.locator("#content h1")).to_contain_text("Change")
+    page.goto("/admin/accounts/user/add/")
+    expect(page.locator("#content h1")).to_contain_text("Add")
+
+
+def test_mfa_set_up_shows_its_qr_code_under_the_policy(page, people):
+    sign_in(page, people.referrer_a)
+    page.goto("/accounts/2fa/totp/activate/")
+    if "reauthenticate" in page.url:
+        page.get_by_label("Password", exact=True).fill(TEST_PASSWORD)
+        page.get_by_role("button").filter(has_text="Confirm").click()
+
+    qr_code = page.locator("img.portal-qr-code")
+    expect(qr_code).to_be_visible()
+    assert page.evaluate("(img) => img.naturalWidth > 0", qr_code.element_handle())
+
+
+def test_the_discharge_summary_prints_from_its_button(page, people):
+    referral = referral_in_state(people, Status.ACTIVE)
+    services.referral_discharge(
+        referral=referral, by=people.coordinator_x, reason="dna_limit", note="Stopped coming"
+    )
+    sign_in(page, people.referrer_a)
+    page.goto(f"/referrals/{referral.reference}/discharge-summary/")
+    page.evaluate("() => { window.printed = 0; window.print = () => { window.printed += 1 } }")
+
+    page.get_by_role("button", name="Print this summary").click()
+
+    assert page.evaluate("() => window.printed") == 1
