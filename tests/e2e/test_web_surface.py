@@ -3,12 +3,15 @@ Policy violation or a request to another host fails a test), and the pages the j
 visit (platform admin, MFA set-up, the printable discharge summary) load under the policy."""
 
 import pytest
+from axes.models import AccessAttempt
+from django.conf import settings
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from referrals import services
 from referrals.models import Status
 from tests.builders import referral_in_state
-from tests.e2e.conftest import sign_in
+from tests.e2e.conftest import assert_accessible, screenshot, sign_in
 from tests.factories import TEST_PASSWORD, UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(90)]
@@ -93,3 +96,26 @@ def test_the_discharge_summary_prints_from_its_button(page, people):
     page.get_by_role("button", name="Print this summary").click()
 
     assert page.evaluate("() => window.printed") == 1
+
+
+def test_the_lockout_page_is_accessible(page, console, people):
+    # Chromium logs the page's own 429 as a console error; nothing else is expected.
+    console.allow(r"/accounts/login/: Failed to load resource: .* 429\b")
+    email = people.referrer_a.email
+    AccessAttempt.objects.create(
+        username=email,
+        ip_address="127.0.0.1",
+        user_agent="",
+        path_info="/accounts/login/",
+        failures_since_start=settings.AXES_FAILURE_LIMIT,
+        attempt_time=timezone.now(),
+    )
+
+    page.goto("/accounts/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password", exact=True).fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("You cannot sign in at the moment")
+    assert_accessible(page, "sign-in-locked")
+    screenshot(page, "sign-in-locked")
