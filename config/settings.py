@@ -91,6 +91,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "accounts.session_timeout.SessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "accounts.middleware.RequireMfaMiddleware",
@@ -119,6 +120,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.navigation",
+                "accounts.session_timeout.session_timeout",
             ],
         },
     },
@@ -337,7 +339,16 @@ REST_FRAMEWORK = {
 }
 
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_AGE = 60 * 60 * 8
+# Sessions end after this many minutes without a request, and this many hours after sign-in
+# (accounts/session_timeout.py); the page warns this many seconds before the idle limit.
+PORTAL_SESSION_IDLE_MINUTES = int(os.environ.get("PORTAL_SESSION_IDLE_MINUTES", "30"))
+PORTAL_SESSION_MAX_HOURS = int(os.environ.get("PORTAL_SESSION_MAX_HOURS", "8"))
+PORTAL_SESSION_WARNING_SECONDS = 120
+if PORTAL_SESSION_IDLE_MINUTES < 1 or PORTAL_SESSION_MAX_HOURS < 1:
+    raise ImproperlyConfigured(
+        "PORTAL_SESSION_IDLE_MINUTES and PORTAL_SESSION_MAX_HOURS must be at least 1"
+    )
+SESSION_COOKIE_AGE = 60 * 60 * PORTAL_SESSION_MAX_HOURS
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

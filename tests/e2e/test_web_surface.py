@@ -2,12 +2,17 @@
 Policy violation or a request to another host fails a test), and the pages the journeys do not
 visit (platform admin, MFA set-up, the printable discharge summary) load under the policy."""
 
+import re
+
 import pytest
 from axes.models import AccessAttempt
 from django.conf import settings
+from django.contrib.sessions.backends.db import SessionStore
+from django.contrib.sessions.models import Session
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from accounts.session_timeout import LAST_ACTIVITY, SIGNED_IN_AT
 from referrals import services
 from referrals.models import Status
 from tests.builders import referral_in_state
@@ -119,3 +124,56 @@ def test_the_lockout_page_is_accessible(page, console, people):
     expect(page.get_by_role("heading", level=1)).to_have_text("You cannot sign in at the moment")
     assert_accessible(page, "sign-in-locked")
     screenshot(page, "sign-in-locked")
+
+
+def test_the_idle_warning_appears_and_stay_signed_in_keeps_the_session(page, people):
+    sign_in(page, people.referrer_a)
+    # The browser's clock is Playwright's from here, so 28 minutes pass in an instant; the
+    # server's clock is real, so the session itself is still fresh.
+    page.clock.install()
+    page.goto("/referrals/")
+    warning = page.get_by_role("alertdialog", name="You are about to be signed out")
+    page.clock.run_for("27:59")
+    expect(warning).to_be_hidden()
+
+    page.clock.run_for("00:02")
+
+    expect(warning).to_be_visible()
+    expect(warning).to_contain_text("you will be signed out in 2 minutes")
+    stay = warning.get_by_role("button", name="Stay signed in")
+    expect(stay).to_be_focused()
+    assert_accessible(page, "session-timeout-warning")
+    screenshot(page, "session-timeout-warning")
+    with page.expect_response("**/session/keep-alive/") as keep_alive:
+        stay.click()
+    assert keep_alive.value.status == 204
+    expect(warning).to_be_hidden()
+    # The clock starts again from the keep-alive.
+    page.clock.run_for("27:00")
+    expect(warning).to_be_hidden()
+    expect(page.get_by_text("Signed in as")).to_be_visible()
+
+
+def test_at_the_idle_limit_the_page_shows_why_it_signed_out(page, people):
+    sign_in(page, people.referrer_a)
+    page.clock.install()
+    page.goto("/referrals/")
+    # The server's side of the same half hour: the session's last request was 31 minutes ago.
+    age_last_request(people.referrer_a, minutes=31)
+
+    page.clock.run_for("30:02")
+
+    expect(page).to_have_url(re.compile(r"/accounts/login/\?next=/referrals/$"))
+    expect(
+        page.get_by_text("You were signed out after 30 minutes without activity.")
+    ).to_be_visible()
+
+
+def age_last_request(user, *, minutes: int) -> None:
+    """Move the user's sessions' last-request time back (as if they had been idle that long)."""
+    for stored in Session.objects.all():
+        store = SessionStore(session_key=stored.session_key)
+        if store.get("_auth_user_id") == str(user.pk):
+            store[LAST_ACTIVITY] = store[LAST_ACTIVITY] - minutes * 60
+            store[SIGNED_IN_AT] = store[LAST_ACTIVITY]
+            store.save()
