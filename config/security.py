@@ -71,7 +71,9 @@ class SecurityHeadersMiddleware:
         response = self.get_response(request)
         if request.path.startswith("/" + settings.STATIC_URL.lstrip("/")):
             return response
-        response.headers.setdefault("Content-Security-Policy", self.csp)
+        # DEBUG's technical 404 and 500 pages are styled inline; local runs only.
+        if not (settings.DEBUG and response.status_code in {404, 500}):
+            response.headers.setdefault("Content-Security-Policy", self.csp)
         response.headers.setdefault("Permissions-Policy", self.permissions)
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:

@@ -187,6 +187,9 @@ AXES_COOLOFF_TIME = datetime.timedelta(
     minutes=int(os.environ.get("PORTAL_SIGNIN_LOCKOUT_MINUTES", "15"))
 )
 AXES_RESET_ON_SUCCESS = True
+# Only failures are kept (and cleared after the cool-off): a row per successful sign-in, with
+# address and browser, would be personal data kept for no purpose.
+AXES_DISABLE_ACCESS_LOG = True
 AXES_USERNAME_CALLABLE = "accounts.signin_throttle.attempted_email"
 AXES_LOCKOUT_CALLABLE = "accounts.signin_throttle.lockout_response"
 # Failures logged with the email and address masked; the attempt rows hold them for unlocking.

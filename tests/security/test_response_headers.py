@@ -119,3 +119,14 @@ def test_the_permissions_policy_lists_only_features_browsers_know():
     # An unrecognised feature name is a console error in Chromium, which the browser tests catch;
     # this keeps the list to the plain, lower-case names.
     assert all(f.replace("-", "").isalpha() and f.islower() for f in PERMISSIONS_POLICY_FEATURES)
+
+
+def test_debug_error_pages_keep_their_inline_styles(client, settings, db):
+    settings.DEBUG = True
+
+    response = client.get("/no-such-page/")
+
+    assert response.status_code == 404
+    assert "Content-Security-Policy" not in response
+    settings.DEBUG = False
+    assert "Content-Security-Policy" in client.get("/no-such-page/")
