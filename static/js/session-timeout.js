@@ -7,8 +7,9 @@
   const idleSeconds = Number(body.dataset.sessionIdleSeconds);
   const warningSeconds = Number(body.dataset.sessionWarningSeconds);
   const keepAliveUrl = body.dataset.sessionKeepAliveUrl;
-  const warning = document.getElementById("session-timeout-warning");
-  if (!idleSeconds || !keepAliveUrl || !warning) return;
+  const template = document.getElementById("session-timeout-warning-template");
+  if (!idleSeconds || !keepAliveUrl || !template) return;
+  const warning = template.content.firstElementChild.cloneNode(true);
   const button = warning.querySelector("[data-session-keep-alive]");
   let warnTimer;
   let endTimer;
@@ -24,14 +25,19 @@
 
   function showWarning() {
     focusBefore = document.activeElement;
-    warning.hidden = false;
+    document.body.append(warning);
     button.focus();
   }
 
   function hideWarning() {
-    if (warning.hidden) return;
-    warning.hidden = true;
+    if (!warning.isConnected) return;
+    warning.remove();
     if (focusBefore && document.contains(focusBefore)) focusBefore.focus();
+  }
+
+  // A GET of this page without its #fragment (with one, the browser would only scroll).
+  function reloadPage() {
+    window.location.assign(window.location.href.split("#")[0]);
   }
 
   // The server counts every request as activity, so the clock restarts after each one.
@@ -41,19 +47,26 @@
     hideWarning();
     warnTimer = setTimeout(showWarning, (idleSeconds - warningSeconds) * 1000);
     // A second's grace, so the server surely sees the session as idle.
-    endTimer = setTimeout(() => window.location.assign(window.location.href), (idleSeconds + 1) * 1000);
+    endTimer = setTimeout(reloadPage, (idleSeconds + 1) * 1000);
   }
 
   button.addEventListener("click", async () => {
-    const response = await fetch(keepAliveUrl, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "X-CSRFToken": csrfToken() },
-    });
+    let response;
+    try {
+      response = await fetch(keepAliveUrl, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "X-CSRFToken": csrfToken() },
+      });
+    } catch {
+      return; // offline for a moment: the warning stays, so the button can be pressed again
+    }
     if (response.status === 204) {
       restartClock();
     } else {
-      window.location.assign(response.headers.get("HX-Redirect") || window.location.href);
+      const next = response.headers.get("HX-Redirect");
+      if (next) window.location.assign(next);
+      else reloadPage();
     }
   });
   document.addEventListener("htmx:afterRequest", restartClock);
