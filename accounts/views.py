@@ -1,8 +1,11 @@
-"""The home page: each role's starting point, listing what that user may see."""
+"""The home page: each role's starting point, listing what that user may see; and the
+session keep-alive behind "Stay signed in"."""
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.http import HttpResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from audit.models import AccessKind
@@ -62,3 +65,10 @@ def home(request):
             "status_counts": status_counts,
         },
     )
+
+
+@require_POST
+@login_required
+def session_keep_alive(request):
+    """Nothing to do: reaching here is activity (accounts/session_timeout.py records it)."""
+    return HttpResponse(status=204)

@@ -5,6 +5,7 @@ Redis that `scripts/devservers.py` starts under `.data/`. Production mode (`PORT
 refuses to start when a value it cannot safely default is missing.
 """
 
+import datetime
 import os
 from pathlib import Path
 
@@ -78,20 +79,25 @@ INSTALLED_APPS = [
     "pgtrigger",
     "pghistory",
     "audit",
+    "axes",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.security.SecurityHeadersMiddleware",
     "audit.middleware.RequestIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "accounts.session_timeout.SessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "accounts.middleware.RequireMfaMiddleware",
     "audit.middleware.HistoryMiddleware",
+    # Last, as axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 if PRODUCTION:
@@ -114,6 +120,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.navigation",
+                "accounts.session_timeout.session_timeout",
             ],
         },
     },
@@ -136,6 +143,8 @@ REDIS_URL = env_required("REDIS_URL", f"redis+socket://{EMBEDDED_DATA_DIR}/redis
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out email and address before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
@@ -163,7 +172,29 @@ ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
 ACCOUNT_LOGIN_BY_CODE_ENABLED = False
 # A reset request for an unknown address says the same as for a known one but sends nothing.
 ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
-ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
+# Failed sign-ins are counted by django-axes (below), in the database. allauth's own limits on
+# sign-in are off: they live in one process's memory, and its per-address ones lock every account
+# on a shared practice network out after one person's mistakes. Its other limits stay.
+ACCOUNT_RATE_LIMITS = {"login": None, "login_failed": None}
+# --- Failed sign-ins (accounts/signin_throttle.py) --------------------------------------------
+# AXES_FAILURE_LIMIT wrong passwords for one email from one address lock that pair (only) out for
+# AXES_COOLOFF_TIME. The count is in PostgreSQL, so every web process sees it. The address is
+# REMOTE_ADDR: forwarded headers are not trusted, so behind a proxy the lock is per email.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_FAILURE_LIMIT = int(os.environ.get("PORTAL_SIGNIN_FAILURE_LIMIT", "10"))
+AXES_COOLOFF_TIME = datetime.timedelta(
+    minutes=int(os.environ.get("PORTAL_SIGNIN_LOCKOUT_MINUTES", "15"))
+)
+AXES_RESET_ON_SUCCESS = True
+# Only failures are kept (and cleared after the cool-off): a row per successful sign-in, with
+# address and browser, would be personal data kept for no purpose.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_USERNAME_CALLABLE = "accounts.signin_throttle.attempted_email"
+AXES_LOCKOUT_CALLABLE = "accounts.signin_throttle.lockout_response"
+# Failures logged with the email and address masked; the attempt rows hold them for unlocking.
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "password"]
+
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Referral Portal"
 # Addresses are entered by organisation admins and platform staff, not self-registered, so staff
@@ -311,7 +342,16 @@ REST_FRAMEWORK = {
 }
 
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_AGE = 60 * 60 * 8
+# Sessions end after this many minutes without a request, and this many hours after sign-in
+# (accounts/session_timeout.py); the page warns this many seconds before the idle limit.
+PORTAL_SESSION_IDLE_MINUTES = int(os.environ.get("PORTAL_SESSION_IDLE_MINUTES", "30"))
+PORTAL_SESSION_MAX_HOURS = int(os.environ.get("PORTAL_SESSION_MAX_HOURS", "8"))
+PORTAL_SESSION_WARNING_SECONDS = 120
+if PORTAL_SESSION_IDLE_MINUTES < 1 or PORTAL_SESSION_MAX_HOURS < 1:
+    raise ImproperlyConfigured(
+        "PORTAL_SESSION_IDLE_MINUTES and PORTAL_SESSION_MAX_HOURS must be at least 1"
+    )
+SESSION_COOKIE_AGE = 60 * 60 * PORTAL_SESSION_MAX_HOURS
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -332,7 +372,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Failures and lockouts (WARNING, email and address masked), not every clean-up.
+        "axes": {"level": "WARNING"},
+    },
 }
 
 # Working days for triage service levels are counted in this part of the UK.

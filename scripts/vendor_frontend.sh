@@ -76,6 +76,16 @@ if grep -q 'url(/assets/' "$VENDOR/nhsuk-frontend/nhsuk-frontend.min.css"; then
   echo "error: nhsuk-frontend CSS still has root-absolute asset URLs" >&2
   exit 1
 fi
+# The CSS loads the Frutiger web font from https://assets.nhs.uk. The portal's pages load nothing
+# from another host (the Content-Security-Policy allows fonts from 'self' only, and a clinical
+# network may block or log the request), and the npm package ships no font files to serve
+# ourselves, so drop those @font-face rules: text falls back to the design system's documented
+# stack (Frutiger where installed, then Arial, then sans-serif).
+sed -i -E 's#@font-face\{[^}]*url\(https?://[^}]*\}##g' "$VENDOR/nhsuk-frontend/nhsuk-frontend.min.css"
+if grep -Eq 'url\((["'"'"']?)https?:' "$VENDOR/nhsuk-frontend/nhsuk-frontend.min.css"; then
+  echo "error: nhsuk-frontend CSS still loads something from another host" >&2
+  exit 1
+fi
 copy_without_source_map "$NHSUK_DIST/nhsuk-frontend.min.js" "$VENDOR/nhsuk-frontend/nhsuk-frontend.min.js"
 cp -R "$NHSUK_DIST/assets" "$VENDOR/nhsuk-frontend/assets"
 
@@ -100,8 +110,9 @@ chart.js         $CHARTJS_VERSION     $(licence_of chart.js)        chart.umd.mi
 axe-core         $AXE_CORE_VERSION    $(licence_of axe-core)    axe.min.js (browser accessibility tests only)
 
 Changes from the published files: sourceMappingURL comments removed (maps are not vendored);
-in nhsuk-frontend.min.css, url(/assets/...) rewritten to url(assets/...) to resolve under STATIC_URL.
-The nhsuk-frontend CSS loads the Frutiger web font from https://assets.nhs.uk/fonts/.
+in nhsuk-frontend.min.css, url(/assets/...) rewritten to url(assets/...) to resolve under STATIC_URL,
+and the @font-face rules that load the Frutiger web font from https://assets.nhs.uk/fonts/ removed
+(pages load nothing from another host; text uses the fallback stack: Frutiger if installed, Arial).
 EOF
 
 echo "Vendored into $VENDOR:"

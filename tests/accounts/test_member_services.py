@@ -80,7 +80,11 @@ def test_the_invitation_link_lets_them_set_a_password_and_sign_in(client, people
 
     user = User.objects.get(email="new.instructor@example.org")
     assert user.check_password("a-long-new-passphrase")
-    assert client.login(email=user.email, password="a-long-new-passphrase")
+    signed_in = client.post(
+        reverse("account_login"), {"login": user.email, "password": "a-long-new-passphrase"}
+    )
+    assert signed_in.status_code == 302
+    assert client.session[SESSION_KEY] == str(user.pk)
     # The link works once.
     client.logout()
     again = client.get(f"/{path}", follow=True)

@@ -112,3 +112,53 @@ def test_check_deploy_in_production_reports_no_warnings():
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+@pytest.mark.parametrize("name", ["PORTAL_SESSION_IDLE_MINUTES", "PORTAL_SESSION_MAX_HOURS"])
+def test_a_session_limit_below_one_is_refused(name):
+    result = import_settings(PRODUCTION_ENV | {name: "0"})
+
+    assert result.returncode != 0
+    assert "must be at least 1" in result.stderr
+
+
+def test_the_session_limits_and_sign_in_lockout_come_from_the_environment():
+    env = PRODUCTION_ENV | {
+        "PORTAL_SESSION_IDLE_MINUTES": "15",
+        "PORTAL_SESSION_MAX_HOURS": "12",
+        "PORTAL_SIGNIN_FAILURE_LIMIT": "5",
+        "PORTAL_SIGNIN_LOCKOUT_MINUTES": "30",
+    }
+    result = run_python(
+        "-c",
+        "from config import settings as s; print(s.PORTAL_SESSION_IDLE_MINUTES, "
+        "s.SESSION_COOKIE_AGE, s.AXES_FAILURE_LIMIT, int(s.AXES_COOLOFF_TIME.total_seconds()))",
+        env=env,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["15", str(12 * 3600), "5", str(30 * 60)]
+
+
+def test_sign_in_is_guarded_by_axes_first_and_last(settings):
+    # The backend refuses a locked-out pair before any password check; the middleware, last,
+    # turns the refusal into the lockout page.
+    assert settings.AUTHENTICATION_BACKENDS[0] == "axes.backends.AxesStandaloneBackend"
+    assert settings.MIDDLEWARE[-1] == "axes.middleware.AxesMiddleware"
+    assert settings.AXES_HANDLER == "axes.handlers.database.AxesDatabaseHandler"
+    assert settings.AXES_LOCKOUT_PARAMETERS == [["username", "ip_address"]]
+
+
+def test_production_keeps_the_security_headers_behind_whitenoise():
+    result = run_python(
+        "-c",
+        "from config import settings as s; print(' '.join(s.MIDDLEWARE[:3]))",
+        env=PRODUCTION_ENV,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "django.middleware.security.SecurityMiddleware",
+        "whitenoise.middleware.WhiteNoiseMiddleware",
+        "config.security.SecurityHeadersMiddleware",
+    ]

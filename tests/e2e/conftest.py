@@ -7,8 +7,10 @@ so a CI machine cannot pass by skipping them.
 Fixtures and helpers for test modules:
     page                          a fresh browser context and tab per test, at 1280x800, whose
                                   base URL is the live server (so `page.goto("/referrals/")`)
-    console                       the page's console errors; `console.allow(pattern)` for one
-                                  the test expects (the page fixture fails the test on any other)
+    console                       the page's console errors, Content-Security-Policy violations
+                                  and requests to any host but the live server;
+                                  `console.allow(pattern)` for one the test expects (the page
+                                  fixture fails the test on any other)
     sign_in(page, user)           signs in through the real sign-in form
     assert_accessible(page, name) axe-core, WCAG 2.2 AA: fails on serious or critical violations
     screenshot(page, name)        full-page PNGs at 1280px and 390px wide
@@ -36,7 +38,8 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 E2E_DIR = Path(__file__).resolve().parent
 REPO_DIR = E2E_DIR.parent.parent
 ARTIFACTS_DIR = REPO_DIR / "test-artifacts"
-AXE_SCRIPT = REPO_DIR / "static" / "vendor" / "axe-core" / "axe.min.js"
+# Loaded from the live server: the Content-Security-Policy refuses an inline copy.
+AXE_SCRIPT_URL = "/static/vendor/axe-core/axe.min.js"
 
 DESKTOP_VIEWPORT = {"width": 1280, "height": 800}
 SCREENSHOT_WIDTHS = {1280: 800, 390: 844}  # width: height (a common phone size for the 390)
@@ -45,9 +48,17 @@ BLOCKING_IMPACTS = {"serious", "critical"}
 DEFAULT_TIMEOUT_SECONDS = 60
 NEXT_FRAME = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
 
-# nhsuk-frontend's CSS loads the Frutiger font from here. Refusing it keeps the tests hermetic
-# (text falls back to Arial, i.e. Liberation Sans) and is not counted as a page error.
-EXPECTED_EXTERNAL_HOSTS = {"assets.nhs.uk"}
+# Reports each `securitypolicyviolation` event to the test (an exposed binding, which runs
+# whatever the page's policy says), so a refused script, style or request fails the test even
+# where the browser would log nothing.
+CSP_VIOLATION_LISTENER = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__portalCspViolation(
+    `${event.effectiveDirective} refused ${event.blockedURI || "inline"} ` +
+    `at ${event.sourceFile || document.location.href}:${event.lineNumber}`
+  );
+});
+"""
 
 CHROMIUM_ARGS = [
     "--no-sandbox",  # containers and root CI have no user namespaces for the sandbox
@@ -149,11 +160,17 @@ def console(request) -> ConsoleErrors:
     return errors
 
 
+def off_the_live_server(url: str, server_netloc: str) -> bool:
+    """A request the page makes to any other host (data: and blob: URLs stay in the page)."""
+    parts = urlsplit(url)
+    return parts.scheme in {"http", "https", "ws", "wss"} and parts.netloc != server_netloc
+
+
 @pytest.fixture
 def page(browser, live_server, console):
-    """A new context (no cookies) per test, failing the test on a console error or uncaught
-    exception (see pytest_runtest_call). Requests off the live server are refused, and count as
-    errors unless they go to EXPECTED_EXTERNAL_HOSTS.
+    """A new context (no cookies) per test, failing the test (see pytest_runtest_call) on a
+    console error, an uncaught exception, a Content-Security-Policy violation, or any request to
+    a host other than the live server (which is refused, so nothing leaves the machine).
     """
     server = urlsplit(live_server.url)
     context = browser.new_context(base_url=live_server.url, viewport=DESKTOP_VIEWPORT)
@@ -161,17 +178,24 @@ def page(browser, live_server, console):
     context.set_default_navigation_timeout(20_000)
     blocked: set[str] = set()
 
+    def on_request(request):
+        if off_the_live_server(request.url, server.netloc):
+            blocked.add(request.url)
+            console.errors.append(f"request off the live server: {request.url}")
+
     def only_the_live_server(route):
-        url = urlsplit(route.request.url)
-        if url.scheme in {"http", "https"} and url.netloc != server.netloc:
-            blocked.add(route.request.url)
-            if url.netloc not in EXPECTED_EXTERNAL_HOSTS:
-                console.errors.append(f"request off the live server refused: {route.request.url}")
+        if off_the_live_server(route.request.url, server.netloc):
             route.abort("blockedbyclient")
         else:
             route.continue_()
 
+    context.on("request", on_request)
     context.route("**/*", only_the_live_server)
+    context.expose_function(
+        "__portalCspViolation",
+        lambda report: console.errors.append(f"Content-Security-Policy violation: {report}"),
+    )
+    context.add_init_script(CSP_VIOLATION_LISTENER)
     page = context.new_page()
 
     def on_console(message):
@@ -214,15 +238,6 @@ def sign_in(page, user, password: str = TEST_PASSWORD) -> None:
     page.wait_for_url(lambda url: "/accounts/login/" not in url)
 
 
-_axe_source: list[str] = []
-
-
-def _axe() -> str:
-    if not _axe_source:
-        _axe_source.append(AXE_SCRIPT.read_text(encoding="utf-8"))
-    return _axe_source[0]
-
-
 def _artifact(folder: str, filename: str) -> Path:
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", filename):
         raise ValueError(f"Artifact names are letters, digits, '.', '_' and '-': {filename!r}")
@@ -239,7 +254,7 @@ def assert_accessible(page, name: str) -> dict:
     Returns the axe result for tests that want to look further.
     """
     if not page.evaluate("() => typeof window.axe === 'object'"):
-        page.add_script_tag(content=_axe())
+        page.add_script_tag(url=AXE_SCRIPT_URL)
     results = page.evaluate(
         "(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_TAGS
     )

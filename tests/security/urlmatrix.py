@@ -151,6 +151,16 @@ def _access_record(world: World, referral: Referral):
     return record
 
 
+def _axes_record(world: World, model) -> object:
+    extra = {"failures_since_start": 1} if model._meta.model_name == "accessattempt" else {}
+    record, _ = model.objects.get_or_create(
+        username=world.referrer.email,
+        ip_address="192.0.2.1",
+        defaults={"user_agent": "matrix", "path_info": "/accounts/login/", **extra},
+    )
+    return record
+
+
 def _admin_object(world: World, model) -> object:
     active = world.referral(Status.ACTIVE)
     objects = {
@@ -176,6 +186,10 @@ def _admin_object(world: World, model) -> object:
         apps.get_model("mfa", "Authenticator"): lambda: model.objects.get(
             pk=world.authenticator_id
         ),
+        # django-axes' sign-in records: one of each for the world's referrer.
+        apps.get_model("axes", "AccessAttempt"): lambda: _axes_record(world, model),
+        apps.get_model("axes", "AccessLog"): lambda: _axes_record(world, model),
+        apps.get_model("axes", "AccessFailureLog"): lambda: _axes_record(world, model),
     }
     assert model in objects, f"add an admin object for {model._meta.label} in {__name__}"
     return objects[model]()
