@@ -3,19 +3,13 @@
 import datetime
 
 import pytest
-from django.db import IntegrityError, connection, transaction
-from django.db.migrations.executor import MigrationExecutor
+from django.db import IntegrityError, transaction
 from django.utils import timezone
+
+from tests.migrating import migrate, migrate_to_latest
 
 BEFORE = [("referrals", "0011_free_text_limits")]
 AFTER = [("referrals", "0012_consent_history")]
-
-
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
 
 
 @pytest.mark.django_db(transaction=True)
@@ -90,6 +84,4 @@ def test_each_submitted_referral_gets_its_decisions_as_history():
     again = Referral.objects.get(reference="ER-AAAAA2")
     assert (again.consent_withdrawn_at, again.consent_share_outcomes) == (withdrawn, True)
 
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
+    migrate_to_latest()

@@ -3,18 +3,11 @@
 import datetime
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+
+from tests.migrating import migrate, migrate_to_latest
 
 BEFORE = [("referrals", "0005_notification_delivery_state")]
 AFTER = [("referrals", "0006_patient_records_per_organisation")]
-
-
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
 
 
 @pytest.mark.django_db(transaction=True)
@@ -84,6 +77,4 @@ def test_a_shared_patient_becomes_one_record_per_referring_organisation():
     assert Patient.objects.filter(nhs_number="9990224072").count() == 1
     assert set(Referral.objects.values_list("patient_id", flat=True)) == {shared.pk, only_a.pk}
 
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
+    migrate_to_latest()
