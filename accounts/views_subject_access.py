@@ -19,8 +19,8 @@ from django.utils.cache import add_never_cache_headers, patch_cache_control
 
 from audit.models import AccessKind
 from audit.services import audit_read
+from governance.subject_access import SubjectAccessExport, document_context, subject_access_export
 from referrals.nhs_numbers import normalise_nhs_number, validate_nhs_number
-from referrals.subject_access import SubjectAccessExport, document_context, subject_access_export
 
 from .models import Organisation
 from .permissions import Permission, active_memberships, has_permission

@@ -2,20 +2,16 @@
 
 `AccessRecord` rows are append-only in the database (migration 0002): UPDATE is always refused,
 DELETE only inside a transaction that has run `SET LOCAL audit.allow_purge = 'on'` (the
-retention job). Change history lives in the pghistory event models below, also in this app so
-the tracked apps keep only their triggers.
+retention job). What changed (the pghistory change history) is kept by `governance`, which sits
+above the tracked apps; this app sits below them, so every page can record its reads.
 """
 
-import pghistory
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 
-from accounts.models import Membership, Organisation, Role
-from facilities.models import Programme
-from outcomes.models import Assessment
-from referrals.models import Patient
+from accounts.models import Organisation, Role
 
 
 class AccessKind(models.TextChoices):
@@ -79,28 +75,3 @@ class AccessRecord(models.Model):
     @property
     def role_label(self) -> str:
         return dict(Role.choices).get(self.role, "Platform staff" if self.role else "")
-
-
-# --- Change history (django-pghistory) -----------------------------------------------------------
-# Each tracked model gets insert/update triggers that copy the row into its event table, with the
-# acting user and request id from `audit.middleware.HistoryMiddleware` as context.
-
-
-def _history(model, name: str):
-    return pghistory.create_event_model(
-        model,
-        pghistory.InsertEvent(),
-        pghistory.UpdateEvent(),
-        pghistory.DeleteEvent(),
-        app_label="audit",
-        model_name=name,
-        obj_field=pghistory.ObjForeignKey(db_constraint=False, on_delete=models.DO_NOTHING),
-        abstract=False,
-    )
-
-
-PatientEvent = _history(Patient, "PatientEvent")
-AssessmentEvent = _history(Assessment, "AssessmentEvent")
-MembershipEvent = _history(Membership, "MembershipEvent")
-ProgrammeEvent = _history(Programme, "ProgrammeEvent")
-OrganisationEvent = _history(Organisation, "OrganisationEvent")

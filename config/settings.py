@@ -76,9 +76,12 @@ INSTALLED_APPS = [
     "facilities",
     "referrals",
     "outcomes",
+    "delivery",
+    "demo",
     "pgtrigger",
     "pghistory",
     "audit",
+    "governance",
     "axes",
 ]
 
@@ -247,7 +250,7 @@ CELERY_TASK_SOFT_TIME_LIMIT = 90
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 
-# --- Status-update delivery (referrals/delivery/, docs/status-updates.md) ----------------------
+# --- Status-update delivery (delivery/, docs/status-updates.md) ----------------------
 # Queuing a delivery after commit must never hold up or fail a request when Redis is down: the
 # publish gives up at once instead of retrying, a dead or hung broker costs at most about a
 # second, and the sweep below delivers whatever could not be queued.
@@ -309,19 +312,19 @@ EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(BASE_DIR / ".data" / "em
 
 CELERY_BEAT_SCHEDULE: dict = {
     "notifications-sweep": {
-        "task": "referrals.tasks.notifications_sweep",
+        "task": "delivery.tasks.notifications_sweep",
         "schedule": PORTAL_DELIVERY_SWEEP_SECONDS,
         # A sweep that could not run in its slot is replaced by the next one, not queued up.
         "options": {"expires": PORTAL_DELIVERY_SWEEP_SECONDS},
     },
     "triage-reminders": {
-        "task": "referrals.tasks.triage_reminders_queue",
+        "task": "delivery.tasks.triage_reminders_queue",
         "schedule": crontab(hour=PORTAL_TRIAGE_REMINDER_HOUR, minute=0),
     },
 }
 # --- End of status-update delivery ----------------------------------------------------------
 
-# --- Retention (referrals/retention.py, docs/architecture.md) ----------------------------------
+# --- Retention (governance/retention.py, docs/architecture.md) ----------------------------------
 # Records are kept this many whole years after the referral ends (the NHS records code for adult
 # records: 8), then pseudonymised; drafts untouched this many months are deleted.
 PORTAL_RETENTION_YEARS = int(os.environ.get("PORTAL_RETENTION_YEARS", "8"))
@@ -332,7 +335,7 @@ PORTAL_RETENTION_HOUR = int(os.environ.get("PORTAL_RETENTION_HOUR", "2"))
 # records pseudonymised before and after, so give it its own value rather than rotate SECRET_KEY.
 PORTAL_PSEUDONYM_KEY = os.environ.get("PORTAL_PSEUDONYM_KEY", "") or SECRET_KEY
 CELERY_BEAT_SCHEDULE["retention"] = {
-    "task": "referrals.tasks.retention_run",
+    "task": "governance.tasks.retention_run",
     "schedule": crontab(hour=PORTAL_RETENTION_HOUR, minute=30),
 }
 

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 
 from accounts.models import User
 from accounts.validation import ADDRESS_MAX, SHORT_NOTE_MAX, PlainTextField
-from referrals.conditions import Condition, Exclusion
+from clinical.conditions import Condition, Exclusion
 
 from .models import Facility, Programme, ProgrammeClass
 from .postcodes import normalise_postcode, validate_postcode

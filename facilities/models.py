@@ -15,7 +15,7 @@ from accounts.validation import (
     text_length_constraint,
     validate_single_line_text,
 )
-from referrals.conditions import Condition, Exclusion
+from clinical.conditions import Condition, Exclusion
 
 from .postcodes import normalise_postcode, postcode_district, validate_postcode
 

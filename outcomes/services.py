@@ -176,7 +176,7 @@ def _raise_safety_alert(referral: Referral, *, label: str, by, now) -> ReferralE
         "occurred_at": now.isoformat(),
         "summary": False,
     }
-    # In-app rows are delivered by being written (as in referrals/notifications.py).
+    # In-app rows are delivered by being written (as in delivery/notifications.py).
     Notification.objects.bulk_create(
         Notification(
             referral=referral,

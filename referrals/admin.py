@@ -4,8 +4,8 @@ is read-only here, and the timeline can only be read."""
 from django.contrib import admin, messages
 
 from audit.admin import AuditedAdminMixin
+from delivery.tasks import notification_retry_now
 
-from .delivery.outbox import notification_retry_now
 from .models import ConsentRecord, Notification, Patient, Referral, ReferralEvent, Session
 
 

@@ -6,7 +6,7 @@ said so), written in the same transaction as the flag. Withdrawing:
 
 - *share progress* withholds, in that transaction, every progress update not yet delivered on any
   channel (unread in-app updates included), and no later one is written; delivery checks the flag
-  again just before it sends (`referrals/delivery/outbox.py`);
+  again just before it sends (`delivery/outbox.py`);
 - *evaluation use* takes the referral out of the outcome figures (`outcomes/reports.py`) and out of
   any record-level extract (`evaluation_referrals`);
 - *the referral itself* ends the referral with a coded reason: cancelled before the first session,
@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from accounts.permissions import Permission, has_permission
 from accounts.validation import check_field_value
+from clinical.reasons import CancelReason, DischargeReason
 
 from .models import (
     ConsentDecision,
@@ -31,9 +32,7 @@ from .models import (
     Session,
     Status,
 )
-from .notifications import PROGRESS_EVENTS
-from .reasons import CancelReason, DischargeReason
-from .workflow import ACTIONS, ReferralChanged, WorkflowError
+from .workflow import ACTIONS, PROGRESS_EVENTS, ReferralChanged, WorkflowError
 
 # The referral flag that holds each purpose's current state.
 PURPOSE_FLAGS: dict[str, str] = {

@@ -2,7 +2,7 @@
 
 from django.utils import timezone
 
-from .conditions import Exclusion, bp_is_excluded
+from clinical.conditions import Exclusion, bp_is_excluded
 
 
 def exclusions_met(referral) -> set[str]:

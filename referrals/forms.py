@@ -18,9 +18,10 @@ from accounts.validation import (
     PortalDateField,
     date_from_parts,
 )
+from clinical.conditions import Condition, Exclusion
+from clinical.reasons import CancelReason, DeclineReason, DischargeReason
 from facilities.postcodes import normalise_postcode, validate_postcode
 
-from .conditions import Condition, Exclusion
 from .models import (
     Ethnicity,
     Patient,
@@ -31,7 +32,6 @@ from .models import (
     validate_date_of_birth,
 )
 from .nhs_numbers import is_valid_nhs_number, normalise_nhs_number, validate_nhs_number
-from .reasons import CancelReason, DeclineReason, DischargeReason
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
 

@@ -23,10 +23,10 @@ from accounts.validation import (
     text_length_constraint,
     validate_single_line_text,
 )
+from clinical.conditions import Condition, Exclusion
 from facilities.models import Facility, Programme, ProgrammeClass
 from facilities.postcodes import normalise_postcode, validate_postcode
 
-from .conditions import Condition, Exclusion
 from .nhs_numbers import format_nhs_number, normalise_nhs_number, validate_nhs_number
 
 
@@ -126,7 +126,7 @@ class Patient(models.Model):
         max_length=60, blank=True, validators=[validate_single_line_text]
     )
     registered_gp_ods = models.CharField("registered GP practice (ODS)", max_length=10, blank=True)
-    # Set by the retention rule (referrals/retention.py): identifying details are gone, and the
+    # Set by the retention rule (governance/retention.py): identifying details are gone, and the
     # keyed hash of the NHS number still tells records of one person apart for counting.
     pseudonymised_at = models.DateTimeField(null=True, blank=True)
     nhs_number_pseudonym = models.CharField(max_length=64, blank=True)
@@ -565,7 +565,7 @@ class Notification(models.Model):
     """The outbox: one row per channel and recipient, written in the transaction that caused it.
 
     Delivery (Celery, after commit, and the beat sweep) only ever reads these rows, so nothing is
-    lost when the broker or a worker is down; `referrals/delivery/` does the sending. `public_id`
+    lost when the broker or a worker is down; `delivery/` does the sending. `public_id`
     is the webhook-id: the same on every retry. `payload` is what the message says, fixed when
     the row is written, so every retry sends the same body whatever has happened since.
     """

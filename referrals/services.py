@@ -20,14 +20,14 @@ from accounts.permissions import (
     has_permission,
 )
 from accounts.validation import check_field_value
+from clinical.reasons import CancelReason, DeclineReason, DischargeReason
 from facilities.models import Facility, ProgrammeClass
 
 from .consent import record_consent_at_submission
 from .eligibility import eligibility_problems
+from .events import event_recorded
 from .models import Patient, Referral, ReferralEvent, Session, Status
-from .notifications import notifications_queue_for_event
-from .reasons import CancelReason, DeclineReason, DischargeReason
-from .selectors import waitlist_queue_length
+from .selectors import unread_updates_for, waitlist_queue_length
 from .workflow import ACTIONS, PLACE_HOLDERS, ReferralChanged, WorkflowError, check_transition
 from .working_days import is_bank_holiday
 
@@ -122,7 +122,7 @@ def _transition(
         )
         if then is not None:
             then(locked)
-        notifications_queue_for_event(event)
+        event_recorded.send(sender=ReferralEvent, event=event)
     _copy_state(referral, locked)
     return event
 
@@ -573,6 +573,11 @@ def session_record_attendance(*, session: Session, status: str, by, note: str = 
                 note=f"Did not attend on {on}",
                 created_at=now,
             )
-            notifications_queue_for_event(event)
+            event_recorded.send(sender=ReferralEvent, event=event)
     _copy_state(session, locked)
     return session
+
+
+def notifications_mark_read(*, user, referral: Referral) -> int:
+    """Mark the user's unread in-app updates about a referral as read (they opened it)."""
+    return unread_updates_for(user).filter(referral=referral).update(read_at=timezone.now())

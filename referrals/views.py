@@ -22,12 +22,13 @@ from accounts.permissions import Permission, active_memberships, has_permission
 from audit.models import AccessKind
 from audit.selectors import who_viewed
 from audit.services import audit_read
+from clinical.conditions import Condition, Exclusion
+from clinical.reasons import REASON_LABELS
+from delivery.selectors import delivery_log_for
 from outcomes.selectors import can_see_progress, outcome_summary
 
 from . import selectors, services
-from .conditions import Condition, Exclusion
 from .consent import consent_history, consent_state, open_decisions
-from .delivery.selectors import delivery_log_for
 from .forms import (
     NONE_APPLY,
     AnswerInformationForm,
@@ -47,9 +48,8 @@ from .listing import (
     search_form_for,
 )
 from .models import Referral, ReferralEvent, Status
-from .notifications import notifications_mark_read
 from .placements import placements_for
-from .reasons import REASON_LABELS
+from .services import notifications_mark_read
 from .workflow import ReferralChanged, WorkflowError
 
 PAGE_SIZE = 25

@@ -15,7 +15,7 @@ from audit.models import AccessKind
 from audit.services import audit_read
 from outcomes.selectors import can_see_progress
 
-from .delivery.discharge import discharge_summary_for
+from .discharge import discharge_summary_for
 from .models import Referral, Status
 from .selectors import referral_for_user
 

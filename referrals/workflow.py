@@ -135,3 +135,10 @@ def check_transition(status: str, action: Action) -> None:
 
 def actions_available_from(status: str) -> list[Action]:
     return [a for a in ACTIONS.values() if status in a.sources]
+
+
+# Which events tell the referrer about the referral itself (always shared), and which about the
+# patient's progress (shared only while the patient's consent to share progress stands). The one
+# home of that split: notifications, delivery and consent withdrawal all read it from here.
+REFERRAL_EVENTS = frozenset({"submit", "accept", "decline", "request_info", "waitlist", "cancel"})
+PROGRESS_EVENTS = frozenset({"book", "start", "dna", "complete", "discharge"})

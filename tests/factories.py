@@ -7,8 +7,8 @@ import itertools
 import factory
 
 from accounts.models import Membership, Organisation, OrganisationKind, Role, User
+from clinical.conditions import Condition, Exclusion
 from facilities.models import Facility, Programme, ProgrammeClass
-from referrals.conditions import Condition, Exclusion
 from referrals.models import Patient, Sex
 from referrals.nhs_numbers import synthetic_nhs_numbers
 

@@ -5,8 +5,9 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 
-from audit.models import AccessKind, AccessRecord, PatientEvent
+from audit.models import AccessKind, AccessRecord
 from audit.services import audit_read_by
+from governance.models import PatientEvent
 from referrals.models import Status
 from tests.builders import referral_in_state
 from tests.factories import UserFactory
@@ -275,7 +276,7 @@ def test_a_person_in_two_organisations_is_recorded_with_the_one_on_the_referrals
 
 
 def test_membership_and_assessment_changes_keep_history(people):
-    from audit.models import AssessmentEvent, MembershipEvent
+    from governance.models import AssessmentEvent, MembershipEvent
     from outcomes.services import assessment_record
 
     membership = people.referrer_b.memberships.get()

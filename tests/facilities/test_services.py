@@ -7,9 +7,9 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from accounts.models import Role
+from clinical.conditions import Condition, Exclusion
 from facilities import services
 from facilities.models import Facility, Programme, ProgrammeClass
-from referrals.conditions import Condition, Exclusion
 from referrals.models import Status
 from tests.builders import referral_in_state
 from tests.facilities.helpers import org_admin

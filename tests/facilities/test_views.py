@@ -11,8 +11,8 @@ from django.urls import reverse
 
 from accounts.models import Role
 from accounts.selectors import member_token
+from clinical.conditions import Condition, Exclusion
 from facilities.models import Facility, Programme, ProgrammeClass
-from referrals.conditions import Condition, Exclusion
 from tests.facilities.helpers import member, new_operator, org_admin
 from tests.factories import FacilityFactory, ProgrammeClassFactory, ProgrammeFactory
 

@@ -18,7 +18,7 @@ import pytest
 from django.urls import reverse
 from fhir.resources.R4B.bundle import Bundle
 
-from referrals.delivery.selectors import delivery_log_for
+from delivery.selectors import delivery_log_for
 from referrals.models import Notification, Status
 from tests.builders import new_draft, referral_in_state, run_action
 from tests.factories import PatientFactory
@@ -143,7 +143,7 @@ def test_changes_made_while_redis_is_down_are_quick_and_delivered_after(
     patients = [patient(i, people.practice_a) for i in range(50)]
     drafts = [new_draft(people, patient=person) for person in patients]
     broker.stop()
-    caplog.set_level(logging.WARNING, logger="referrals.delivery.outbox")
+    caplog.set_level(logging.WARNING, logger="delivery.tasks")
 
     durations = []
     for draft in drafts:

@@ -5,10 +5,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
 from accounts.models import Organisation
+from delivery.outbox import notification_deliver
 from outcomes import reports
 from referrals import services
 from referrals.consent import consent_record_decision, open_decisions
-from referrals.delivery.outbox import notification_deliver
 from referrals.models import (
     ConsentDecision,
     ConsentMethod,
@@ -148,7 +148,7 @@ def test_after_withdrawal_no_later_progress_update_is_written(people):
 
 def test_delivery_reads_consent_again_after_claiming(people, webhook, monkeypatch):
     """A withdrawal that commits between the claim and the send still stops the send."""
-    from referrals.delivery import outbox
+    from delivery import outbox
 
     referral = referral_in_state(people, Status.BOOKED)
     row = referral.notifications.get(channel=N.Channel.WEBHOOK, event__action="book")

@@ -7,8 +7,8 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
+from clinical.conditions import Exclusion
 from referrals import services
-from referrals.conditions import Exclusion
 from referrals.consent import consent_record_decision
 from referrals.models import (
     ConsentMethod,

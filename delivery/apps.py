@@ -1,0 +1,18 @@
+from django.apps import AppConfig
+
+
+class DeliveryConfig(AppConfig):
+    """Status updates to the referrer: the outbox rows an event writes and their delivery."""
+
+    name = "delivery"
+    label = "delivery"
+
+    def ready(self) -> None:
+        from referrals.events import event_recorded
+
+        from .notifications import notifications_queue_for_event
+
+        # Strong reference, fixed uid: connected once however often ready() runs (tests).
+        event_recorded.connect(
+            notifications_queue_for_event, dispatch_uid="delivery.notifications_queue_for_event"
+        )

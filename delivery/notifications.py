@@ -1,0 +1,147 @@
+"""Which timeline events reach the referrer, and the outbox rows that carry them.
+
+Rows are written inside the transaction of the change that caused them (a transactional outbox),
+so an update is never lost between the change and its delivery. When that transaction commits, a
+Celery task is queued for each email and webhook row; if Redis is down the rows simply wait for
+the beat sweep (`delivery/tasks.py`). Delivery only ever reads these rows.
+
+Per event: an in-app row for the referring clinician (delivered by being written); an email to the
+clinician, or the organisation's shared mailbox when the clinician has left, once per update or in
+the daily digest as the clinician or else the organisation chose; and a webhook row carrying a FHIR
+message when the organisation has a webhook. Progress events need the patient's consent to share
+progress with the referrer, for every channel alike.
+"""
+
+from datetime import timedelta
+from functools import partial
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import EmailUpdates, Membership, Role
+from referrals.discharge import ENDING_ACTIONS
+from referrals.models import Notification, ReferralEvent, Status
+from referrals.workflow import PROGRESS_EVENTS, REFERRAL_EVENTS
+
+from . import fhir_messages, tasks
+
+# What each update says, in every channel: no names, no clinical detail.
+HEADLINES = {
+    "submit": "Referral received",
+    "accept": "Referral accepted",
+    "decline": "Referral declined",
+    "request_info": "Information requested: please answer",
+    "waitlist": "Added to the waiting list",
+    "book": "First session booked",
+    "start": "First session attended",
+    "dna": "A session was missed",
+    "complete": "Programme completed",
+    "discharge": "Discharged from the programme",
+    "cancel": "Referral cancelled",
+}
+
+
+def update_content(event: ReferralEvent) -> dict:
+    """The payload of in-app and email rows: the opaque reference, the status and what happened."""
+    referral = event.referral
+    status = event.to_status or referral.status
+    return {
+        "reference": referral.reference,
+        "action": event.action,
+        "headline": HEADLINES[event.action],
+        "status": status,
+        "status_label": Status(status).label,
+        "occurred_at": event.created_at.isoformat(),
+        "summary": event.action in ENDING_ACTIONS,
+    }
+
+
+def next_digest_at(now):
+    """The next daily digest time (PORTAL_EMAIL_DIGEST_HOUR, local time) after `now`."""
+    local = timezone.localtime(now)
+    at = local.replace(hour=settings.PORTAL_EMAIL_DIGEST_HOUR, minute=0, second=0, microsecond=0)
+    return at if at > local else at + timedelta(days=1)
+
+
+def _email_choice(organisation, clinician) -> tuple[str, str]:
+    """(how, address): the clinician's own choice at this organisation, else the organisation's."""
+    if clinician is None:
+        return organisation.email_updates, organisation.shared_mailbox
+    own = (
+        Membership.objects.filter(
+            user=clinician, organisation=organisation, role=Role.REFERRER, is_active=True
+        )
+        .values_list("email_updates", flat=True)
+        .first()
+    )
+    return own or organisation.email_updates, clinician.email
+
+
+def notifications_queue_for_event(event: ReferralEvent, **_signal) -> list[Notification]:
+    """Write one outbox row per channel and recipient for an event that matters to the referrer.
+
+    Connected to `referrals.events.event_recorded`, so it runs inside the transaction that wrote
+    the event; delivery is queued when it commits.
+    """
+    referral = event.referral
+    if event.action in PROGRESS_EVENTS and not referral.shares_progress:
+        return []
+    if event.action not in REFERRAL_EVENTS | PROGRESS_EVENTS:
+        return []
+    now = timezone.now()
+    organisation = referral.referring_organisation
+    clinician = referral.referring_clinician
+    if clinician is not None and not clinician.is_active:
+        clinician = None
+    content = update_content(event)
+    common = {"referral": referral, "event": event, "recipient_organisation": organisation}
+    rows = []
+    if clinician is not None:
+        rows.append(
+            Notification(
+                **common,
+                channel=Notification.Channel.IN_APP,
+                recipient_user=clinician,
+                payload=content,
+                status=Notification.DeliveryStatus.SENT,
+                sent_at=now,
+            )
+        )
+    how, address = _email_choice(organisation, clinician)
+    if address and how != EmailUpdates.NONE:
+        digest = how == EmailUpdates.DAILY_DIGEST
+        rows.append(
+            Notification(
+                **common,
+                channel=Notification.Channel.EMAIL,
+                recipient_user=clinician,
+                recipient_address=address,
+                payload=content,
+                digest=digest,
+                next_attempt_at=next_digest_at(now) if digest else now,
+            )
+        )
+    if organisation.webhook_enabled and organisation.webhook_url:
+        row = Notification(
+            **common,
+            channel=Notification.Channel.WEBHOOK,
+            recipient_address=organisation.webhook_url,
+            next_attempt_at=now,
+        )
+        row.payload = fhir_messages.bundle_for_update(
+            message_id=row.public_id,
+            event=event,
+            referral=referral,
+            destination=organisation.webhook_url,
+        )
+        rows.append(row)
+    created = Notification.objects.bulk_create(rows)
+    to_queue = [
+        str(row.public_id)
+        for row in created
+        if row.channel != Notification.Channel.IN_APP and not row.digest
+    ]
+    if to_queue:
+        transaction.on_commit(partial(tasks.notifications_enqueue, to_queue), robust=True)
+    return created

@@ -1,0 +1,64 @@
+"""`manage.py seed_demo [--if-empty]`: load the Leeds demo scheme (see `demo/seed.py`)."""
+
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from accounts.models import Organisation
+from demo.data import DEMO_PASSWORD, DEMO_URL
+from demo.seed import seed_demo
+
+
+class Command(BaseCommand):
+    help = (
+        "Create demo organisations, people, programmes, patients and referrals in every state. "
+        "Safe to run again: nothing is created twice."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="Seed only when the database has no organisations yet (used by `make run`).",
+        )
+        parser.add_argument(
+            "--allow-production",
+            action="store_true",
+            help="Seed even with PORTAL_ENV=production (the demo password is public).",
+        )
+
+    def handle(self, *args, if_empty=False, allow_production=False, **options):
+        if getattr(settings, "PRODUCTION", False) and not allow_production:
+            raise CommandError(
+                "Refusing to load demo accounts with a public password into production; "
+                "pass --allow-production for a demo site."
+            )
+        if if_empty and Organisation.objects.exists():
+            self.stdout.write("Demo data not loaded: the database already has organisations.")
+            return
+        started = time.monotonic()
+        report = seed_demo(log=self.stdout.write)
+        elapsed = time.monotonic() - started
+        created = ", ".join(f"{count} {name}" for name, count in report.created.items() if count)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo data ready in {elapsed:.1f} s ({created or 'nothing new: already loaded'})."
+            )
+        )
+        self.stdout.write(self._sign_in_table(report.sign_ins))
+        self.stdout.write(f"\nSign in at {DEMO_URL}")
+
+    @staticmethod
+    def _sign_in_table(sign_ins) -> str:
+        rows = [("Email", "Role", "Organisation", "Password")]
+        rows += [
+            (email, role, organisation, DEMO_PASSWORD) for email, role, organisation in sign_ins
+        ]
+        widths = [max(len(row[column]) for row in rows) for column in range(4)]
+        lines = [
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+            for row in rows
+        ]
+        lines.insert(1, "  ".join("-" * width for width in widths))
+        return "\n".join(["", "Demo sign-ins:", *(line.rstrip() for line in lines)])

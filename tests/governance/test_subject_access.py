@@ -1,0 +1,244 @@
+"""Subject access: an organisation's data protection lead downloads everything that organisation
+holds about one patient (JSON and a readable document), and nothing of anyone else's."""
+
+import io
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from accounts.models import Role
+from governance.subject_access import subject_access_export
+from outcomes.instruments import score
+from outcomes.models import Assessment, Timepoint
+from referrals.consent import consent_record_decision
+from referrals.models import ConsentMethod, ConsentPurpose, ReferralEvent, Session, Status
+from tests.builders import referral_in_state
+from tests.factories import MembershipFactory, PatientFactory, UserFactory
+
+GPPAQ = {
+    "occupation": "sitting",
+    "exercise": "lt1",
+    "cycling": "none",
+    "walking": "none",
+    "housework": "none",
+    "gardening": "none",
+    "walking_pace": "steady",
+}
+
+
+def _url(organisation):
+    return reverse("manage:subject_access", args=[organisation.public_id])
+
+
+@pytest.fixture
+def record(people):
+    """A completed referral from practice A to operator X, with notes, sessions, an assessment."""
+    patient = PatientFactory(
+        organisation=people.practice_a, given_name="Olwen", family_name="Featherstone"
+    )
+    referral = referral_in_state(people, Status.COMPLETED, patient=patient)
+    ReferralEvent.objects.create(
+        referral=referral, kind="note", action="note", note="Prefers mornings"
+    )
+    Session.objects.filter(referral=referral).update(notes="Brought her own mat")
+    consent_record_decision(
+        referral=referral,
+        by=people.coordinator_x,
+        purpose=ConsentPurpose.EVALUATION,
+        method=ConsentMethod.WRITTEN,
+        note="Letter dated 3 May",
+    )
+    Assessment.objects.create(
+        referral=referral,
+        instrument="gppaq",
+        timepoint=Timepoint.BASELINE,
+        answers=GPPAQ,
+        scores=score("gppaq", GPPAQ),
+    )
+    other_patient = PatientFactory(
+        organisation=people.practice_a, given_name="Bartholomew", family_name="Quist"
+    )
+    other = referral_in_state(people, Status.SUBMITTED, patient=other_patient)
+    return referral, other
+
+
+def _post(client, user, organisation, nhs_number, fmt="json"):
+    client.force_login(user)
+    return client.post(_url(organisation), {"nhs_number": nhs_number, "format": fmt})
+
+
+def test_anonymous_is_sent_to_sign_in(client, people):
+    response = client.get(_url(people.practice_a))
+    assert response.status_code == 302
+    assert "/accounts/login/" in response["Location"]
+
+
+@pytest.mark.parametrize("persona", ["referrer_a", "coordinator_x", "instructor_x", "commissioner"])
+def test_other_roles_are_refused(client, people, record, persona):
+    referral, _ = record
+    response = _post(
+        client, getattr(people, persona), people.practice_a, referral.patient.nhs_number
+    )
+    assert response.status_code == 403
+
+
+def test_another_organisations_admin_gets_not_found_for_the_page(client, people):
+    client.force_login(people.admin_x)
+    assert client.get(_url(people.practice_a)).status_code == 404
+
+
+def test_the_form_page_is_not_stored(client, people):
+    client.force_login(people.admin_a)
+    response = client.get(_url(people.practice_a))
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+
+
+def test_referrer_admin_downloads_json_of_everything_held(client, people, record):
+    referral, other = record
+
+    response = _post(client, people.admin_a, people.practice_a, referral.patient.nhs_number)
+
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    assert response["Content-Disposition"].startswith("attachment;")
+    data = json.loads(response.content)
+    assert data["patients"][0]["family_name"] == "Featherstone"
+    assert [r["reference"] for r in data["referrals"]] == [referral.reference]
+    exported = data["referrals"][0]
+    assert exported["consent"]["consent_referral"] is True
+    assert exported["consent"]["consent_research"] is False
+    withdrawal = exported["consent_history"][-1]
+    assert (withdrawal["decision"], withdrawal["purpose"]) == (
+        "Withdrawn",
+        "Anonymised evaluation use",
+    )
+    assert (withdrawal["method"], withdrawal["note"]) == (
+        "In writing (letter or email)",
+        "Letter dated 3 May",
+    )
+    assert withdrawal["organisation"] == str(people.operator_x)
+    assert "Prefers mornings" in [e["note"] for e in exported["timeline"]]
+    assert {e["action"] for e in exported["timeline"]} >= {"create", "submit", "complete"}
+    assert exported["sessions"][0]["notes"] == "Brought her own mat"
+    assert exported["assessments"][0]["answers"] == GPPAQ
+    assert exported["assessments"][0]["scores"]["pai"] == score("gppaq", GPPAQ)["pai"]
+    assert exported["notifications"], "updates sent to the practice are included"
+    text = response.content.decode()
+    assert other.reference not in text
+    assert "Quist" not in text
+    assert other.patient.nhs_number not in text
+
+
+def test_provider_admin_gets_the_referrals_it_received(client, people, record):
+    referral, _ = record
+
+    response = _post(client, people.admin_x, people.operator_x, referral.patient.nhs_number)
+
+    data = json.loads(response.content)
+    assert [r["reference"] for r in data["referrals"]] == [referral.reference]
+    recipients = {n["recipient"] for r in data["referrals"] for n in r["notifications"]}
+    assert people.referrer_a.email not in recipients
+
+
+def test_a_patient_of_another_organisation_is_not_found(client, people, record):
+    referral, _ = record
+    unreferred = PatientFactory.build()  # a valid NHS number no organisation has referred
+    admin_b = UserFactory()
+    MembershipFactory(user=admin_b, organisation=people.practice_b, role=Role.ORG_ADMIN)
+
+    theirs = _post(client, admin_b, people.practice_b, referral.patient.nhs_number, "html")
+    nobody = _post(client, admin_b, people.practice_b, unreferred.nhs_number, "html")
+
+    assert theirs.status_code == nobody.status_code == 200
+    for response in (theirs, nobody):
+        html = response.content.decode()
+        assert "holds no record of a patient with this NHS number" in html
+        assert "Featherstone" not in html
+        assert referral.reference not in html
+    # The operator that never received it does not hold it either.
+    assert subject_access_export(people.operator_y, referral.patient.nhs_number) is None
+    assert subject_access_export(people.commissioner_org, referral.patient.nhs_number) is None
+
+
+def test_an_invalid_nhs_number_gets_a_clear_message(client, people):
+    response = _post(client, people.admin_a, people.practice_a, "12345")
+    assert response.status_code == 200
+    assert "Enter a valid 10-digit NHS number" in response.content.decode()
+
+
+def test_the_html_document_is_readable_and_not_stored(client, people, record):
+    referral, other = record
+
+    response = _post(client, people.admin_a, people.practice_a, referral.patient.nhs_number, "html")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    assert "nhsuk-summary-list" in html
+    assert "Featherstone" in html
+    assert f"Referral {referral.reference}" in html
+    assert "Prefers mornings" in html
+    assert "Consent decisions" in html and "Letter dated 3 May" in html
+    assert "Brought her own mat" in html
+    assert other.reference not in html
+    assert " style=" not in html
+
+
+def test_the_export_runs_a_fixed_number_of_queries(people, record):
+    referral, _ = record
+    with CaptureQueriesContext(connection) as one:
+        subject_access_export(people.practice_a, referral.patient.nhs_number)
+    for _ in range(3):
+        referral_in_state(people, Status.DECLINED, patient=referral.patient)
+    with CaptureQueriesContext(connection) as four:
+        export = subject_access_export(people.practice_a, referral.patient.nhs_number)
+    assert len(export.data["referrals"]) == 4
+    assert len(four) <= len(one)
+
+
+def test_the_command_writes_json_and_html(people, record, tmp_path):
+    referral, other = record
+    for fmt in ("json", "html"):
+        target = tmp_path / f"sar.{fmt}"
+        out = io.StringIO()
+        call_command(
+            "subject_access",
+            "--organisation",
+            people.practice_a.code,
+            "--nhs-number",
+            referral.patient.nhs_number,
+            "--format",
+            fmt,
+            "--output",
+            str(target),
+            stdout=out,
+        )
+        text = target.read_text()
+        assert referral.reference in text
+        assert other.reference not in text
+        assert "Wrote 1 referral(s)" in out.getvalue()
+    assert json.loads((tmp_path / "sar.json").read_text())["nhs_number"]
+
+
+@pytest.mark.parametrize(
+    ("organisation", "nhs_number", "message"),
+    [("NOPE", None, "No organisation"), ("B82002", None, "holds no record"), (None, "1", "valid")],
+)
+def test_the_command_refuses_bad_input(people, record, tmp_path, organisation, nhs_number, message):
+    referral, _ = record
+    with pytest.raises(CommandError, match=message):
+        call_command(
+            "subject_access",
+            "--organisation",
+            organisation or people.practice_a.code,
+            "--nhs-number",
+            nhs_number or referral.patient.nhs_number,
+            "--output",
+            str(tmp_path / "x.json"),
+        )
+    assert not (tmp_path / "x.json").exists()
