@@ -111,6 +111,24 @@ def forget_cached_permissions(user) -> None:
             delattr(user, attr)
 
 
+def organisations_granting(user, permission: Permission) -> list[Organisation]:
+    """The organisations in which one of the user's memberships grants `permission`."""
+    seen: dict[int, Organisation] = {}
+    for membership in active_memberships(user):
+        if permission in ROLE_PERMISSIONS[membership.role]:
+            seen.setdefault(membership.organisation_id, membership.organisation)
+    return list(seen.values())
+
+
+def organisations_with_role(user, *roles: str) -> list[Organisation]:
+    """The organisations where the user holds one of `roles` (an active membership)."""
+    seen: dict[int, Organisation] = {}
+    for membership in active_memberships(user):
+        if membership.role in roles:
+            seen.setdefault(membership.organisation_id, membership.organisation)
+    return list(seen.values())
+
+
 def roles_in(user, organisation: Organisation) -> set[str]:
     return {m.role for m in active_memberships(user) if m.organisation_id == organisation.id}
 

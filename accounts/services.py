@@ -19,8 +19,6 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from facilities.models import Facility, ProgrammeClass
-
 from .models import ROLES_BY_KIND, Membership, Organisation, Role, User
 from .permissions import Permission, forget_cached_permissions, has_permission
 
@@ -244,14 +242,12 @@ def _keep_an_admin(by, membership: Membership) -> None:
 
 
 def _unassign_instructor(membership: Membership) -> None:
-    operator = membership.organisation
+    """Take the instructor off the operator's facilities and classes (through the user's side
+    of those relations, as accounts sits below facilities)."""
+    operator_id = membership.organisation_id
     user = membership.user
-    for facility in Facility.objects.filter(operator=operator, staff=user):
-        facility.staff.remove(user)
-    for programme_class in ProgrammeClass.objects.filter(
-        programme__operator=operator, instructors=user
-    ):
-        programme_class.instructors.remove(user)
+    user.facilities_worked.remove(*user.facilities_worked.filter(operator_id=operator_id))
+    user.classes_taught.remove(*user.classes_taught.filter(programme__operator_id=operator_id))
 
 
 def end_sessions_of(user: User) -> int:

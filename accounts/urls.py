@@ -3,6 +3,5 @@ from django.urls import path
 from . import views
 
 urlpatterns = [
-    path("", views.home, name="home"),
     path("session/keep-alive/", views.session_keep_alive, name="session_keep_alive"),
 ]

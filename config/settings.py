@@ -76,12 +76,14 @@ INSTALLED_APPS = [
     "facilities",
     "referrals",
     "outcomes",
+    "leisure",
     "delivery",
     "demo",
     "pgtrigger",
     "pghistory",
     "audit",
     "governance",
+    "manage",
     "axes",
 ]
 

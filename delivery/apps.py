@@ -9,10 +9,13 @@ class DeliveryConfig(AppConfig):
 
     def ready(self) -> None:
         from referrals.events import event_recorded
+        from referrals.sections import register_section
 
         from .notifications import notifications_queue_for_event
+        from .selectors import delivery_log_section
 
         # Strong reference, fixed uid: connected once however often ready() runs (tests).
         event_recorded.connect(
             notifications_queue_for_event, dispatch_uid="delivery.notifications_queue_for_event"
         )
+        register_section("delivery_log", delivery_log_section)

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from referrals.models import Notification, Referral
+from referrals.sections import Viewer
 
 from .notifications import HEADLINES
 
@@ -88,3 +89,8 @@ def delivery_log_for(
         )
         for row in rows
     ]
+
+
+def delivery_log_section(viewer: Viewer, referral: Referral) -> dict:
+    """On the referral page: what was sent about it; reminders only for the provider's side."""
+    return {"delivery_log": delivery_log_for(referral, include_reminders=not viewer.is_referrer)}

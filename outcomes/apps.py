@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class OutcomesConfig(AppConfig):
     name = "outcomes"
     verbose_name = "Outcome measures"
+
+    def ready(self) -> None:
+        from referrals.sections import register_section
+
+        from .selectors import outcome_summary_section
+
+        register_section("outcome_summary", outcome_summary_section)

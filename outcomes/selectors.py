@@ -3,7 +3,9 @@
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from accounts.permissions import OPERATOR_ROLES, roles_in
+from referrals.consent import can_see_progress
+from referrals.models import Referral
+from referrals.sections import Viewer
 
 from . import instruments
 from .instruments.base import lookup
@@ -152,9 +154,7 @@ def outcome_summary(referral) -> list[InstrumentSummary]:
     return sorted(summaries.values(), key=lambda s: s.name)
 
 
-def can_see_progress(user, referral) -> bool:
-    """For a referral the user can already see: the operator's staff always; the referrer only
-    while the patient's consent to share progress stands."""
-    if referral.operator_id is not None and roles_in(user, referral.operator) & OPERATOR_ROLES:
-        return True
-    return referral.shares_progress
+def outcome_summary_section(viewer: Viewer, referral: Referral) -> dict:
+    """On the referral page: the outcome summary, for whoever may see the patient's progress."""
+    shown = can_see_progress(viewer.user, referral)
+    return {"outcome_summary": outcome_summary(referral) if shown else None}

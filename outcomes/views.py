@@ -11,25 +11,18 @@ from django.shortcuts import redirect, render
 from accounts.permissions import Permission, has_permission
 from audit.models import AccessKind
 from audit.services import audit_read
-from referrals.models import Referral
-from referrals.selectors import referral_for_user
+from referrals.consent import can_see_progress
+from referrals.web import referral_or_404
 
 from . import instruments, schedules, selectors, services
 from .forms import InstrumentForm
 from .models import Timepoint
 
 
-def _referral_or_404(request, reference: str) -> Referral:
-    try:
-        return referral_for_user(request.user, reference)
-    except Referral.DoesNotExist as missing:
-        raise Http404("No referral with that reference") from missing
-
-
 @login_required
 def progress(request, reference: str):
-    referral = _referral_or_404(request, reference)
-    if not selectors.can_see_progress(request.user, referral):
+    referral = referral_or_404(request.user, reference)
+    if not can_see_progress(request.user, referral):
         raise PermissionDenied("The patient has not agreed to share their progress.")
     can_record = has_permission(request.user, Permission.ASSESSMENT_RECORD, referral)
     summary = selectors.outcome_summary(referral)
@@ -72,7 +65,7 @@ def _show_errors(form, error: ValidationError) -> None:
 
 @login_required
 def record(request, reference: str, instrument: str, timepoint: str):
-    referral = _referral_or_404(request, reference)
+    referral = referral_or_404(request.user, reference)
     if not has_permission(request.user, Permission.ASSESSMENT_RECORD, referral):
         raise PermissionDenied("Only the referral's instructors can record outcome measures.")
     definition = _instrument_or_404(instrument)

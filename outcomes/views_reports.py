@@ -6,7 +6,6 @@ it did not exist.
 """
 
 import csv
-import re
 
 from django import forms
 from django.contrib.auth.decorators import login_required
@@ -16,6 +15,7 @@ from django.shortcuts import render
 
 from accounts.permissions import Permission, has_permission
 from accounts.validation import PortalDateField
+from referrals.web import neutralise
 
 from . import reports
 
@@ -90,18 +90,6 @@ def report(request):
 
 
 # A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection").
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-
-
-NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
-
-
-def neutralise(value) -> str:
-    """Prefix a quote to a cell a spreadsheet would run, leaving plain (negative) numbers alone."""
-    text = str(value)
-    if text.startswith(FORMULA_TRIGGERS) and not NUMBER.fullmatch(text):
-        return f"'{text}"
-    return text
 
 
 @login_required

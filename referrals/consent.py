@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from accounts.permissions import Permission, has_permission
+from accounts.permissions import OPERATOR_ROLES, Permission, has_permission, roles_in
 from accounts.validation import check_field_value
 from clinical.reasons import CancelReason, DischargeReason
 
@@ -32,6 +32,7 @@ from .models import (
     Session,
     Status,
 )
+from .transitions import acting_organisation, release_future_sessions, transition
 from .workflow import ACTIONS, PROGRESS_EVENTS, ReferralChanged, WorkflowError
 
 # The referral flag that holds each purpose's current state.
@@ -59,7 +60,7 @@ def evaluation_referrals(referrals: QuerySet[Referral]) -> QuerySet[Referral]:
 def record_consent_at_submission(referral: Referral) -> None:
     """The decisions the referrer recorded on the draft become the first entries of the history.
 
-    Runs inside the submission's transaction (a `then` of `_transition`)."""
+    Runs inside the submission's transaction (a `then` of `transition`)."""
     ConsentRecord.objects.bulk_create(
         ConsentRecord(
             referral=referral,
@@ -114,19 +115,17 @@ def _withhold_progress_not_yet_delivered(referral: Referral) -> int:
 
 def _end_referral(locked: Referral, *, by, record) -> None:
     """Withdrawn consent to the referral: cancel it, or discharge it once it is under way."""
-    from .services import _release_future_sessions, _transition
-
     if locked.status in ACTIONS["cancel"].sources:
         action, reason = "cancel", CancelReason.CONSENT_WITHDRAWN
     else:
         action, reason = "discharge", DischargeReason.CONSENT_WITHDRAWN
-    release = _release_future_sessions(by, Session.Attendance.CANCELLED_PATIENT)
+    release = release_future_sessions(by, Session.Attendance.CANCELLED_PATIENT)
 
     def then(ended: Referral) -> None:
         release(ended)
         record(ended)
 
-    _transition(
+    transition(
         locked,
         by=by,
         action_name=action,
@@ -154,8 +153,6 @@ def consent_record_decision(
     """
     note = (note or "").strip()
     check_field_value(ConsentRecord, "note", note)
-    from .services import _acting_organisation
-
     created: list[ConsentRecord] = []
 
     def record(locked: Referral) -> None:
@@ -167,9 +164,7 @@ def consent_record_decision(
                 method=method,
                 note=note,
                 recorded_by=by,
-                recorded_by_organisation=_acting_organisation(
-                    by, Permission.CONSENT_RECORD, locked
-                ),
+                recorded_by_organisation=acting_organisation(by, Permission.CONSENT_RECORD, locked),
             )
         )
 
@@ -250,3 +245,11 @@ def consent_state(referral: Referral, history: list[ConsentRecord] | None = None
         }
         for purpose in PURPOSE_FLAGS
     ]
+
+
+def can_see_progress(user, referral) -> bool:
+    """For a referral the user can already see: the operator's staff always; the referrer only
+    while the patient's consent to share progress stands."""
+    if referral.operator_id is not None and roles_in(user, referral.operator) & OPERATOR_ROLES:
+        return True
+    return referral.shares_progress

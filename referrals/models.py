@@ -44,6 +44,10 @@ class Status(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+# The states a referral never leaves (the state table, `workflow.py`, has no move out of them).
+FINAL_STATES = frozenset({Status.COMPLETED, Status.DECLINED, Status.DISCHARGED, Status.CANCELLED})
+
+
 class Sex(models.TextChoices):
     """Person stated sex (NHS Data Dictionary)."""
 
@@ -383,8 +387,6 @@ class Referral(models.Model):
 
     @property
     def is_final(self) -> bool:
-        from .workflow import FINAL_STATES
-
         return self.status in FINAL_STATES
 
     @property

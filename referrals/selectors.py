@@ -10,7 +10,7 @@ from accounts.models import Role
 from accounts.permissions import active_memberships, staffed_facility_ids
 from facilities.models import Programme
 
-from .models import Referral, Status
+from .models import Attendance, Notification, Patient, Referral, Status
 from .working_days import add_working_days
 
 
@@ -128,8 +128,6 @@ def referrer_dashboard(
 
 def unread_updates_for(user) -> QuerySet:
     """In-app updates the user has not opened yet."""
-    from .models import Notification
-
     return Notification.objects.filter(
         recipient_user=user, channel=Notification.Channel.IN_APP, read_at__isnull=True
     ).exclude(status=Notification.DeliveryStatus.WITHHELD)
@@ -149,8 +147,6 @@ def patient_known_to(organisation, nhs_number: str):
     Only the organisation's own records are read: what another organisation recorded about the
     same person is never shown here.
     """
-    from .models import Patient
-
     return Patient.objects.filter(organisation=organisation, nhs_number=nhs_number).first()
 
 
@@ -162,8 +158,6 @@ def referral_timeline(referral: Referral):
 
 def attendance_summary(referral: Referral) -> dict:
     """Sessions attended out of the programme's planned number, and missed sessions."""
-    from .models import Attendance
-
     counts = dict(referral.sessions.order_by().values_list("status").annotate(n=Count("id")))
     planned = referral.programme.planned_sessions if referral.programme else 0
     return {
@@ -172,108 +166,3 @@ def attendance_summary(referral: Referral) -> dict:
         "missed": counts.get(Attendance.DNA, 0),
         "booked": counts.get(Attendance.BOOKED, 0),
     }
-
-
-# --- Class places ------------------------------------------------------------------------------
-
-
-def waitlist_queue_length(programme_class) -> int:
-    return Referral.objects.filter(
-        programme_class=programme_class, status=Status.WAITLISTED
-    ).count()
-
-
-def waitlist_position(referral: Referral) -> int | None:
-    """1 for the next in line for the class, or None when the referral is not waiting."""
-    if referral.status != Status.WAITLISTED or referral.programme_class_id is None:
-        return None
-    ahead = Referral.objects.filter(
-        programme_class_id=referral.programme_class_id,
-        status=Status.WAITLISTED,
-    ).filter(
-        Q(status_changed_at__lt=referral.status_changed_at)
-        | Q(status_changed_at=referral.status_changed_at, id__lt=referral.id)
-    )
-    return ahead.count() + 1
-
-
-# --- The coordinator's triage worklist ---------------------------------------------------------
-
-TRIAGE_STATUSES = (Status.SUBMITTED, Status.INFO_REQUESTED, Status.ACCEPTED, Status.WAITLISTED)
-
-
-def operators_coordinated_by(user) -> list[int]:
-    return [m.organisation_id for m in active_memberships(user) if m.role == Role.COORDINATOR]
-
-
-def triage_worklist(
-    user, *, facility=None, programme=None, status="", overdue=False, search="", today=None
-) -> QuerySet[Referral]:
-    """Referrals routed to the coordinator's operators that still need them, oldest first."""
-    queryset = referral_list_for(user).filter(operator_id__in=operators_coordinated_by(user))
-    queryset = (
-        queryset.filter(status=status) if status else queryset.filter(status__in=TRIAGE_STATUSES)
-    )
-    if facility is not None:
-        queryset = queryset.filter(
-            Q(facility=facility) | Q(facility__isnull=True, preferred_facility=facility)
-        )
-    if programme is not None:
-        queryset = queryset.filter(programme=programme)
-    if overdue:
-        queryset = referrals_overdue_for_triage(queryset, today=today)
-    return (
-        referrals_matching(queryset, search)
-        .select_related("preferred_facility", "programme_class")
-        .order_by("submitted_at", "id")
-    )
-
-
-def classes_with_places(queryset):
-    """Annotate classes with `taken` (referrals holding a place) and `waiting` (waiting list).
-
-    The one definition of a class's occupancy for lists; the booking services count the same
-    way under a row lock (`services._lock_class_and_count_taken`).
-    """
-    from .workflow import PLACE_HOLDERS
-
-    return queryset.annotate(
-        taken=Count("referrals", filter=Q(referrals__status__in=PLACE_HOLDERS)),
-        waiting=Count("referrals", filter=Q(referrals__status=Status.WAITLISTED)),
-    )
-
-
-def free_places_by_class(class_ids) -> dict[int, int]:
-    """Places free in each class (capacity minus referrals holding a place), in one query."""
-    from facilities.models import ProgrammeClass
-
-    classes = classes_with_places(ProgrammeClass.objects.filter(id__in=list(class_ids)))
-    return {c.id: max(c.capacity - c.taken, 0) for c in classes}
-
-
-def classes_coordinated_by(user):
-    """The coordinator's operators' classes with places taken and the waiting list, one query."""
-    from facilities.models import ProgrammeClass
-
-    classes = ProgrammeClass.objects.filter(
-        programme__operator_id__in=operators_coordinated_by(user)
-    ).select_related("programme", "facility")
-    return classes_with_places(classes).order_by("facility__name", "weekday", "start_time")
-
-
-def class_participants(programme_class) -> tuple[list[Referral], list[Referral]]:
-    """Who holds a place in the class, and the waiting list in queue order."""
-    from .workflow import PLACE_HOLDERS
-
-    referrals = (
-        Referral.objects.filter(
-            programme_class=programme_class,
-            status__in=[*PLACE_HOLDERS, Status.WAITLISTED],
-        )
-        .select_related("patient")
-        .order_by("status_changed_at", "id")
-    )
-    holding = [r for r in referrals if r.status != Status.WAITLISTED]
-    waiting = [r for r in referrals if r.status == Status.WAITLISTED]
-    holding.sort(key=lambda r: (r.patient.family_name, r.patient.given_name))
-    return holding, waiting

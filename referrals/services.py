@@ -7,6 +7,7 @@ refused change raises before anything is written.
 """
 
 import datetime
+from collections.abc import Callable
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -14,10 +15,7 @@ from django.utils import timezone
 
 from accounts.models import Organisation, Role
 from accounts.permissions import (
-    ROLE_PERMISSIONS,
     Permission,
-    active_memberships,
-    has_permission,
 )
 from accounts.validation import check_field_value
 from clinical.reasons import CancelReason, DeclineReason, DischargeReason
@@ -27,8 +25,16 @@ from .consent import record_consent_at_submission
 from .eligibility import eligibility_problems
 from .events import event_recorded
 from .models import Patient, Referral, ReferralEvent, Session, Status
-from .selectors import unread_updates_for, waitlist_queue_length
-from .workflow import ACTIONS, PLACE_HOLDERS, ReferralChanged, WorkflowError, check_transition
+from .places import holding_places, waitlist_queue_length
+from .selectors import unread_updates_for
+from .transitions import (
+    acting_organisation,
+    copy_state,
+    refuse_unless,
+    release_future_sessions,
+    transition,
+)
+from .workflow import ReferralChanged, WorkflowError
 from .working_days import is_bank_holiday
 
 # Fields a draft may be created or edited with; state, consent times and routing are not among them.
@@ -54,79 +60,6 @@ DRAFT_FIELDS = frozenset(
 )
 
 
-def _acting_organisation(user, permission: Permission, referral: Referral) -> Organisation | None:
-    """The organisation on whose behalf `user` acts: recorded on the timeline."""
-    for membership in active_memberships(user):
-        if permission in ROLE_PERMISSIONS[membership.role] and membership.organisation_id in {
-            referral.referring_organisation_id,
-            referral.operator_id,
-        }:
-            return membership.organisation
-    return None
-
-
-def _refuse_unless(user, permission: Permission, obj) -> None:
-    if not has_permission(user, permission, obj):
-        raise PermissionDenied("You do not have permission to do that to this referral.")
-
-
-def _copy_state(target: Referral, source: Referral) -> None:
-    """Bring the caller's copy up to date so it can be used for the next action."""
-    for field in source._meta.concrete_fields:
-        setattr(target, field.attname, getattr(source, field.attname))
-
-
-def _transition(
-    referral: Referral,
-    *,
-    by,
-    action_name: str,
-    reason_code: str = "",
-    note: str = "",
-    changes: dict | None = None,
-    validate=None,
-    then=None,
-    permission: Permission | None = None,
-) -> ReferralEvent:
-    """`permission` replaces the action's own where another rule allows the move: a recorded
-    withdrawal of consent ends a referral whoever records it (`referrals/consent.py`)."""
-    action = ACTIONS[action_name]
-    permission = permission or action.permission
-    check_field_value(ReferralEvent, "note", note)
-    with transaction.atomic():
-        locked = Referral.objects.select_for_update().get(pk=referral.pk)
-        _refuse_unless(by, permission, locked)
-        if locked.version != referral.version:
-            raise ReferralChanged()
-        check_transition(locked.status, action)
-        if validate is not None:
-            validate(locked)
-        from_status = locked.status
-        now = timezone.now()
-        for field, value in (changes or {}).items():
-            setattr(locked, field, value(locked) if callable(value) else value)
-        locked.status = action.target
-        locked.status_changed_at = now
-        locked.version += 1
-        locked.save()
-        event = ReferralEvent.objects.create(
-            referral=locked,
-            action=action.name,
-            actor=by,
-            actor_organisation=_acting_organisation(by, permission, locked),
-            from_status=from_status,
-            to_status=locked.status,
-            reason_code=reason_code,
-            note=note,
-            created_at=now,
-        )
-        if then is not None:
-            then(locked)
-        event_recorded.send(sender=ReferralEvent, event=event)
-    _copy_state(referral, locked)
-    return event
-
-
 def _require_text(value: str, field: str, message: str) -> str:
     value = (value or "").strip()
     if not value:
@@ -146,7 +79,7 @@ def _require_reason(reason: str, choices, note: str) -> None:
 
 def patient_create(*, by, organisation: Organisation, **fields) -> Patient:
     """Record a new patient of `organisation`; validated like any form input."""
-    _refuse_unless(by, Permission.REFERRAL_CREATE, organisation)
+    refuse_unless(by, Permission.REFERRAL_CREATE, organisation)
     patient = Patient(organisation=organisation, **fields)
     patient.full_clean()
     patient.save()
@@ -169,7 +102,7 @@ def patient_record_for_referral(
     organisation's record of the same person is never read or changed here: each organisation's
     referrals show the details that organisation gave.
     """
-    _refuse_unless(by, Permission.REFERRAL_CREATE, organisation)
+    refuse_unless(by, Permission.REFERRAL_CREATE, organisation)
     nhs_number = fields.get("nhs_number")
     if patient is None and nhs_number:
         patient = Patient.objects.filter(organisation=organisation, nhs_number=nhs_number).first()
@@ -189,7 +122,7 @@ def referral_create_draft(
     *, by, organisation: Organisation, patient: Patient, **fields
 ) -> Referral:
     """Start a referral as a draft; the clinician is the user making it."""
-    _refuse_unless(by, Permission.REFERRAL_CREATE, organisation)
+    refuse_unless(by, Permission.REFERRAL_CREATE, organisation)
     _refuse_other_organisations_patient(patient, organisation)
     unknown = set(fields) - DRAFT_FIELDS
     if unknown:
@@ -234,7 +167,7 @@ def referral_update_draft(*, referral: Referral, by, **fields) -> Referral:
         raise ValueError(f"Not draft fields: {', '.join(sorted(unknown))}")
     with transaction.atomic():
         locked = Referral.objects.select_for_update().get(pk=referral.pk)
-        _refuse_unless(by, Permission.REFERRAL_EDIT_DRAFT, locked)
+        refuse_unless(by, Permission.REFERRAL_EDIT_DRAFT, locked)
         if locked.version != referral.version:
             raise ReferralChanged()
         if locked.status != Status.DRAFT:
@@ -252,7 +185,7 @@ def referral_update_draft(*, referral: Referral, by, **fields) -> Referral:
         locked.full_clean(exclude=["reference"])
         locked.version += 1
         locked.save()
-    _copy_state(referral, locked)
+    copy_state(referral, locked)
     return referral
 
 
@@ -288,7 +221,7 @@ def _validate_submission(referral: Referral) -> None:
 
 def referral_submit(*, referral: Referral, by) -> ReferralEvent:
     now = timezone.now()
-    return _transition(
+    return transition(
         referral,
         by=by,
         action_name="submit",
@@ -326,11 +259,7 @@ def _check_placement(referral: Referral, facility: Facility, programme_class, in
 def _lock_class_and_count_taken(programme_class_id: int, *, excluding: Referral) -> int:
     """Lock the class row (so concurrent placements queue up) and count its places in use."""
     ProgrammeClass.objects.select_for_update().get(pk=programme_class_id)
-    return (
-        Referral.objects.filter(programme_class_id=programme_class_id, status__in=PLACE_HOLDERS)
-        .exclude(pk=excluding.pk)
-        .count()
-    )
+    return holding_places(programme_class_id).exclude(pk=excluding.pk).count()
 
 
 def referral_accept(
@@ -351,14 +280,14 @@ def referral_accept(
         taken = _lock_class_and_count_taken(programme_class.pk, excluding=locked)
         if taken >= programme_class.capacity:
             position = waitlist_queue_length(programme_class) + 1
-            _transition(
+            transition(
                 locked,
                 by=by,
                 action_name="waitlist",
                 note=f"{programme_class.name} is full: number {position} on its waiting list.",
             )
 
-    return _transition(
+    return transition(
         referral,
         by=by,
         action_name="accept",
@@ -375,21 +304,21 @@ def referral_accept(
 
 def referral_decline(*, referral: Referral, by, reason: str, note: str = "") -> ReferralEvent:
     _require_reason(reason, DeclineReason, note)
-    return _transition(referral, by=by, action_name="decline", reason_code=reason, note=note)
+    return transition(referral, by=by, action_name="decline", reason_code=reason, note=note)
 
 
 def referral_request_info(*, referral: Referral, by, question: str) -> ReferralEvent:
     question = _require_text(question, "question", "Enter the question for the referrer")
-    return _transition(referral, by=by, action_name="request_info", note=question)
+    return transition(referral, by=by, action_name="request_info", note=question)
 
 
 def referral_answer_info(*, referral: Referral, by, answer: str) -> ReferralEvent:
     answer = _require_text(answer, "answer", "Enter your answer")
-    return _transition(referral, by=by, action_name="answer_info", note=answer)
+    return transition(referral, by=by, action_name="answer_info", note=answer)
 
 
 def referral_waitlist(*, referral: Referral, by, note: str = "") -> ReferralEvent:
-    return _transition(referral, by=by, action_name="waitlist", note=note)
+    return transition(referral, by=by, action_name="waitlist", note=note)
 
 
 def class_session_times(programme_class: ProgrammeClass, first_day, weeks: int) -> list:
@@ -449,7 +378,7 @@ def referral_book(
             if moment not in existing
         )
 
-    return _transition(
+    return transition(
         referral,
         by=by,
         action_name="book",
@@ -460,40 +389,28 @@ def referral_book(
 
 
 def referral_start(*, referral: Referral, by, note: str = "") -> ReferralEvent:
-    return _transition(referral, by=by, action_name="start", note=note)
-
-
-def _release_future_sessions(by, attendance: str):
-    """A referral that ends gives up its future bookings, so registers stop listing the patient."""
-
-    def release(locked: Referral) -> None:
-        now = timezone.now()
-        locked.sessions.filter(status=Session.Attendance.BOOKED, scheduled_at__gte=now).update(
-            status=attendance, logged_by=by, logged_at=now
-        )
-
-    return release
+    return transition(referral, by=by, action_name="start", note=note)
 
 
 def referral_complete(*, referral: Referral, by, note: str = "") -> ReferralEvent:
-    return _transition(
+    return transition(
         referral,
         by=by,
         action_name="complete",
         note=note,
-        then=_release_future_sessions(by, Session.Attendance.CANCELLED_PROVIDER),
+        then=release_future_sessions(by, Session.Attendance.CANCELLED_PROVIDER),
     )
 
 
 def referral_discharge(*, referral: Referral, by, reason: str, note: str = "") -> ReferralEvent:
     _require_reason(reason, DischargeReason, note)
-    return _transition(
+    return transition(
         referral,
         by=by,
         action_name="discharge",
         reason_code=reason,
         note=note,
-        then=_release_future_sessions(by, Session.Attendance.CANCELLED_PROVIDER),
+        then=release_future_sessions(by, Session.Attendance.CANCELLED_PROVIDER),
     )
 
 
@@ -505,13 +422,13 @@ def referral_cancel(*, referral: Referral, by, reason: str, note: str = "") -> R
         if by_patient
         else Session.Attendance.CANCELLED_PROVIDER
     )
-    return _transition(
+    return transition(
         referral,
         by=by,
         action_name="cancel",
         reason_code=reason,
         note=note,
-        then=_release_future_sessions(by, attendance),
+        then=release_future_sessions(by, attendance),
     )
 
 
@@ -531,7 +448,7 @@ def session_record_attendance(*, session: Session, status: str, by, note: str = 
     with transaction.atomic():
         referral = Referral.objects.select_for_update().get(pk=session.referral_id)
         locked = Session.objects.select_for_update().get(pk=session.pk)
-        _refuse_unless(by, Permission.SESSION_RECORD, referral)
+        refuse_unless(by, Permission.SESSION_RECORD, referral)
         if referral.status not in {Status.BOOKED, Status.ACTIVE}:
             raise WorkflowError("Attendance can only be recorded for a booked or active referral.")
         now = timezone.now()
@@ -540,7 +457,7 @@ def session_record_attendance(*, session: Session, status: str, by, note: str = 
             raise ValidationError({"status": "This session has not happened yet"})
         previous = locked.status
         if previous == status:
-            _copy_state(session, locked)
+            copy_state(session, locked)
             return session
         locked.status = status
         locked.logged_by = by
@@ -549,7 +466,7 @@ def session_record_attendance(*, session: Session, status: str, by, note: str = 
             locked.notes = note
         locked.save()
         on = f"{timezone.localtime(locked.scheduled_at):%d %B %Y}"
-        actor_organisation = _acting_organisation(by, Permission.SESSION_RECORD, referral)
+        actor_organisation = acting_organisation(by, Permission.SESSION_RECORD, referral)
         if previous != Session.Attendance.BOOKED:
             ReferralEvent.objects.create(
                 referral=referral,
@@ -562,7 +479,7 @@ def session_record_attendance(*, session: Session, status: str, by, note: str = 
                 created_at=now,
             )
         if status == Session.Attendance.ATTENDED and referral.status == Status.BOOKED:
-            _transition(referral, by=by, action_name="start", note="First session attended")
+            transition(referral, by=by, action_name="start", note="First session attended")
         elif status == Session.Attendance.DNA and previous == Session.Attendance.BOOKED:
             event = ReferralEvent.objects.create(
                 referral=referral,
@@ -574,8 +491,26 @@ def session_record_attendance(*, session: Session, status: str, by, note: str = 
                 created_at=now,
             )
             event_recorded.send(sender=ReferralEvent, event=event)
-    _copy_state(session, locked)
+    copy_state(session, locked)
     return session
+
+
+# Each workflow action's service, called as `ACTION_SERVICES[name](referral=..., by=..., **fields)`
+# with the action's own fields (a reason, a note, a placement). Pages and tests dispatch through
+# this one map; "start" also happens by itself when the first session is attended.
+ACTION_SERVICES: dict[str, Callable[..., ReferralEvent]] = {
+    "submit": referral_submit,
+    "accept": referral_accept,
+    "decline": referral_decline,
+    "request_info": referral_request_info,
+    "answer_info": referral_answer_info,
+    "waitlist": referral_waitlist,
+    "book": referral_book,
+    "start": referral_start,
+    "complete": referral_complete,
+    "discharge": referral_discharge,
+    "cancel": referral_cancel,
+}
 
 
 def notifications_mark_read(*, user, referral: Referral) -> int:

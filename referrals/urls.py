@@ -1,18 +1,17 @@
 from django.urls import path
 
-from . import views, views_consent
+from .views import consent, dashboard, record, wizard
 
 app_name = "referrals"
-
 urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
-    path("search/clear/", views.clear_search, name="clear_search"),
-    path("new/", views.new_referral, name="new"),
-    path("<str:reference>/", views.referral_detail, name="detail"),
-    path("<str:reference>/edit/<str:step>/", views.edit_step, name="step"),
-    path("<str:reference>/check/", views.check_answers, name="check"),
-    path("<str:reference>/confirmation/", views.confirmation, name="confirmation"),
-    path("<str:reference>/answer/", views.answer_information, name="answer"),
-    path("<str:reference>/cancel/", views.cancel_referral, name="cancel"),
-    path("<str:reference>/consent/", views_consent.record_consent, name="consent"),
+    path("", dashboard.dashboard, name="dashboard"),
+    path("search/clear/", dashboard.clear_search, name="clear_search"),
+    path("new/", wizard.new_referral, name="new"),
+    path("<str:reference>/", record.referral_detail, name="detail"),
+    path("<str:reference>/edit/<str:step>/", wizard.edit_step, name="step"),
+    path("<str:reference>/check/", wizard.check_answers, name="check"),
+    path("<str:reference>/confirmation/", wizard.confirmation, name="confirmation"),
+    path("<str:reference>/answer/", record.answer_information, name="answer"),
+    path("<str:reference>/cancel/", record.cancel_referral, name="cancel"),
+    path("<str:reference>/consent/", consent.record_consent, name="consent"),
 ]

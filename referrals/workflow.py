@@ -101,7 +101,6 @@ ACTIONS: dict[str, Action] = {
     ]
 }
 
-FINAL_STATES = frozenset({S.COMPLETED, S.DECLINED, S.DISCHARGED, S.CANCELLED})
 
 # States in which a referral holds a place in its class (the waiting list holds none).
 PLACE_HOLDERS = frozenset({S.ACCEPTED, S.BOOKED, S.ACTIVE})

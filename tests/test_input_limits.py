@@ -14,7 +14,6 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts import forms as accounts_forms
 from accounts.validation import (
     SHORT_NOTE_MAX,
     PlainTextField,
@@ -23,7 +22,9 @@ from accounts.validation import (
     validate_multiline_text,
     validate_single_line_text,
 )
-from facilities import forms as facilities_forms
+from leisure import forms as leisure_forms
+from manage import forms as facilities_forms
+from manage import forms_members as accounts_forms
 from outcomes.models import Assessment
 from outcomes.services import assessment_record
 from referrals import forms as referrals_forms
@@ -350,7 +351,7 @@ def test_every_free_text_form_field_refuses_hidden_characters_and_has_a_limit(fo
 
 
 def test_a_one_megabyte_note_is_refused_by_the_form():
-    form = referrals_forms.DeclineForm({"reason": "outside_area", "note": ONE_MEGABYTE})
+    form = leisure_forms.DeclineForm({"reason": "outside_area", "note": ONE_MEGABYTE})
 
     assert not form.is_valid()
     assert form.errors["note"] == ["Enter 2000 characters or fewer (you entered 1000000)"]

@@ -11,7 +11,7 @@ from referrals.models import Referral, Status
 from tests.builders import new_draft, referral_in_state
 from tests.e2e.conftest import assert_accessible, screenshot, sign_in
 from tests.factories import PatientFactory, ProgrammeClassFactory
-from tests.referrals.test_register import at_local, move_session
+from tests.leisure.test_register import at_local, move_session
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from referrals.models import Attendance, Status
 from tests.e2e.conftest import assert_accessible, screenshot, sign_in
 from tests.factories import PatientFactory
-from tests.referrals.test_register import D, active_with_history, booked_with_a_session_today
+from tests.leisure.test_register import D, active_with_history, booked_with_a_session_today
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 

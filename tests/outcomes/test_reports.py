@@ -349,7 +349,7 @@ def test_formula_injection_is_neutralised_in_the_csv(client, people):
 
 
 def test_neutralise_covers_every_formula_trigger():
-    from outcomes.views_reports import neutralise
+    from referrals.web import neutralise
 
     for trigger in ("=", "+", "-", "@", "\t", "\r"):
         assert neutralise(f"{trigger}1+1") == f"'{trigger}1+1"

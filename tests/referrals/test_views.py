@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from referrals import services
 from referrals.models import Notification, Patient, Referral, Status
-from referrals.views import SEARCH_SESSION_KEY
+from referrals.views.dashboard import SEARCH_SESSION_KEY
 from tests.builders import new_draft, referral_in_state, session_due_now
 from tests.factories import PatientFactory
 

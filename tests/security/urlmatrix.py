@@ -23,10 +23,10 @@ from django.utils.http import int_to_base36
 
 from accounts.models import Membership, User
 from accounts.selectors import member_token
+from leisure.views.triage import ACTION_PAGES
 from outcomes.models import Assessment, Timepoint
 from referrals.models import Notification, Patient, Referral, ReferralEvent, Session, Status
-from referrals.views import STEPS
-from referrals.views_triage import ACTION_PAGES
+from referrals.views.wizard import STEPS
 from referrals.workflow import ACTIONS
 
 from .helpers import World

@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+
+
+class LeisureConfig(AppConfig):
+    """The leisure side's pages: triage, classes and places, registers and caseload."""
+
+    name = "leisure"
+    label = "leisure"
+
+    def ready(self) -> None:
+        from referrals.sections import register_section
+
+        from .views.triage import triage_actions_section
+
+        register_section("triage_actions", triage_actions_section)

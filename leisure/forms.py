@@ -1,0 +1,192 @@
+"""The leisure side's forms: the worklist filter and one form per triage action."""
+
+import datetime
+
+from django import forms
+from django.utils import timezone
+
+from accounts.models import Role, User
+from accounts.validation import (
+    SHORT_NOTE_MAX,
+    PlainTextField,
+)
+from clinical.reasons import DeclineReason, DischargeReason
+from facilities.models import Facility, Programme, ProgrammeClass
+from referrals.forms import NHSDateField
+from referrals.models import Status
+
+
+class TriageFilterForm(forms.Form):
+    """Worklist filters: none of them is patient data, so they live in the URL."""
+
+    facility = forms.ModelChoiceField(
+        label="Leisure centre", queryset=None, required=False, empty_label="All centres"
+    )
+    programme = forms.ModelChoiceField(
+        label="Programme", queryset=None, required=False, empty_label="All programmes"
+    )
+    status = forms.ChoiceField(
+        label="Status",
+        choices=[
+            ("", "Waiting for us"),
+            (Status.SUBMITTED, "Submitted"),
+            (Status.INFO_REQUESTED, "Information requested"),
+            (Status.ACCEPTED, "Accepted"),
+            (Status.WAITLISTED, "Waiting list"),
+        ],
+        required=False,
+    )
+    overdue = forms.BooleanField(label="Only overdue", required=False)
+
+    def __init__(self, *args, operator_ids=(), **kwargs):
+
+        super().__init__(*args, **kwargs)
+        self.fields["facility"].queryset = Facility.objects.filter(operator_id__in=operator_ids)
+        self.fields["programme"].queryset = Programme.objects.filter(operator_id__in=operator_ids)
+
+
+class AcceptForm(forms.Form):
+    facility = forms.ModelChoiceField(
+        label="Leisure centre",
+        queryset=None,
+        error_messages={"required": "Select the leisure centre"},
+    )
+    programme_class = forms.ModelChoiceField(
+        label="Class",
+        queryset=None,
+        required=False,
+        empty_label="No class yet (one-to-one sessions first)",
+        help_text="A full class puts the patient on its waiting list.",
+    )
+    instructor = forms.ModelChoiceField(
+        label="Instructor", queryset=None, required=False, empty_label="Not assigned yet"
+    )
+    note = PlainTextField(
+        max_length=SHORT_NOTE_MAX,
+        label="Note for the timeline (optional)",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+    )
+
+    def __init__(self, *args, referral, free_places=None, **kwargs):
+
+        super().__init__(*args, **kwargs)
+        operator_id = referral.operator_id
+        self.fields["facility"].queryset = Facility.objects.filter(
+            operator_id=operator_id, is_active=True
+        )
+        classes = ProgrammeClass.objects.filter(
+            programme_id=referral.programme_id, is_active=True
+        ).select_related("facility")
+        self.fields["programme_class"].queryset = classes
+        free = free_places or {}
+        self.fields["programme_class"].label_from_instance = lambda c: (
+            f"{c.name}, {c.facility.name}, {c.get_weekday_display()} {c.start_time:%H:%M} "
+            f"({free.get(c.id, c.capacity)} of {c.capacity} places free)"
+        )
+        self.fields["instructor"].queryset = User.objects.filter(
+            memberships__organisation_id=operator_id,
+            memberships__role=Role.INSTRUCTOR,
+            memberships__is_active=True,
+            is_active=True,
+        ).distinct()
+        if referral.preferred_facility_id and not self.is_bound:
+            self.initial.setdefault("facility", referral.preferred_facility_id)
+
+
+class DeclineForm(forms.Form):
+    reason = forms.ChoiceField(
+        label="Why are you declining this referral?",
+        choices=DeclineReason.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select why you are declining the referral"},
+    )
+    note = PlainTextField(
+        max_length=SHORT_NOTE_MAX,
+        label="Message for the referrer",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        required=False,
+        help_text="The referrer sees this. Do not include anything the patient has not "
+        "agreed to share.",
+    )
+
+
+class RequestInformationForm(forms.Form):
+    question = PlainTextField(
+        max_length=SHORT_NOTE_MAX,
+        label="What do you need to know?",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="The referrer sees this question and answers it on the referral.",
+        error_messages={"required": "Enter your question for the referrer"},
+    )
+
+
+class DischargeForm(forms.Form):
+    reason = forms.ChoiceField(
+        label="Why is the patient leaving the programme?",
+        choices=DischargeReason.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select why the patient is being discharged"},
+    )
+    note = PlainTextField(
+        max_length=SHORT_NOTE_MAX,
+        label="More detail (optional)",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+    )
+
+
+class NoteForm(forms.Form):
+    """Actions that need only a confirmation and an optional note (waitlist, complete)."""
+
+    note = PlainTextField(
+        max_length=SHORT_NOTE_MAX,
+        label="Note for the timeline (optional)",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+    )
+
+
+class BookForm(forms.Form):
+    first_session_on = NHSDateField(
+        label="Date of the first session",
+        required=False,
+        help_text="For a class, leave blank to start at its next session.",
+    )
+    first_session_time = forms.TimeField(
+        label="Time (for a one-to-one session)",
+        required=False,
+        help_text="For example, 14:30",
+        widget=forms.TimeInput(attrs={"inputmode": "numeric"}, format="%H:%M"),
+    )
+    note = PlainTextField(
+        max_length=SHORT_NOTE_MAX,
+        label="Note for the timeline (optional)",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+    )
+
+    def __init__(self, *args, referral, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.in_class = referral.programme_class_id is not None
+        self.class_time = referral.programme_class.start_time if self.in_class else None
+
+    def clean(self):
+        cleaned = super().clean()
+        day, time = cleaned.get("first_session_on"), cleaned.get("first_session_time")
+        if not self.in_class and not self.has_error("first_session_on"):
+            if day is None:
+                self.add_error("first_session_on", "Enter the date of the first session")
+            if time is None:
+                self.add_error("first_session_time", "Enter the time of the first session")
+        if day is not None:
+            at = self.class_time if self.in_class else (time or datetime.time(0, 0))
+            moment = timezone.make_aware(datetime.datetime.combine(day, at))
+            if moment <= timezone.now():
+                self.add_error("first_session_on", "The first session must be in the future")
+            elif day > timezone.localdate() + datetime.timedelta(days=366):
+                self.add_error("first_session_on", "The first session must be within a year")
+            cleaned["first_session_at"] = moment
+        else:
+            cleaned["first_session_at"] = None
+        return cleaned

@@ -1,0 +1,222 @@
+"""Queries for the instructor's pages (/today/): the day's classes, their registers and the
+caseload, each in a constant number of queries whatever the number of participants.
+
+Kept apart from `selectors.py` because only the register pages use them; the scoping still
+starts from `accounts.permissions` and `selectors.referrals_visible_to`. Attendance is only ever
+written by `services.session_record_attendance`.
+"""
+
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Now
+from django.utils import timezone
+
+from accounts.models import Role
+from accounts.permissions import active_memberships, staffed_facility_ids
+from facilities.models import ProgrammeClass
+from referrals.models import Attendance, Referral, Session, Status
+from referrals.selectors import referrals_visible_to
+
+IN_PROGRAMME = (Status.BOOKED, Status.ACTIVE)
+
+
+def instructor_operator_ids(user) -> frozenset[int]:
+    """Operators where the user holds an active instructor membership."""
+    return frozenset(
+        m.organisation_id for m in active_memberships(user) if m.role == Role.INSTRUCTOR
+    )
+
+
+def day_bounds(day: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
+    """The aware start and end of a local calendar day (23 or 25 hours long at clock changes)."""
+    start = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+    end = timezone.make_aware(
+        datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time.min)
+    )
+    return start, end
+
+
+# --- Classes -----------------------------------------------------------------------------------
+
+
+def classes_run_by(user) -> QuerySet[ProgrammeClass]:
+    """Every class whose register the user may keep: classes at facilities they staff, run by an
+    operator where they are an instructor. Another operator's class is simply not in here."""
+    operators = instructor_operator_ids(user)
+    return ProgrammeClass.objects.filter(
+        facility_id__in=staffed_facility_ids(user),
+        facility__operator_id__in=operators,
+        programme__operator_id__in=operators,
+    ).select_related("programme", "facility")
+
+
+def classes_today_for(user, day: datetime.date) -> QuerySet[ProgrammeClass]:
+    """The user's classes that run on `day`: active classes in that weekday's slot, and any class
+    with sessions booked that day (its slot may have moved since they were booked)."""
+    start, end = day_bounds(day)
+    sessions_that_day = Session.objects.filter(
+        programme_class=OuterRef("pk"), scheduled_at__gte=start, scheduled_at__lt=end
+    )
+    return (
+        classes_run_by(user)
+        .filter(Q(is_active=True, weekday=day.weekday()) | Exists(sessions_that_day))
+        .order_by("start_time", "facility__name", "name", "id")
+    )
+
+
+# --- Registers ---------------------------------------------------------------------------------
+
+
+def _sessions_on(day: datetime.date) -> QuerySet[Session]:
+    start, end = day_bounds(day)
+    return (
+        Session.objects.filter(scheduled_at__gte=start, scheduled_at__lt=end)
+        .select_related("referral__patient", "referral__programme")
+        .order_by("referral__patient__family_name", "referral__patient__given_name", "id")
+    )
+
+
+def register_for(programme_class: ProgrammeClass, day: datetime.date) -> QuerySet[Session]:
+    """The class's sessions on `day` (local date) with referral and patient, by surname."""
+    return _sessions_on(day).filter(programme_class=programme_class)
+
+
+def registers_for(classes, day: datetime.date) -> dict[int, list[Session]]:
+    """The registers of several classes on one day, in one query: class id -> sessions."""
+    classes = list(classes)
+    registers: dict[int, list[Session]] = {c.id: [] for c in classes}
+    for session in _sessions_on(day).filter(programme_class__in=[c.id for c in classes]):
+        registers[session.programme_class_id].append(session)
+    return registers
+
+
+def session_for_recorder(user, public_id) -> Session:
+    """One session of a referral the user may see, for marking; Session.DoesNotExist if not."""
+    return Session.objects.select_related("referral__patient", "programme_class").get(
+        public_id=public_id,
+        referral__in=caseload_scope(user),
+    )
+
+
+# --- Progress and prompts ----------------------------------------------------------------------
+
+
+def with_attendance_counts(queryset: QuerySet[Referral]) -> QuerySet[Referral]:
+    """Annotate each referral with its attendance, counted in SQL in the same query:
+
+    attended, missed (DNAs), booked_left (sessions not yet marked), planned (the programme's
+    planned sessions), next_session_at, and dna_run: DNAs since the last attended session, i.e.
+    the current run of missed sessions. Cancellations neither add to a run nor end it: a
+    cancelled session is not a missed one, and nor did the participant turn up.
+    """
+    last_attended = (
+        Session.objects.filter(referral=OuterRef("pk"), status=Attendance.ATTENDED)
+        .order_by("-scheduled_at")
+        .values("scheduled_at")[:1]
+    )
+    dna = Q(sessions__status=Attendance.DNA)
+    return queryset.alias(last_attended_at=Subquery(last_attended)).annotate(
+        attended=Count("sessions", filter=Q(sessions__status=Attendance.ATTENDED)),
+        missed=Count("sessions", filter=dna),
+        booked_left=Count("sessions", filter=Q(sessions__status=Attendance.BOOKED)),
+        next_session_at=Min(
+            "sessions__scheduled_at",
+            filter=Q(sessions__status=Attendance.BOOKED, sessions__scheduled_at__gte=Now()),
+        ),
+        planned=F("programme__planned_sessions"),
+        dna_run=Count(
+            "sessions",
+            filter=dna
+            & (
+                Q(last_attended_at__isnull=True)
+                | Q(sessions__scheduled_at__gt=F("last_attended_at"))
+            ),
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a participant is in their programme, and what the instructor should be prompted."""
+
+    status: str
+    attended: int
+    missed: int
+    booked_left: int
+    planned: int
+    dna_run: int
+    dna_limit: int
+
+    @classmethod
+    def of(cls, referral: Referral) -> "Progress":
+        """From a referral annotated by `with_attendance_counts` (programme fetched with it)."""
+        programme = referral.programme
+        return cls(
+            status=referral.status,
+            attended=referral.attended,
+            missed=referral.missed,
+            booked_left=referral.booked_left,
+            planned=referral.planned or 0,
+            dna_run=referral.dna_run,
+            dna_limit=programme.dna_limit if programme else 0,
+        )
+
+    @property
+    def consider_discharge(self) -> bool:
+        """The programme's limit of missed sessions in a row is reached (DOMAIN.md)."""
+        return self.status in IN_PROGRAMME and 0 < self.dna_limit <= self.dna_run
+
+    @property
+    def ready_to_complete(self) -> bool:
+        """The planned sessions are done, or none are left to attend after some were attended."""
+        return self.status == Status.ACTIVE and (
+            (self.planned and self.attended >= self.planned)
+            or (self.booked_left == 0 and self.attended >= 1)
+        )
+
+
+def progress_for(referral_ids) -> dict[int, Progress]:
+    """Progress of each referral in `referral_ids`, in one query."""
+    referrals = with_attendance_counts(
+        Referral.objects.filter(id__in=list(referral_ids)).select_related("programme")
+    )
+    return {r.id: Progress.of(r) for r in referrals}
+
+
+def consecutive_missed(referral: Referral) -> int:
+    """The referral's current run of missed sessions (DNAs since it last attended)."""
+    return progress_for([referral.id])[referral.id].dna_run
+
+
+# --- Caseload ----------------------------------------------------------------------------------
+
+
+def caseload_scope(user) -> QuerySet[Referral]:
+    """Referrals the user sees *as an instructor*: visible to them, at a facility they staff, of
+    an operator where they instruct (a user who also coordinates sees more elsewhere)."""
+    return referrals_visible_to(user).filter(
+        operator_id__in=instructor_operator_ids(user),
+        facility_id__in=staffed_facility_ids(user),
+    )
+
+
+def caseload_for(user) -> QuerySet[Referral]:
+    """The instructor's participants in the programme (booked or active), by surname, with
+    their attendance counted in SQL: one query for any number of rows."""
+    return with_attendance_counts(
+        caseload_scope(user)
+        .filter(status__in=IN_PROGRAMME)
+        .select_related("patient", "programme", "facility", "programme_class", "instructor")
+    ).order_by("patient__family_name", "patient__given_name", "id")
+
+
+@dataclass(frozen=True)
+class CaseloadRow:
+    referral: Referral
+    progress: Progress
+
+
+def caseload_rows(user) -> list[CaseloadRow]:
+    return [CaseloadRow(referral=r, progress=Progress.of(r)) for r in caseload_for(user)]

@@ -1,0 +1,56 @@
+"""What the coordinator works from: the triage worklist and their operators' classes."""
+
+import datetime
+
+from django.db.models import Q, QuerySet
+
+from accounts.models import Role, User
+from accounts.permissions import organisations_with_role
+from facilities.models import Facility, Programme, ProgrammeClass
+from referrals.models import Referral, Status
+from referrals.places import classes_with_places
+from referrals.selectors import referral_list_for, referrals_matching, referrals_overdue_for_triage
+
+TRIAGE_STATUSES = (Status.SUBMITTED, Status.INFO_REQUESTED, Status.ACCEPTED, Status.WAITLISTED)
+
+
+def operators_coordinated_by(user: User) -> list[int]:
+    return [o.id for o in organisations_with_role(user, Role.COORDINATOR)]
+
+
+def triage_worklist(
+    user: User,
+    *,
+    facility: Facility | None = None,
+    programme: Programme | None = None,
+    status: str = "",
+    overdue: bool = False,
+    search: str = "",
+    today: datetime.date | None = None,
+) -> QuerySet[Referral]:
+    """Referrals routed to the coordinator's operators that still need them, oldest first."""
+    queryset = referral_list_for(user).filter(operator_id__in=operators_coordinated_by(user))
+    queryset = (
+        queryset.filter(status=status) if status else queryset.filter(status__in=TRIAGE_STATUSES)
+    )
+    if facility is not None:
+        queryset = queryset.filter(
+            Q(facility=facility) | Q(facility__isnull=True, preferred_facility=facility)
+        )
+    if programme is not None:
+        queryset = queryset.filter(programme=programme)
+    if overdue:
+        queryset = referrals_overdue_for_triage(queryset, today=today)
+    return (
+        referrals_matching(queryset, search)
+        .select_related("preferred_facility", "programme_class")
+        .order_by("submitted_at", "id")
+    )
+
+
+def classes_coordinated_by(user: User) -> QuerySet[ProgrammeClass]:
+    """The coordinator's operators' classes with places taken and the waiting list, one query."""
+    classes = ProgrammeClass.objects.filter(
+        programme__operator_id__in=operators_coordinated_by(user)
+    ).select_related("programme", "facility")
+    return classes_with_places(classes).order_by("facility__name", "weekday", "start_time")

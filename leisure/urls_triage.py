@@ -1,0 +1,15 @@
+"""The coordinator's pages, mounted at /triage/."""
+
+from django.urls import path
+
+from .views import triage as views_triage
+
+app_name = "triage"
+
+urlpatterns = [
+    path("", views_triage.worklist, name="worklist"),
+    path("search/clear/", views_triage.clear_search, name="clear_search"),
+    path("classes/", views_triage.classes, name="classes"),
+    path("classes/<uuid:public_id>/", views_triage.class_detail, name="class"),
+    path("<str:reference>/<str:name>/", views_triage.action, name="action"),
+]

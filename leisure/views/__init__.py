@@ -1,0 +1,1 @@
+"""The leisure side's pages: triage, classes and places, registers, caseload."""

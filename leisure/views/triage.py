@@ -1,0 +1,289 @@
+"""The leisure coordinator's pages: the triage worklist and the workflow actions on a referral.
+
+Each action page fetches the referral through the user-scoped selector (another operator's
+referral is a 404), checks the action's permission (403), and calls its one service.
+"""
+
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.permissions import has_permission
+from audit.models import AccessKind
+from audit.services import audit_read
+from facilities.models import ProgrammeClass
+from referrals.listing import (
+    forget_search,
+    querystring_without_page,
+    remember_search,
+    render_list,
+    search_form_for,
+)
+from referrals.models import Referral, Status
+from referrals.places import (
+    class_participants,
+    free_places_by_class,
+    places_free,
+    waitlist_position,
+)
+from referrals.sections import Viewer
+from referrals.services import ACTION_SERVICES
+from referrals.web import posted_version, referral_or_404, run_workflow_action
+from referrals.workflow import ACTIONS, actions_available_from
+from referrals.working_days import working_days_between
+
+from .. import selectors
+from ..forms import (
+    AcceptForm,
+    BookForm,
+    DeclineForm,
+    DischargeForm,
+    NoteForm,
+    RequestInformationForm,
+    TriageFilterForm,
+)
+
+PAGE_SIZE = 50
+SEARCH_SESSION_KEY = "triage_worklist_search"
+
+
+@dataclass(frozen=True)
+class WorklistRow:
+    referral: Referral
+    days_waiting: int
+    overdue: bool
+    place_free: bool
+
+
+def _worklist_rows(referrals, today) -> list[WorklistRow]:
+    free = free_places_by_class({r.programme_class_id for r in referrals if r.programme_class_id})
+    rows = []
+    for referral in referrals:
+        submitted_on = timezone.localdate(referral.submitted_at)
+        waited = working_days_between(submitted_on, today)
+        rows.append(
+            WorklistRow(
+                referral=referral,
+                days_waiting=waited,
+                overdue=referral.status == Status.SUBMITTED
+                and waited > referral.programme.triage_sla_days,
+                place_free=referral.status == Status.WAITLISTED
+                and free.get(referral.programme_class_id, 0) > 0,
+            )
+        )
+    return rows
+
+
+@login_required
+def worklist(request):
+    operator_ids = selectors.operators_coordinated_by(request.user)
+    if not operator_ids:
+        raise PermissionDenied("Only leisure coordinators triage referrals.")
+    if request.method == "POST":
+        return remember_search(request, SEARCH_SESSION_KEY, "triage:worklist")
+    filters = TriageFilterForm(request.GET or None, operator_ids=operator_ids)
+    criteria = filters.cleaned_data if filters.is_bound and filters.is_valid() else {}
+    search = request.session.get(SEARCH_SESSION_KEY, "")
+    today = timezone.localdate()
+    referrals = selectors.triage_worklist(
+        request.user,
+        facility=criteria.get("facility"),
+        programme=criteria.get("programme"),
+        status=criteria.get("status", ""),
+        overdue=criteria.get("overdue", False),
+        search=search,
+        today=today,
+    )
+    page = Paginator(referrals, PAGE_SIZE).get_page(request.GET.get("page"))
+    shown = list(page.object_list)
+    audit_read(request, AccessKind.LIST, referrals=shown)
+    context = {
+        "filters": filters,
+        "search_form": search_form_for(search),
+        "search": search,
+        "page_obj": page,
+        "rows": _worklist_rows(shown, today),
+        "querystring": querystring_without_page(request),
+    }
+    return render_list(
+        request, "triage/worklist.html", "triage/partials/worklist_results.html", context
+    )
+
+
+@login_required
+def clear_search(request):
+    return forget_search(request, SEARCH_SESSION_KEY, "triage:worklist")
+
+
+# --- Actions -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ActionPage:
+    title: str
+    form_class: type
+    button: str
+    success: str
+    # The form fields the action's service takes (ACTION_SERVICES), besides referral and by.
+    fields: tuple[str, ...] = ("note",)
+    warning: bool = False
+
+
+ACTION_PAGES = {
+    "accept": ActionPage(
+        "Accept the referral",
+        AcceptForm,
+        "Accept",
+        "Referral accepted.",
+        fields=("facility", "programme_class", "instructor", "note"),
+    ),
+    "decline": ActionPage(
+        "Decline the referral",
+        DeclineForm,
+        "Decline",
+        "Referral declined.",
+        fields=("reason", "note"),
+        warning=True,
+    ),
+    "request_info": ActionPage(
+        "Ask the referrer for information",
+        RequestInformationForm,
+        "Send question",
+        "Question sent to the referrer.",
+        fields=("question",),
+    ),
+    "waitlist": ActionPage(
+        "Add to the waiting list", NoteForm, "Add to waiting list", "Added to the waiting list."
+    ),
+    "book": ActionPage(
+        "Book sessions",
+        BookForm,
+        "Book",
+        "Sessions booked.",
+        fields=("first_session_at", "note"),
+    ),
+    "complete": ActionPage("Complete the programme", NoteForm, "Complete", "Programme completed."),
+    "discharge": ActionPage(
+        "Discharge the patient",
+        DischargeForm,
+        "Discharge",
+        "Patient discharged.",
+        fields=("reason", "note"),
+        warning=True,
+    ),
+}
+
+
+def triage_actions_section(viewer: Viewer, referral: Referral) -> dict:
+    """On the referral page: the provider's actions, and a way back to the worklist."""
+    return {
+        "triage_actions": triage_actions_for(viewer.user, referral),
+        "back_to_triage": not viewer.is_referrer,
+    }
+
+
+def triage_actions_for(user: User, referral: Referral) -> list[dict]:
+    """The operator-side actions this user may take on the referral now, as links."""
+    return [
+        {
+            "label": ACTION_PAGES[action.name].title,
+            "href": reverse("triage:action", args=[referral.reference, action.name]),
+        }
+        for action in actions_available_from(referral.status)
+        if action.name in ACTION_PAGES and has_permission(user, action.permission, referral)
+    ]
+
+
+def _form_for(name: str, referral: Referral, data=None):
+    page = ACTION_PAGES[name]
+    if page.form_class is AcceptForm:
+        free = free_places_by_class(referral.programme.classes.values_list("id", flat=True))
+        return AcceptForm(data, referral=referral, free_places=free)
+    if page.form_class is BookForm:
+        return BookForm(data, referral=referral)
+    return page.form_class(data)
+
+
+@login_required
+def action(request, reference: str, name: str):
+    if name not in ACTION_PAGES:
+        raise Http404("No such action")
+    referral = referral_or_404(request.user, reference)
+    workflow_action = ACTIONS[name]
+    if not has_permission(request.user, workflow_action.permission, referral):
+        raise PermissionDenied("You cannot do that to this referral.")
+    if referral.status not in workflow_action.sources:
+        messages.info(request, f"This referral is {referral.get_status_display().lower()} now.")
+        return redirect("referrals:detail", reference=reference)
+    page = ACTION_PAGES[name]
+    form = _form_for(name, referral, request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        done = run_workflow_action(
+            request,
+            form,
+            lambda: ACTION_SERVICES[name](
+                referral=posted_version(request, referral),
+                by=request.user,
+                **{field: form.cleaned_data[field] for field in page.fields},
+            ),
+            success=page.success,
+        )
+        if done:
+            referral.refresh_from_db()
+            if name == "accept" and referral.status == Status.WAITLISTED:
+                messages.warning(
+                    request,
+                    "The class is full, so the referral is on its waiting list "
+                    f"(number {waitlist_position(referral)}).",
+                )
+            return done
+    audit_read(
+        request, AccessKind.REFERRAL_PAGE, referrals=[referral], patients=[referral.patient_id]
+    )
+    return render(
+        request,
+        "triage/action.html",
+        {"referral": referral, "form": form, "page": page, "name": name},
+    )
+
+
+# --- Classes and places ------------------------------------------------------------------------
+
+
+@login_required
+def classes(request):
+    if not selectors.operators_coordinated_by(request.user):
+        raise PermissionDenied("Only leisure coordinators see class places.")
+    rows = list(selectors.classes_coordinated_by(request.user))
+    for row in rows:
+        row.free = places_free(row.capacity, row.taken)
+    return render(request, "triage/classes.html", {"classes": rows})
+
+
+@login_required
+def class_detail(request, public_id):
+    try:
+        programme_class = selectors.classes_coordinated_by(request.user).get(public_id=public_id)
+    except ProgrammeClass.DoesNotExist as missing:
+        raise Http404("No such class") from missing
+    holding, waiting = class_participants(programme_class)
+    shown = [*holding, *waiting]
+    audit_read(request, AccessKind.LIST, referrals=shown)
+    return render(
+        request,
+        "triage/class_detail.html",
+        {
+            "programme_class": programme_class,
+            "holding": holding,
+            "waiting": waiting,
+            "free": places_free(programme_class.capacity, len(holding)),
+        },
+    )

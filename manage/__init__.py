@@ -1,0 +1,1 @@
+"""The organisation admin's pages (/manage/) and the audit search (/audit/)."""

@@ -1,0 +1,1 @@
+"""Pages of organisation admins and platform staff, one module per page family."""

@@ -1,0 +1,71 @@
+"""A class's occupancy: the one definition of who holds a place, who waits, and what is free.
+
+Lists annotate many classes in one query (`classes_with_places`); the booking services count the
+same referrals under a row lock (`holding_places`), so a list and a booking never disagree.
+"""
+
+from django.db.models import Count, Q, QuerySet
+
+from facilities.models import ProgrammeClass
+
+from .models import Referral, Status
+from .workflow import PLACE_HOLDERS
+
+
+def holding_places(programme_class_id: int) -> QuerySet[Referral]:
+    """The referrals holding a place in the class (accepted, booked or under way)."""
+    return Referral.objects.filter(programme_class_id=programme_class_id, status__in=PLACE_HOLDERS)
+
+
+def places_free(capacity: int, taken: int) -> int:
+    return max(capacity - taken, 0)
+
+
+def classes_with_places(queryset: QuerySet[ProgrammeClass]) -> QuerySet[ProgrammeClass]:
+    """Annotate classes with `taken` (referrals holding a place) and `waiting` (waiting list)."""
+    return queryset.annotate(
+        taken=Count("referrals", filter=Q(referrals__status__in=PLACE_HOLDERS)),
+        waiting=Count("referrals", filter=Q(referrals__status=Status.WAITLISTED)),
+    )
+
+
+def free_places_by_class(class_ids) -> dict[int, int]:
+    """Places free in each class (capacity minus referrals holding a place), in one query."""
+    classes = classes_with_places(ProgrammeClass.objects.filter(id__in=list(class_ids)))
+    return {c.id: places_free(c.capacity, c.taken) for c in classes}
+
+
+def class_participants(programme_class: ProgrammeClass) -> tuple[list[Referral], list[Referral]]:
+    """Who holds a place in the class, and the waiting list in queue order."""
+    referrals = (
+        Referral.objects.filter(
+            programme_class=programme_class,
+            status__in=[*PLACE_HOLDERS, Status.WAITLISTED],
+        )
+        .select_related("patient")
+        .order_by("status_changed_at", "id")
+    )
+    holding = [r for r in referrals if r.status != Status.WAITLISTED]
+    waiting = [r for r in referrals if r.status == Status.WAITLISTED]
+    holding.sort(key=lambda r: (r.patient.family_name, r.patient.given_name))
+    return holding, waiting
+
+
+def waitlist_queue_length(programme_class: ProgrammeClass) -> int:
+    return Referral.objects.filter(
+        programme_class=programme_class, status=Status.WAITLISTED
+    ).count()
+
+
+def waitlist_position(referral: Referral) -> int | None:
+    """1 for the next in line for the class, or None when the referral is not waiting."""
+    if referral.status != Status.WAITLISTED or referral.programme_class_id is None:
+        return None
+    ahead = Referral.objects.filter(
+        programme_class_id=referral.programme_class_id,
+        status=Status.WAITLISTED,
+    ).filter(
+        Q(status_changed_at__lt=referral.status_changed_at)
+        | Q(status_changed_at=referral.status_changed_at, id__lt=referral.id)
+    )
+    return ahead.count() + 1

@@ -1,0 +1,102 @@
+"""The one way a referral changes state: lock it, check the actor and the version, apply the
+state table, write the event, and tell whoever listens (`events.event_recorded`), in one
+transaction. `services` (each business action) and `consent` (a withdrawal that ends the
+referral) both move referrals through here.
+"""
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Organisation
+from accounts.permissions import ROLE_PERMISSIONS, Permission, active_memberships, has_permission
+from accounts.validation import check_field_value
+
+from .events import event_recorded
+from .models import Referral, ReferralEvent, Session
+from .workflow import ACTIONS, ReferralChanged, check_transition
+
+
+def acting_organisation(user, permission: Permission, referral: Referral) -> Organisation | None:
+    """The organisation on whose behalf `user` acts: recorded on the timeline."""
+    for membership in active_memberships(user):
+        if permission in ROLE_PERMISSIONS[membership.role] and membership.organisation_id in {
+            referral.referring_organisation_id,
+            referral.operator_id,
+        }:
+            return membership.organisation
+    return None
+
+
+def refuse_unless(user, permission: Permission, obj) -> None:
+    if not has_permission(user, permission, obj):
+        raise PermissionDenied("You do not have permission to do that to this referral.")
+
+
+def copy_state(target: Referral, source: Referral) -> None:
+    """Bring the caller's copy up to date so it can be used for the next action."""
+    for field in source._meta.concrete_fields:
+        setattr(target, field.attname, getattr(source, field.attname))
+
+
+def transition(
+    referral: Referral,
+    *,
+    by,
+    action_name: str,
+    reason_code: str = "",
+    note: str = "",
+    changes: dict | None = None,
+    validate=None,
+    then=None,
+    permission: Permission | None = None,
+) -> ReferralEvent:
+    """`permission` replaces the action's own where another rule allows the move: a recorded
+    withdrawal of consent ends a referral whoever records it (`referrals/consent.py`)."""
+    action = ACTIONS[action_name]
+    permission = permission or action.permission
+    check_field_value(ReferralEvent, "note", note)
+    with transaction.atomic():
+        locked = Referral.objects.select_for_update().get(pk=referral.pk)
+        refuse_unless(by, permission, locked)
+        if locked.version != referral.version:
+            raise ReferralChanged()
+        check_transition(locked.status, action)
+        if validate is not None:
+            validate(locked)
+        from_status = locked.status
+        now = timezone.now()
+        for field, value in (changes or {}).items():
+            setattr(locked, field, value(locked) if callable(value) else value)
+        locked.status = action.target
+        locked.status_changed_at = now
+        locked.version += 1
+        locked.save()
+        event = ReferralEvent.objects.create(
+            referral=locked,
+            action=action.name,
+            actor=by,
+            actor_organisation=acting_organisation(by, permission, locked),
+            from_status=from_status,
+            to_status=locked.status,
+            reason_code=reason_code,
+            note=note,
+            created_at=now,
+        )
+        if then is not None:
+            then(locked)
+        event_recorded.send(sender=ReferralEvent, event=event)
+    copy_state(referral, locked)
+    return event
+
+
+def release_future_sessions(by, attendance: str):
+    """A referral that ends gives up its future bookings, so registers stop listing the patient."""
+
+    def release(locked: Referral) -> None:
+        now = timezone.now()
+        locked.sessions.filter(status=Session.Attendance.BOOKED, scheduled_at__gte=now).update(
+            status=attendance, logged_by=by, logged_at=now
+        )
+
+    return release

@@ -1,0 +1,71 @@
+"""The printable discharge summary of a completed or discharged referral.
+
+Whoever may see the referral
+may see its summary (the same user-scoped selector as the referral page); other referrals, and
+referrals that have not ended, are a 404. The referrer sees attendance and outcomes only while
+the patient's consent to share progress stands.
+"""
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import formats, timezone
+
+from audit.models import AccessKind
+from audit.services import audit_read
+
+from ..consent import can_see_progress
+from ..discharge import discharge_summary_for
+from ..models import Status
+from ..web import referral_or_404
+
+ENDED = frozenset({Status.COMPLETED, Status.DISCHARGED})
+
+
+def _date(value) -> str:
+    return formats.date_format(
+        timezone.localtime(value) if hasattr(value, "hour") else value, "j F Y"
+    )
+
+
+@login_required
+def discharge_summary(request: HttpRequest, reference: str) -> HttpResponse:
+    referral = referral_or_404(request.user, reference)
+    if referral.status not in ENDED:
+        raise Http404("This referral has not ended")
+    summary = discharge_summary_for(referral)
+    audit_read(request, AccessKind.PRINTOUT, referrals=[referral])
+    # Progress (attendance, outcomes) reaches the referrer only while consent to share stands.
+    shows_progress = can_see_progress(request.user, referral)
+    patient = referral.patient
+    context = {
+        "referral": referral,
+        "summary": summary,
+        "patient_rows": [
+            ("Name", patient.full_name),
+            ("NHS number", patient.nhs_number_display),
+            ("Date of birth", _date(patient.date_of_birth)),
+        ],
+        "referral_rows": [
+            ("Reference", referral.reference),
+            ("Referred by", f"{referral.clinician_name}, {referral.referring_organisation.name}"),
+            ("Referred on", _date(referral.referred_on)),
+            ("Programme", referral.programme.name if referral.programme else "Not recorded"),
+            ("Facility", referral.facility.name if referral.facility else "Not assigned"),
+        ],
+        "ending_rows": [
+            ("Status", summary.status_label),
+            ("Ended on", _date(summary.ended_at)),
+            ("Reason", summary.reason_label),
+        ],
+        "shows_progress": shows_progress,
+        "attendance_rows": [
+            (
+                "Sessions attended",
+                f"{summary.sessions_attended} of {summary.sessions_planned} planned",
+            ),
+            ("Sessions not attended", str(summary.sessions_missed)),
+            ("Sessions cancelled", str(summary.sessions_cancelled)),
+        ],
+    }
+    return render(request, "referrals/discharge_summary.html", context)

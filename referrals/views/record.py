@@ -1,0 +1,136 @@
+"""The referral page, for both sides (what each sees depends on who they are and the patient's
+consent), and the referrer's answers to questions and cancellations."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.models import Role
+from accounts.permissions import Permission, active_memberships, has_permission
+from audit.models import AccessKind
+from audit.selectors import who_viewed
+from audit.services import audit_read
+from clinical.conditions import Condition
+from clinical.reasons import REASON_LABELS
+
+from .. import selectors, services
+from ..consent import consent_history, consent_state, open_decisions
+from ..forms import (
+    AnswerInformationForm,
+    CancelReferralForm,
+)
+from ..models import Referral, ReferralEvent, Status
+from ..places import waitlist_position
+from ..sections import Viewer, sections_context
+from ..web import posted_version, referral_or_404, run_workflow_action
+from ..workflow import actions_available_from
+
+
+def _latest_question(referral: Referral, timeline) -> str:
+    questions = [e.note for e in timeline if e.action == "request_info"]
+    return questions[-1] if questions else ""
+
+
+@login_required
+def referral_detail(request, reference: str, answer_form=None):
+    referral = referral_or_404(request.user, reference)
+    timeline = list(selectors.referral_timeline(referral))
+    for event in timeline:
+        event.reason_label = REASON_LABELS.get(event.reason_code, event.reason_code)
+    user = request.user
+    viewer_is_referrer = any(
+        m.role == Role.REFERRER and m.organisation_id == referral.referring_organisation_id
+        for m in active_memberships(user)
+    )
+    if viewer_is_referrer and not referral.shares_progress:
+        # Without consent to share progress the referrer sees the moves of the referral, not
+        # the sessions, assessments or alerts behind them.
+        timeline = [e for e in timeline if e.kind == ReferralEvent.Kind.TRANSITION]
+    services.notifications_mark_read(user=user, referral=referral)
+    audit_read(
+        request, AccessKind.REFERRAL_PAGE, referrals=[referral], patients=[referral.patient_id]
+    )
+    can_answer = referral.status == Status.INFO_REQUESTED and has_permission(
+        user, Permission.REFERRAL_ANSWER_INFO, referral
+    )
+    context = {
+        "referral": referral,
+        "patient": referral.patient,
+        "timeline": timeline,
+        "attendance": selectors.attendance_summary(referral),
+        "reasons": [dict(Condition.choices).get(c, c) for c in referral.reasons],
+        "question": _latest_question(referral, timeline) if can_answer else "",
+        "can_answer": can_answer,
+        "answer_form": answer_form or AnswerInformationForm(),
+        "can_cancel": "cancel" in _allowed_actions(referral)
+        and has_permission(user, Permission.REFERRAL_CANCEL, referral),
+        "can_edit": referral.status == Status.DRAFT
+        and has_permission(user, Permission.REFERRAL_EDIT_DRAFT, referral),
+        "form": answer_form,
+        # Without consent to share progress, the referrer sees the referral's state, not how the
+        # patient is getting on; the provider always sees its own attendance records.
+        "show_progress": referral.shares_progress or not viewer_is_referrer,
+        "waitlist_position": waitlist_position(referral),
+        "has_discharge_summary": referral.status in {Status.COMPLETED, Status.DISCHARGED},
+    }
+    context.update(sections_context(Viewer(user, viewer_is_referrer), referral))
+    context["viewers"], context["viewer_count"] = who_viewed(referral)
+    context["consent_history"] = consent_history(referral)
+    context["consent_state"] = consent_state(referral, context["consent_history"])
+    context["can_record_consent"] = bool(open_decisions(referral)) and has_permission(
+        user, Permission.CONSENT_RECORD, referral
+    )
+    return render(request, "referrals/detail.html", context)
+
+
+def _allowed_actions(referral: Referral) -> set[str]:
+    return {action.name for action in actions_available_from(referral.status)}
+
+
+@login_required
+@require_POST
+def answer_information(request, reference: str):
+    referral = referral_or_404(request.user, reference)
+    form = AnswerInformationForm(request.POST)
+    if form.is_valid():
+        done = run_workflow_action(
+            request,
+            form,
+            lambda: services.referral_answer_info(
+                referral=posted_version(request, referral),
+                by=request.user,
+                answer=form.cleaned_data["answer"],
+            ),
+            success="Your answer has been sent. The referral is back in triage.",
+        )
+        if done:
+            return done
+    return referral_detail(request, reference, answer_form=form)
+
+
+@login_required
+def cancel_referral(request, reference: str):
+    referral = referral_or_404(request.user, reference)
+    if not has_permission(request.user, Permission.REFERRAL_CANCEL, referral):
+        raise PermissionDenied("You cannot cancel this referral.")
+    if "cancel" not in _allowed_actions(referral):
+        messages.info(request, "This referral can no longer be cancelled.")
+        return redirect("referrals:detail", reference=reference)
+    form = CancelReferralForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        done = run_workflow_action(
+            request,
+            form,
+            lambda: services.referral_cancel(
+                referral=posted_version(request, referral),
+                by=request.user,
+                reason=form.cleaned_data["reason"],
+                note=form.cleaned_data["note"],
+            ),
+            success=f"Referral {reference} has been cancelled.",
+        )
+        if done:
+            return done
+    return render(request, "referrals/cancel.html", {"referral": referral, "form": form})

@@ -1,0 +1,435 @@
+"""Making a referral step by step: patient, clinical details, safety, programme, consent, then
+check the answers and submit. Each step saves the draft through `referrals.services`."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+
+from accounts.permissions import Permission, has_permission
+from audit.models import AccessKind
+from audit.services import audit_read
+from clinical.conditions import Condition, Exclusion
+
+from .. import selectors, services
+from ..forms import (
+    NONE_APPLY,
+    ClinicalDetailsForm,
+    ConsentForm,
+    PatientForm,
+    ProgrammeChoiceForm,
+    SafetyScreenForm,
+)
+from ..models import Referral, Status
+from ..placements import placements_for
+from ..web import apply_service_errors, posted_version, referral_or_404
+from ..workflow import ReferralChanged
+from .dashboard import _require_referrer
+
+# --- Making a referral -------------------------------------------------------------------------
+
+STEPS = ["patient", "details", "safety", "programme", "consent"]
+STEP_TITLES = {
+    "patient": "Patient details",
+    "details": "Reason for referral and clinical details",
+    "safety": "Safety screen",
+    "programme": "Programme and leisure centre",
+    "consent": "Consent",
+}
+
+
+def _next_url(referral: Referral, step: str, request) -> str:
+    if request.POST.get("return") == "check" or step == STEPS[-1]:
+        return reverse("referrals:check", args=[referral.reference])
+    following = STEPS[STEPS.index(step) + 1]
+    return reverse("referrals:step", args=[referral.reference, following])
+
+
+def _after_save(request, referral: Referral, step: str):
+    if "save_draft" in request.POST:
+        messages.success(request, f"Draft {referral.reference} saved. You can finish it later.")
+        return redirect("referrals:detail", reference=referral.reference)
+    return redirect(_next_url(referral, step, request))
+
+
+def _find_or_create_form(request, organisation):
+    """Handle the 'Find patient' button: fill the form from a patient the organisation knows."""
+    form = PatientForm(request.POST)
+    form.is_valid()  # for cleaned NHS number; other errors are not shown on a lookup
+    nhs_number = form.cleaned_data.get("nhs_number") if "nhs_number" not in form.errors else None
+    if not nhs_number:
+        form = PatientForm(initial={"nhs_number": request.POST.get("nhs_number", "")})
+        form.add_error("nhs_number", "Enter a valid NHS number to find the patient")
+        return form, None
+    patient = selectors.patient_known_to(organisation, nhs_number)
+    if patient is None:
+        return PatientForm(initial={"nhs_number": nhs_number}), False
+    audit_read(request, AccessKind.REFERRAL_PAGE, patients=[patient], description="Find patient")
+    return PatientForm(initial=PatientForm.initial_from(patient)), True
+
+
+@login_required
+def new_referral(request):
+    """Step 1 of a new referral: find the patient by NHS number, or enter their details."""
+    organisations = _require_referrer(request.user)
+    organisation = organisations[0]
+    found = None
+    if request.method == "POST" and "find" in request.POST:
+        form, found = _find_or_create_form(request, organisation)
+    elif request.method == "POST":
+        form = PatientForm(request.POST)
+        if form.is_valid():
+            try:
+                with transaction.atomic():
+                    patient = services.patient_record_for_referral(
+                        by=request.user, organisation=organisation, fields=form.patient_fields()
+                    )
+                    referral = services.referral_create_draft(
+                        by=request.user, organisation=organisation, patient=patient
+                    )
+            except ValidationError as error:
+                apply_service_errors(form, error)
+            else:
+                return _after_save(request, referral, "patient")
+    else:
+        form = PatientForm()
+    return render(
+        request,
+        "referrals/step_patient.html",
+        {
+            "form": form,
+            "found": found,
+            "referral": None,
+            "title": STEP_TITLES["patient"],
+            "steps": _step_nav(None, "patient"),
+        },
+    )
+
+
+def _draft_or_redirect(request, reference: str):
+    referral = referral_or_404(request.user, reference)
+    if not has_permission(request.user, Permission.REFERRAL_EDIT_DRAFT, referral):
+        raise PermissionDenied("You cannot change this referral.")
+    if referral.status != Status.DRAFT:
+        messages.info(request, "This referral has been sent, so it can no longer be changed.")
+        return referral, redirect("referrals:detail", reference=reference)
+    return referral, None
+
+
+def _step_nav(referral, current: str) -> list[dict]:
+    return [
+        {
+            "title": STEP_TITLES[step],
+            "current": step == current,
+            "href": reverse("referrals:step", args=[referral.reference, step]) if referral else "",
+        }
+        for step in STEPS
+    ]
+
+
+def _save_draft(request, referral: Referral, form, fields: dict, step: str):
+    try:
+        services.referral_update_draft(
+            referral=posted_version(request, referral), by=request.user, **fields
+        )
+    except ReferralChanged as changed:
+        messages.error(request, changed.message)
+        return redirect("referrals:step", reference=referral.reference, step=step)
+    except ValidationError as error:
+        apply_service_errors(form, error)
+        return None
+    return _after_save(request, referral, step)
+
+
+@login_required
+def edit_step(request, reference: str, step: str):
+    if step not in STEPS:
+        raise Http404("No such step")
+    referral, leave = _draft_or_redirect(request, reference)
+    if leave:
+        return leave
+    handler = STEP_HANDLERS[step]
+    audit_read(
+        request, AccessKind.REFERRAL_PAGE, referrals=[referral], patients=[referral.patient_id]
+    )
+    return handler(request, referral)
+
+
+def _patient_step(request, referral: Referral):
+    patient = referral.patient
+    if request.method == "POST":
+        form = PatientForm(request.POST)
+        if form.is_valid():
+            try:
+                services.patient_record_for_referral(
+                    by=request.user,
+                    organisation=referral.referring_organisation,
+                    fields=form.patient_fields(),
+                    patient=patient,
+                )
+            except ValidationError as error:
+                apply_service_errors(form, error)
+            else:
+                return _after_save(request, referral, "patient")
+    else:
+        form = PatientForm(initial=PatientForm.initial_from(patient))
+    return _render_step(request, referral, "patient", form)
+
+
+def _details_step(request, referral: Referral):
+    if request.method == "POST":
+        form = ClinicalDetailsForm(request.POST, completing="save_draft" not in request.POST)
+        if form.is_valid():
+            response = _save_draft(request, referral, form, form.referral_fields(), "details")
+            if response:
+                return response
+    else:
+        form = ClinicalDetailsForm(
+            initial={
+                "reasons": referral.reasons,
+                "bp_systolic": referral.bp_systolic,
+                "bp_diastolic": referral.bp_diastolic,
+                "bp_measured_on": referral.bp_measured_on,
+                "heart_rate_medication": "yes" if referral.heart_rate_medication else "no",
+                "medication_notes": referral.medication_notes,
+                "relevant_history": referral.relevant_history,
+                "risk_tier": referral.risk_tier,
+                "priority": referral.priority,
+            }
+        )
+    return _render_step(request, referral, "details", form)
+
+
+def _safety_step(request, referral: Referral):
+    if request.method == "POST":
+        form = SafetyScreenForm(request.POST, completing="save_draft" not in request.POST)
+        if form.is_valid():
+            answered = bool(form.cleaned_data["exclusions"])
+            fields = {"exclusions_present": form.exclusions_present()} if answered else {}
+            response = _save_draft(request, referral, form, fields, "safety")
+            if response:
+                return response
+    else:
+        if referral.safety_screened_at is None:
+            initial = []
+        else:
+            initial = referral.exclusions_present or [NONE_APPLY]
+        form = SafetyScreenForm(initial={"exclusions": initial})
+    return _render_step(request, referral, "safety", form)
+
+
+def _programme_step(request, referral: Referral):
+    placements = placements_for(referral)
+    if request.method == "POST":
+        form = ProgrammeChoiceForm(
+            request.POST,
+            options=placements.options,
+            completing="save_draft" not in request.POST,
+        )
+        if form.is_valid():
+            chosen = form.chosen()
+            fields = (
+                {"programme": chosen.programme, "preferred_facility": chosen.facility}
+                if chosen
+                else {}
+            )
+            response = _save_draft(request, referral, form, fields, "programme")
+            if response:
+                return response
+    else:
+        current = next(
+            (
+                o.key
+                for o in placements.options
+                if o.programme.id == referral.programme_id
+                and o.facility.id == referral.preferred_facility_id
+            ),
+            None,
+        )
+        form = ProgrammeChoiceForm(options=placements.options, initial={"placement": current})
+    return _render_step(request, referral, "programme", form, {"placements": placements})
+
+
+def _consent_step(request, referral: Referral):
+    if request.method == "POST":
+        form = ConsentForm(request.POST, completing="save_draft" not in request.POST)
+        if form.is_valid():
+            response = _save_draft(request, referral, form, dict(form.cleaned_data), "consent")
+            if response:
+                return response
+    else:
+        form = ConsentForm(
+            initial={
+                "consent_referral": referral.consent_referral,
+                "consent_share_outcomes": referral.consent_share_outcomes,
+                "consent_research": referral.consent_research,
+            }
+        )
+    return _render_step(request, referral, "consent", form)
+
+
+STEP_HANDLERS = {
+    "patient": _patient_step,
+    "details": _details_step,
+    "safety": _safety_step,
+    "programme": _programme_step,
+    "consent": _consent_step,
+}
+
+
+def _render_step(request, referral: Referral, step: str, form, extra=None):
+    context = {
+        "referral": referral,
+        "form": form,
+        "step": step,
+        "title": STEP_TITLES[step],
+        "steps": _step_nav(referral, step),
+        "returning_to_check": request.GET.get("return") == "check"
+        or request.POST.get("return") == "check",
+        **(extra or {}),
+    }
+    return render(request, f"referrals/step_{step}.html", context)
+
+
+# --- Check answers, submit, confirmation -------------------------------------------------------
+
+
+def _check_answers_sections(referral: Referral) -> list[dict]:
+    patient = referral.patient
+    conditions = dict(Condition.choices)
+    exclusions = dict(Exclusion.choices)
+
+    def change(step):
+        return reverse("referrals:step", args=[referral.reference, step]) + "?return=check"
+
+    bp = (
+        f"{referral.bp_systolic}/{referral.bp_diastolic} mmHg"
+        if referral.bp_systolic
+        else "Not given"
+    )
+    if referral.safety_screened_at is None:
+        safety = "Not answered"
+    elif referral.exclusions_present:
+        safety = ", ".join(exclusions.get(c, c) for c in referral.exclusions_present)
+    else:
+        safety = "None of these apply"
+    return [
+        {
+            "title": "Patient",
+            "change": change("patient"),
+            "rows": [
+                ("Name", patient.full_name),
+                ("NHS number", patient.nhs_number_display),
+                ("Date of birth", f"{patient.date_of_birth:%d %B %Y}"),
+                ("Postcode", patient.postcode),
+                ("Phone", patient.phone or "Not given"),
+                ("Interpreter", patient.interpreter_language or "Not needed"),
+            ],
+        },
+        {
+            "title": "Reason and clinical details",
+            "change": change("details"),
+            "rows": [
+                (
+                    "Reasons for referral",
+                    ", ".join(conditions.get(c, c) for c in referral.reasons) or "None selected",
+                ),
+                ("Blood pressure", bp),
+                (
+                    "Heart rate medication",
+                    "Yes" if referral.heart_rate_medication else "No",
+                ),
+                ("Risk level", referral.get_risk_tier_display()),
+                ("Priority", referral.get_priority_display()),
+            ],
+        },
+        {"title": "Safety screen", "change": change("safety"), "rows": [("Exclusions", safety)]},
+        {
+            "title": "Programme",
+            "change": change("programme"),
+            "rows": [
+                ("Programme", referral.programme.name if referral.programme else "Not chosen"),
+                (
+                    "Leisure centre",
+                    referral.preferred_facility.name
+                    if referral.preferred_facility
+                    else "Not chosen",
+                ),
+            ],
+        },
+        {
+            "title": "Consent",
+            "change": change("consent"),
+            "rows": [
+                ("Agrees to the referral", "Yes" if referral.consent_referral else "No"),
+                (
+                    "Agrees to share progress with you",
+                    "Yes" if referral.consent_share_outcomes else "No",
+                ),
+                ("Agrees to evaluation use", "Yes" if referral.consent_research else "No"),
+            ],
+        },
+    ]
+
+
+@login_required
+def check_answers(request, reference: str):
+    referral, leave = _draft_or_redirect(request, reference)
+    if leave:
+        return leave
+    problems = []
+    if request.method == "POST":
+        try:
+            services.referral_submit(referral=posted_version(request, referral), by=request.user)
+        except ReferralChanged as changed:
+            messages.error(request, changed.message)
+            return redirect("referrals:check", reference=reference)
+        except ValidationError as error:
+            problems = _problem_links(referral, error)
+        else:
+            return redirect("referrals:confirmation", reference=reference)
+    audit_read(
+        request, AccessKind.REFERRAL_PAGE, referrals=[referral], patients=[referral.patient_id]
+    )
+    return render(
+        request,
+        "referrals/check_answers.html",
+        {
+            "referral": referral,
+            "sections": _check_answers_sections(referral),
+            "problems": problems,
+        },
+    )
+
+
+# Which step fixes each field the submit service may complain about.
+FIELD_STEPS = {
+    "exclusions_present": "safety",
+    "reasons": "details",
+    "consent_referral": "consent",
+    "programme": "programme",
+    "preferred_facility": "programme",
+}
+
+
+def _problem_links(referral: Referral, error: ValidationError) -> list[dict]:
+    problems = []
+    for field, messages_ in error.message_dict.items():
+        step = FIELD_STEPS.get(field, "details")
+        href = reverse("referrals:step", args=[referral.reference, step]) + "?return=check"
+        problems.extend({"message": message, "href": href} for message in messages_)
+    return problems
+
+
+@login_required
+def confirmation(request, reference: str):
+    referral = referral_or_404(request.user, reference)
+    if referral.status == Status.DRAFT:
+        return redirect("referrals:check", reference=reference)
+    return render(request, "referrals/confirmation.html", {"referral": referral})
+
+
+# --- Following a referral ----------------------------------------------------------------------
