@@ -60,6 +60,7 @@ browser:  ## Install Debian's chromium for the browser tests when it is missing 
 lint: install  ## Fail on lint errors or unformatted code.
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 fmt: install  ## Format the code and apply the safe lint fixes.
 	$(BIN)/ruff format .
