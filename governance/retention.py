@@ -31,6 +31,7 @@ from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet, Subqu
 from django.utils import timezone
 
 from referrals.models import (
+    FINAL_STATES,
     ConsentRecord,
     Notification,
     Patient,
@@ -39,7 +40,6 @@ from referrals.models import (
     Session,
     Status,
 )
-from referrals.workflow import FINAL_STATES
 
 from .models import PatientEvent
 
