@@ -8,8 +8,17 @@ referral's facility.
 """
 
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 from .models import Membership, Organisation, Role
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+    from django.db.models import Model
+
+    from referrals.models import Referral
+
+    from .models import User
 
 
 class Permission(StrEnum):
@@ -81,37 +90,39 @@ REFERRING_ROLES = frozenset({Role.REFERRER})
 OPERATOR_ROLES = frozenset({Role.COORDINATOR, Role.INSTRUCTOR})
 
 
-def active_memberships(user) -> list[Membership]:
+def active_memberships(user: "User | AnonymousUser") -> list[Membership]:
     """The user's active memberships in active organisations, cached on the user object."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return []
-    cached = getattr(user, "_active_memberships", None)
+    cached: list[Membership] | None = getattr(user, "_active_memberships", None)
     if cached is None:
         cached = list(
             Membership.objects.filter(
                 user=user, is_active=True, organisation__is_active=True
             ).select_related("organisation")
         )
-        user._active_memberships = cached
+        user._active_memberships = cached  # type: ignore[attr-defined]  # per-request cache
     return cached
 
 
-def staffed_facility_ids(user) -> frozenset[int]:
-    cached = getattr(user, "_staffed_facility_ids", None)
+def staffed_facility_ids(user: "User") -> frozenset[int]:
+    cached: frozenset[int] | None = getattr(user, "_staffed_facility_ids", None)
     if cached is None:
         cached = frozenset(user.facilities_worked.values_list("id", flat=True))
-        user._staffed_facility_ids = cached
+        user._staffed_facility_ids = cached  # type: ignore[attr-defined]  # per-request cache
     return cached
 
 
-def forget_cached_permissions(user) -> None:
+def forget_cached_permissions(user: "User | AnonymousUser") -> None:
     """Call after changing a user's memberships or facilities within one request or test."""
     for attr in ("_active_memberships", "_staffed_facility_ids"):
         if hasattr(user, attr):
             delattr(user, attr)
 
 
-def organisations_granting(user, permission: Permission) -> list[Organisation]:
+def organisations_granting(
+    user: "User | AnonymousUser", permission: Permission
+) -> list[Organisation]:
     """The organisations in which one of the user's memberships grants `permission`."""
     seen: dict[int, Organisation] = {}
     for membership in active_memberships(user):
@@ -120,7 +131,7 @@ def organisations_granting(user, permission: Permission) -> list[Organisation]:
     return list(seen.values())
 
 
-def organisations_with_role(user, *roles: str) -> list[Organisation]:
+def organisations_with_role(user: "User | AnonymousUser", *roles: str) -> list[Organisation]:
     """The organisations where the user holds one of `roles` (an active membership)."""
     seen: dict[int, Organisation] = {}
     for membership in active_memberships(user):
@@ -129,19 +140,24 @@ def organisations_with_role(user, *roles: str) -> list[Organisation]:
     return list(seen.values())
 
 
-def roles_in(user, organisation: Organisation) -> set[str]:
+def roles_in(user: "User | AnonymousUser", organisation: Organisation) -> set[str]:
     return {m.role for m in active_memberships(user) if m.organisation_id == organisation.id}
 
 
-def has_permission(user, permission: Permission, obj=None) -> bool:
+def has_permission(
+    user: "User | AnonymousUser", permission: Permission, obj: "Model | None" = None
+) -> bool:
     """True when a membership of the user grants `permission` for `obj` (or at all, if no obj)."""
     granting = [m for m in active_memberships(user) if permission in ROLE_PERMISSIONS[m.role]]
     if obj is None:
         return bool(granting)
+    if not granting or not user.is_authenticated:  # only a signed-in user has memberships
+        return False
     return any(_membership_covers(m, obj, user) for m in granting)
 
 
-def _membership_covers(membership: Membership, obj, user) -> bool:
+def _membership_covers(membership: Membership, obj: Any, user: "User") -> bool:
+    # `obj` is any model instance: its attributes depend on the model its label names.
     organisation_id = membership.organisation_id
     model = obj._meta.label
     if model == "referrals.Referral":
@@ -149,15 +165,15 @@ def _membership_covers(membership: Membership, obj, user) -> bool:
     if model in {"referrals.Session", "outcomes.Assessment", "referrals.ReferralEvent"}:
         return _covers_referral(membership, obj.referral, user)
     if model == "accounts.Organisation":
-        return organisation_id == obj.id
+        return bool(organisation_id == obj.id)
     if model in {"facilities.Facility", "facilities.Programme"}:
-        return organisation_id == obj.operator_id
+        return bool(organisation_id == obj.operator_id)
     if model == "facilities.ProgrammeClass":
-        return organisation_id == obj.programme.operator_id
+        return bool(organisation_id == obj.programme.operator_id)
     return False
 
 
-def _covers_referral(membership: Membership, referral, user) -> bool:
+def _covers_referral(membership: Membership, referral: "Referral", user: "User") -> bool:
     if membership.role in REFERRING_ROLES:
         return membership.organisation_id == referral.referring_organisation_id
     if membership.role in OPERATOR_ROLES:

@@ -4,11 +4,16 @@ Everything starts from the organisations the user administers: another organisat
 of one, is simply not found, and the views turn that into a 404.
 """
 
+from typing import TYPE_CHECKING
+
 from django.core import signing
 from django.db.models import QuerySet
 
 from .models import Membership, Organisation, Role, User
 from .permissions import Permission, active_memberships, has_permission
+
+if TYPE_CHECKING:
+    from uuid import UUID
 
 # Memberships have no public id of their own, so URLs carry a signed token for one instead of the
 # integer key: it cannot be guessed or enumerated, and it is still looked up in the admin's
@@ -16,7 +21,7 @@ from .permissions import Permission, active_memberships, has_permission
 MEMBER_TOKEN_SALT = "manage.membership"  # noqa: S105 - a signing namespace, not a secret
 
 
-def organisations_managed_by(user) -> list[Organisation]:
+def organisations_managed_by(user: User) -> list[Organisation]:
     """The active organisations in which `user` is an active org admin, by name."""
     organisations = {
         m.organisation.id: m.organisation
@@ -26,7 +31,7 @@ def organisations_managed_by(user) -> list[Organisation]:
     return sorted(organisations.values(), key=lambda o: (o.name, o.code))
 
 
-def organisation_managed_by(user, public_id) -> Organisation:
+def organisation_managed_by(user: User, public_id: "UUID | str") -> Organisation:
     """One organisation `user` administers; Organisation.DoesNotExist for any other."""
     for organisation in organisations_managed_by(user):
         if str(organisation.public_id) == str(public_id):

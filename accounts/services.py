@@ -35,7 +35,7 @@ def with_article(role_label: str) -> str:
     return f"{'an' if label[:1] in 'aeiou' else 'a'} {label}"
 
 
-def _refuse_unless_admin(by, organisation: Organisation) -> None:
+def _refuse_unless_admin(by: User, organisation: Organisation) -> None:
     if not has_permission(by, Permission.ORGANISATION_MANAGE, organisation):
         raise PermissionDenied("Only an admin of this organisation can change its members.")
 
@@ -44,7 +44,7 @@ def _refuse_unless_admin(by, organisation: Organisation) -> None:
 
 
 def member_invite(
-    *, by, organisation: Organisation, email: str, full_name: str, role: str
+    *, by: User, organisation: Organisation, email: str, full_name: str, role: str
 ) -> Membership:
     """Give the person with this email address a role in the organisation, and tell them.
 
@@ -83,7 +83,8 @@ def _check_invitation(organisation: Organisation, email: str, role: str) -> None
         validate_email(email)
     except ValidationError:
         errors["email"] = "Enter an email address in the correct format, like name@example.com"
-    if role not in ROLES_BY_KIND[organisation.kind]:
+    # The kind read from the database is a str: equal to, so found as, its OrganisationKind key.
+    if role not in ROLES_BY_KIND[organisation.kind]:  # type: ignore[index]
         errors["role"] = (
             f"A {organisation.get_kind_display().lower()} cannot have that role: choose one "
             "from the list"
@@ -143,7 +144,7 @@ def set_password_link(user: User) -> str:
     return f"{settings.PORTAL_BASE_URL}{path}"
 
 
-def _send_invitation(*, by, membership: Membership) -> None:
+def _send_invitation(*, by: User, membership: Membership) -> None:
     user = membership.user
     needs_password = not user.has_usable_password()
     context = {
@@ -181,7 +182,7 @@ def _send_invitation(*, by, membership: Membership) -> None:
 # --- Deactivating --------------------------------------------------------------------------------
 
 
-def member_deactivate(*, by, membership: Membership) -> Membership:
+def member_deactivate(*, by: User, membership: Membership) -> Membership:
     """Take a role away from someone. Deactivating again changes nothing.
 
     An organisation always keeps at least one active admin, and an admin cannot remove their own
@@ -219,7 +220,7 @@ def member_deactivate(*, by, membership: Membership) -> Membership:
     return locked
 
 
-def _keep_an_admin(by, membership: Membership) -> None:
+def _keep_an_admin(by: User, membership: Membership) -> None:
     others = Membership.objects.filter(
         organisation=membership.organisation,
         role=Role.ORG_ADMIN,
