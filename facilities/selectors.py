@@ -6,6 +6,8 @@ found (a 404) whatever its id. List selectors load everything a row shows in a f
 queries.
 """
 
+from typing import TYPE_CHECKING
+
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
@@ -14,8 +16,13 @@ from accounts.selectors import organisations_managed_by
 
 from .models import Facility, Programme, ProgrammeClass
 
+if TYPE_CHECKING:
+    from uuid import UUID
 
-def operators_managed_by(user) -> list[Organisation]:
+    from django.db.models import Model
+
+
+def operators_managed_by(user: User) -> list[Organisation]:
     """The leisure operators whose facilities, programmes and classes `user` administers."""
     return [
         organisation
@@ -24,7 +31,7 @@ def operators_managed_by(user) -> list[Organisation]:
     ]
 
 
-def operator_managed_by(user, public_id) -> Organisation:
+def operator_managed_by(user: User, public_id: "UUID | str") -> Organisation:
     """One leisure operator `user` administers; Organisation.DoesNotExist for anything else."""
     for operator in operators_managed_by(user):
         if str(operator.public_id) == str(public_id):
@@ -32,7 +39,7 @@ def operator_managed_by(user, public_id) -> Organisation:
     raise Organisation.DoesNotExist("No operator you manage has that id")
 
 
-def _count(queryset, field: str, counting: str = "pk"):
+def _count(queryset: "QuerySet[Model]", field: str, counting: str = "pk") -> Coalesce:
     """A correlated COUNT subquery: several counts on one row without multiplying joins."""
     counted = (
         queryset.filter(**{field: OuterRef("pk")})
@@ -76,7 +83,7 @@ def facilities_of(operator: Organisation) -> QuerySet[Facility]:
     )
 
 
-def facility_of(operator: Organisation, public_id) -> Facility:
+def facility_of(operator: Organisation, public_id: "UUID | str") -> Facility:
     return Facility.objects.prefetch_related("staff").get(operator=operator, public_id=public_id)
 
 
@@ -88,7 +95,7 @@ def programmes_of(operator: Organisation) -> QuerySet[Programme]:
     )
 
 
-def programme_of(operator: Organisation, public_id) -> Programme:
+def programme_of(operator: Organisation, public_id: "UUID | str") -> Programme:
     return Programme.objects.get(operator=operator, public_id=public_id)
 
 
@@ -101,7 +108,7 @@ def classes_of(operator: Organisation) -> QuerySet[ProgrammeClass]:
     )
 
 
-def class_of(operator: Organisation, public_id) -> ProgrammeClass:
+def class_of(operator: Organisation, public_id: "UUID | str") -> ProgrammeClass:
     return (
         ProgrammeClass.objects.select_related("programme", "facility")
         .prefetch_related("instructors")
@@ -109,7 +116,9 @@ def class_of(operator: Organisation, public_id) -> ProgrammeClass:
     )
 
 
-def class_choices_for(operator: Organisation, *, keep: ProgrammeClass | None = None):
+def class_choices_for(
+    operator: Organisation, *, keep: ProgrammeClass | None = None
+) -> tuple[QuerySet[Programme], QuerySet[Facility]]:
     """Programmes and facilities a class may use: the active ones, plus the class's own."""
     programmes = Programme.objects.filter(operator=operator)
     facilities = Facility.objects.filter(operator=operator)

@@ -13,6 +13,7 @@ class there is refused, as they would lose sight of the participants they teach.
 """
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -22,6 +23,9 @@ from accounts.permissions import Permission, has_permission
 from accounts.selectors import active_instructors_of
 
 from .models import Facility, Programme, ProgrammeClass
+
+if TYPE_CHECKING:
+    from django.db.models import Model
 
 FACILITY_FIELDS = frozenset(
     {"name", "address", "postcode", "postcode_districts", "accessibility_notes", "is_active"}
@@ -68,7 +72,7 @@ POSITIVE_CLASS_COUNTS = {
 # --- Shared checks -------------------------------------------------------------------------------
 
 
-def _refuse_unless_manager(by, obj) -> None:
+def _refuse_unless_manager(by: User, obj: "Model") -> None:
     if not has_permission(by, Permission.FACILITY_MANAGE, obj):
         raise PermissionDenied(
             "Only an admin of this operator can change its facilities, programmes and classes."
@@ -80,13 +84,18 @@ def _require_operator(organisation: Organisation) -> None:
         raise ValidationError("Only leisure operators have facilities, programmes and classes.")
 
 
-def _only(fields: dict, allowed: frozenset, what: str) -> None:
+def _only(fields: dict[str, Any], allowed: frozenset[str], what: str) -> None:
     unknown = set(fields) - allowed
     if unknown:
         raise TypeError(f"{what} has no editable fields {sorted(unknown)}")
 
 
-def _require_unique_name(model, instance, operator_filter: dict, noun: str) -> None:
+def _require_unique_name(
+    model: type[Facility | Programme],
+    instance: Facility | Programme,
+    operator_filter: dict[str, Any],
+    noun: str,
+) -> None:
     name = (instance.name or "").strip()
     instance.name = name
     clash = model.objects.filter(name__iexact=name, **operator_filter).exclude(pk=instance.pk)
@@ -94,7 +103,7 @@ def _require_unique_name(model, instance, operator_filter: dict, noun: str) -> N
         raise ValidationError({"name": f"There is already a {noun} called {name}"})
 
 
-def _save(instance, *, duplicate_field: str, duplicate_message: str) -> None:
+def _save(instance: "Model", *, duplicate_field: str, duplicate_message: str) -> None:
     """Save after validation; a twin created meanwhile by someone else is a form error too."""
     try:
         with transaction.atomic():
@@ -148,7 +157,7 @@ def _set_staff(facility: Facility, staff: Iterable[User]) -> None:
 
 
 def facility_create(
-    *, by, operator: Organisation, staff: Iterable[User] = (), **fields
+    *, by: User, operator: Organisation, staff: Iterable[User] = (), **fields: Any
 ) -> Facility:
     _only(fields, FACILITY_FIELDS, "Facility")
     with transaction.atomic():
@@ -162,7 +171,7 @@ def facility_create(
 
 
 def facility_update(
-    *, by, facility: Facility, staff: Iterable[User] | None = None, **fields
+    *, by: User, facility: Facility, staff: Iterable[User] | None = None, **fields: Any
 ) -> Facility:
     """Change a facility's details, its staff (when given), or make it inactive or active again."""
     _only(fields, FACILITY_FIELDS, "Facility")
@@ -198,7 +207,7 @@ def _validate_programme(programme: Programme) -> None:
     programme.full_clean()
 
 
-def programme_create(*, by, operator: Organisation, **fields) -> Programme:
+def programme_create(*, by: User, operator: Organisation, **fields: Any) -> Programme:
     _only(fields, PROGRAMME_FIELDS, "Programme")
     with transaction.atomic():
         _refuse_unless_manager(by, operator)
@@ -209,7 +218,7 @@ def programme_create(*, by, operator: Organisation, **fields) -> Programme:
     return programme
 
 
-def programme_update(*, by, programme: Programme, **fields) -> Programme:
+def programme_update(*, by: User, programme: Programme, **fields: Any) -> Programme:
     """Change eligibility, length, limits or the active flag. The outcome schedule is not edited
     here (the outcomes work adds its own editor)."""
     _only(fields, PROGRAMME_FIELDS, "Programme")
@@ -226,7 +235,7 @@ def programme_update(*, by, programme: Programme, **fields) -> Programme:
 # --- Classes -------------------------------------------------------------------------------------
 
 
-def _validate_class(programme_class: ProgrammeClass, by) -> None:
+def _validate_class(programme_class: ProgrammeClass, by: User) -> None:
     programme, facility = programme_class.programme, programme_class.facility
     # Both must be the actor's: a class cannot borrow another operator's facility or programme.
     _refuse_unless_manager(by, programme)
@@ -251,7 +260,7 @@ def _set_instructors(programme_class: ProgrammeClass, instructors: Iterable[User
     programme_class.facility.staff.add(*instructors)
 
 
-def class_create(*, by, instructors: Iterable[User] = (), **fields) -> ProgrammeClass:
+def class_create(*, by: User, instructors: Iterable[User] = (), **fields: Any) -> ProgrammeClass:
     _only(fields, CLASS_FIELDS, "Class")
     with transaction.atomic():
         programme_class = ProgrammeClass(**fields)
@@ -262,7 +271,11 @@ def class_create(*, by, instructors: Iterable[User] = (), **fields) -> Programme
 
 
 def class_update(
-    *, by, programme_class: ProgrammeClass, instructors: Iterable[User] | None = None, **fields
+    *,
+    by: User,
+    programme_class: ProgrammeClass,
+    instructors: Iterable[User] | None = None,
+    **fields: Any,
 ) -> ProgrammeClass:
     """Change a class's slot, capacity, instructors or active flag.
 
