@@ -14,6 +14,7 @@ Anything not done within GRACE_DAYS of its due date is overdue.
 import calendar
 import datetime
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.db.models import Prefetch
 from django.utils import timezone
@@ -24,8 +25,13 @@ from referrals.selectors import referral_list_for
 from . import instruments
 from .models import Timepoint
 
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
+    from accounts.models import User
+
 GRACE_DAYS = 14
-FOLLOWUP_MONTHS = {
+FOLLOWUP_MONTHS: dict[str, int] = {
     Timepoint.FOLLOWUP_3M: 3,
     Timepoint.FOLLOWUP_6M: 6,
     Timepoint.FOLLOWUP_12M: 12,
@@ -82,7 +88,9 @@ def _event_dates(referral: Referral) -> dict[str, datetime.date]:
     return {event.action: timezone.localdate(event.created_at) for event in events}
 
 
-def _due_on(referral: Referral, timepoint: str, dates: dict) -> datetime.date | None:
+def _due_on(
+    referral: Referral, timepoint: str, dates: dict[str, datetime.date]
+) -> datetime.date | None:
     booked = dates.get("book")
     exit_on = dates.get("complete") or dates.get("discharge")
     if timepoint == Timepoint.BASELINE:
@@ -99,7 +107,9 @@ def _due_on(referral: Referral, timepoint: str, dates: dict) -> datetime.date | 
     return add_months(dates["complete"], FOLLOWUP_MONTHS[timepoint])
 
 
-def schedule_for(referral: Referral, *, today=None) -> list[ScheduledAssessment]:
+def schedule_for(
+    referral: Referral, *, today: datetime.date | None = None
+) -> list[ScheduledAssessment]:
     """Every scheduled (instrument, timepoint) for the referral, with its due date and state.
 
     Uses prefetched `assessments` and `schedule_events` when present (see
@@ -148,7 +158,7 @@ def schedule_for(referral: Referral, *, today=None) -> list[ScheduledAssessment]
     return rows
 
 
-def referrals_with_schedule(queryset):
+def referrals_with_schedule(queryset: "QuerySet[Referral]") -> "QuerySet[Referral]":
     """Prefetch what `schedule_for` reads: assessments and the dating events."""
     return queryset.select_related("programme", "patient").prefetch_related(
         "assessments",
@@ -162,7 +172,9 @@ def referrals_with_schedule(queryset):
     )
 
 
-def assessments_due(user, *, today=None) -> list[ScheduledAssessment]:
+def assessments_due(
+    user: "User", *, today: datetime.date | None = None
+) -> list[ScheduledAssessment]:
     """Due and overdue assessments (not follow-ups) on referrals the user can see."""
     referrals = referrals_with_schedule(
         referral_list_for(user).filter(status__in=SCHEDULED_STATES).order_by("reference")
@@ -175,7 +187,7 @@ def assessments_due(user, *, today=None) -> list[ScheduledAssessment]:
     ]
 
 
-def followups_due(user, *, today=None) -> list[ScheduledAssessment]:
+def followups_due(user: "User", *, today: datetime.date | None = None) -> list[ScheduledAssessment]:
     """Follow-ups due or overdue on completed referrals the user can see, oldest due first.
 
     A constant number of queries however many referrals there are.

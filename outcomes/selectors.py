@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from referrals.consent import can_see_progress
 from referrals.models import Referral
@@ -33,7 +34,7 @@ class InstrumentSummary:
     output_label: str
     points: list[OutcomePoint] = field(default_factory=list)
     higher_is_better: bool | None = None
-    threshold: float | int | None = None
+    threshold: float | int | Decimal | None = None
 
     @property
     def baseline(self) -> OutcomePoint | None:
@@ -76,7 +77,7 @@ class InstrumentSummary:
         return f"chart-{self.code}-data"
 
     @property
-    def chart_data(self) -> dict:
+    def chart_data(self) -> dict[str, Any]:
         return {
             "label": f"{self.name}: {self.output_label}",
             "labels": [p.timepoint_label for p in self.points],
@@ -84,7 +85,7 @@ class InstrumentSummary:
         }
 
 
-def _primary_output(definition) -> str:
+def _primary_output(definition: instruments.Instrument) -> str:
     if definition.code in PRIMARY_OUTPUT:
         return PRIMARY_OUTPUT[definition.code]
     for declared in (definition.meaningful_change, definition.higher_is_better):
@@ -93,28 +94,30 @@ def _primary_output(definition) -> str:
     return next(iter(definition.score_ranges))
 
 
-def _output_label(definition, output: str) -> str:
+def _output_label(definition: instruments.Instrument, output: str) -> str:
     item_codes = {item.code: item for item in definition.items}
     head = output.split(".")[0]
     if head in item_codes:
         item = item_codes[head]
-        return f"{item.text} ({item.unit})" if getattr(item, "unit", "") else item.text
+        unit = getattr(item, "unit", "")  # number items only
+        return f"{item.text} ({unit})" if unit else item.text
     return {"total": "Total score", "bmi": "BMI (kg/m²)", "metric": "Metric score"}.get(
         output, output.replace("_", " ").capitalize()
     )
 
 
-def _band_label(definition, scores: dict, output: str) -> str:
+def _band_label(definition: instruments.Instrument, scores: dict[str, Any], output: str) -> str:
     for banding in definition.bandings:
         if banding.score == output:
             try:
-                return lookup(scores, banding.output + "_label")
+                label: str = lookup(scores, banding.output + "_label")
             except (KeyError, TypeError):
                 return ""
+            return label
     return ""
 
 
-def outcome_summary(referral) -> list[InstrumentSummary]:
+def outcome_summary(referral: Referral) -> list[InstrumentSummary]:
     """Per instrument recorded for the referral: its points in timepoint order, baseline, latest,
     change from baseline and whether that passes the instrument's meaningful-change threshold."""
     assessments = sorted(
@@ -154,7 +157,7 @@ def outcome_summary(referral) -> list[InstrumentSummary]:
     return sorted(summaries.values(), key=lambda s: s.name)
 
 
-def outcome_summary_section(viewer: Viewer, referral: Referral) -> dict:
+def outcome_summary_section(viewer: Viewer, referral: Referral) -> dict[str, Any]:
     """On the referral page: the outcome summary, for whoever may see the patient's progress."""
     shown = can_see_progress(viewer.user, referral)
     return {"outcome_summary": outcome_summary(referral) if shown else None}

@@ -4,6 +4,7 @@ Scores are always computed here by `outcomes.instruments.score`; nobody types a 
 """
 
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -17,6 +18,11 @@ from referrals.models import Notification, Referral, ReferralEvent, Status
 from . import instruments
 from .instruments.base import NON_ITEM_ERRORS
 from .models import Assessment, Method, Timepoint
+
+if TYPE_CHECKING:
+    import datetime
+
+    from accounts.models import User
 
 # When each timepoint may be recorded. Baseline and mid-programme belong to the programme itself
 # (a paper form may be entered after completion); exit also after an early discharge, so the
@@ -33,7 +39,7 @@ RECORDABLE_STATES: dict[str, frozenset[str]] = {
 SAFETY_HEADLINE = "Safety alert: PHQ-9 question 9 answered above 'Not at all'"
 
 
-def _json_ready(answers: dict) -> dict:
+def _json_ready(answers: dict[str, Any]) -> dict[str, Any]:
     """Cleaned-for-storage answers: Decimals (from number inputs) as floats, read via str."""
     return {
         code: float(str(value)) if isinstance(value, Decimal) else value
@@ -41,7 +47,7 @@ def _json_ready(answers: dict) -> dict:
     }
 
 
-def _instrument_label(instrument) -> str:
+def _instrument_label(instrument: instruments.Instrument) -> str:
     return instrument.short_name or instrument.name
 
 
@@ -51,10 +57,10 @@ def assessment_record(
     referral: Referral,
     instrument: str,
     timepoint: str,
-    answers: dict,
-    by,
+    answers: dict[str, Any],
+    by: "User",
     method: str = Method.INSTRUCTOR,
-    administered_at=None,
+    administered_at: "datetime.datetime | None" = None,
 ) -> Assessment:
     """Record (or re-record) one instrument at one timepoint for a referral.
 
@@ -145,7 +151,9 @@ def assessment_record(
     return assessment
 
 
-def _raise_safety_alert(referral: Referral, *, label: str, by, now) -> ReferralEvent:
+def _raise_safety_alert(
+    referral: Referral, *, label: str, by: "User", now: "datetime.datetime"
+) -> ReferralEvent:
     event = ReferralEvent.objects.create(
         referral=referral,
         kind=ReferralEvent.Kind.NOTE,
