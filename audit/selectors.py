@@ -2,6 +2,7 @@
 
 import datetime
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Max, Min, QuerySet
@@ -11,6 +12,10 @@ from accounts.models import Role
 from accounts.permissions import active_memberships
 
 from .models import AccessRecord
+
+if TYPE_CHECKING:
+    from accounts.models import Organisation, User
+    from referrals.models import Referral
 
 WHO_VIEWED_LIMIT = 20
 
@@ -31,7 +36,7 @@ class Viewer:
         return AccessRecord(role=self.role).role_label
 
 
-def who_viewed(referral, *, limit: int = WHO_VIEWED_LIMIT) -> tuple[list[Viewer], int]:
+def who_viewed(referral: "Referral", *, limit: int = WHO_VIEWED_LIMIT) -> tuple[list[Viewer], int]:
     """The people (not the system) who viewed this referral, most recent first, one row per
     person, organisation and role (a draft's six steps are one viewer, not six), and how many
     such viewers there are. Three queries whatever the number of views."""
@@ -58,12 +63,12 @@ def who_viewed(referral, *, limit: int = WHO_VIEWED_LIMIT) -> tuple[list[Viewer]
     return viewers, total
 
 
-def audit_organisations_for(user) -> list:
+def audit_organisations_for(user: "User") -> "list[Organisation]":
     """Organisations whose staff's reads this user may search (admins: their own)."""
     return [m.organisation for m in active_memberships(user) if m.role == Role.ORG_ADMIN]
 
 
-def access_records_visible_to(user) -> QuerySet[AccessRecord]:
+def access_records_visible_to(user: "User") -> QuerySet[AccessRecord]:
     """Platform staff see every record; an organisation admin the records of their own
     organisation's staff acting for it; anyone else nothing."""
     records = AccessRecord.objects.select_related("user")
@@ -76,10 +81,10 @@ def access_records_visible_to(user) -> QuerySet[AccessRecord]:
 
 
 def access_records_search(
-    user,
+    user: "User",
     *,
     person: str = "",
-    referral=None,
+    referral: "Referral | None" = None,
     date_from: datetime.date | None = None,
     date_to: datetime.date | None = None,
     kind: str = "",

@@ -2,16 +2,24 @@
 INSERT and no other query, so a list page adds exactly one query however many rows it shows."""
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from accounts.models import Role
 from accounts.permissions import active_memberships
 
 from .models import AccessKind, AccessRecord
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+    from django.http import HttpRequest
+
+    from accounts.models import Membership, Organisation, User
+    from referrals.models import Patient, Referral
+
 PLATFORM_STAFF = "platform_staff"
 
 
-def _ids(items: Iterable) -> list[int]:
+def _ids(items: Iterable[Any]) -> list[int]:
     """Ids of model instances or ints, in order, without duplicates (never a query)."""
     seen: dict[int, None] = {}
     for item in items:
@@ -19,7 +27,7 @@ def _ids(items: Iterable) -> list[int]:
     return list(seen)
 
 
-def _membership_for(user, referrals: Iterable):
+def _membership_for(user: "User | AnonymousUser", referrals: Iterable[Any]) -> "Membership | None":
     """The membership the user looked with: the one on the referral's side when there is one
     referral, otherwise the first active one."""
     memberships = active_memberships(user)
@@ -36,14 +44,14 @@ def _membership_for(user, referrals: Iterable):
 
 
 def audit_read_by(
-    user,
+    user: "User | None",
     kind: str,
     *,
-    organisation=None,
+    organisation: "Organisation | None" = None,
     role: str = "",
     request_id: str = "",
-    referrals=(),
-    patients=(),
+    referrals: "Iterable[Referral | int]" = (),
+    patients: "Iterable[Patient | int]" = (),
     description: str = "",
     url_name: str = "",
     path: str = "",
@@ -70,7 +78,14 @@ def audit_read_by(
     )
 
 
-def audit_read(request, kind: str, *, referrals=(), patients=(), description: str = "") -> None:
+def audit_read(
+    request: "HttpRequest",
+    kind: str,
+    *,
+    referrals: "Iterable[Referral | int]" = (),
+    patients: "Iterable[Patient | int]" = (),
+    description: str = "",
+) -> None:
     """Record that this request showed patient-identifiable data: one INSERT, whatever the rows."""
     referrals = list(referrals)
     user = request.user
@@ -81,7 +96,7 @@ def audit_read(request, kind: str, *, referrals=(), patients=(), description: st
         organisation, role = None, PLATFORM_STAFF if user.is_staff else ""
     match = getattr(request, "resolver_match", None)
     audit_read_by(
-        user,
+        user if user.is_authenticated else None,  # someone signed out is recorded as no one
         kind,
         organisation=organisation,
         role=role,
