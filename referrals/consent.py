@@ -13,6 +13,8 @@ said so), written in the same transaction as the flag. Withdrawing:
   discharged once it is under way, with future sessions released. An ended referral just records it.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
@@ -34,6 +36,11 @@ from .models import (
 )
 from .transitions import acting_organisation, release_future_sessions, transition
 from .workflow import ACTIONS, PROGRESS_EVENTS, ReferralChanged, WorkflowError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from accounts.models import User
 
 # The referral flag that holds each purpose's current state.
 PURPOSE_FLAGS: dict[str, str] = {
@@ -113,8 +120,9 @@ def _withhold_progress_not_yet_delivered(referral: Referral) -> int:
     )
 
 
-def _end_referral(locked: Referral, *, by, record) -> None:
+def _end_referral(locked: Referral, *, by: "User", record: "Callable[[Referral], None]") -> None:
     """Withdrawn consent to the referral: cancel it, or discharge it once it is under way."""
+    reason: str
     if locked.status in ACTIONS["cancel"].sources:
         action, reason = "cancel", CancelReason.CONSENT_WITHDRAWN
     else:
@@ -139,7 +147,7 @@ def _end_referral(locked: Referral, *, by, record) -> None:
 def consent_record_decision(
     *,
     referral: Referral,
-    by,
+    by: "User",
     purpose: str,
     decision: str = ConsentDecision.WITHDRAWN,
     method: str,
@@ -231,7 +239,9 @@ def consent_history(referral: Referral) -> list[ConsentRecord]:
     )
 
 
-def consent_state(referral: Referral, history: list[ConsentRecord] | None = None) -> list[dict]:
+def consent_state(
+    referral: Referral, history: list[ConsentRecord] | None = None
+) -> list[dict[str, Any]]:
     """The current decision per purpose, for the summary both sides see."""
     latest: dict[str, ConsentRecord] = {}
     for entry in consent_history(referral) if history is None else history:
@@ -247,9 +257,9 @@ def consent_state(referral: Referral, history: list[ConsentRecord] | None = None
     ]
 
 
-def can_see_progress(user, referral) -> bool:
+def can_see_progress(user: "User", referral: Referral) -> bool:
     """For a referral the user can already see: the operator's staff always; the referrer only
     while the patient's consent to share progress stands."""
-    if referral.operator_id is not None and roles_in(user, referral.operator) & OPERATOR_ROLES:
+    if referral.operator is not None and roles_in(user, referral.operator) & OPERATOR_ROLES:
         return True
     return referral.shares_progress

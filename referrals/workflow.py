@@ -5,10 +5,14 @@ needs. The services in `referrals/services.py` apply it; nothing else changes a 
 """
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from accounts.permissions import Permission
 
 from .models import Status
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 
 class WorkflowError(Exception):
@@ -46,7 +50,9 @@ class Action:
     permission: Permission
 
 
-def _action(name, label, sources, target, permission) -> Action:
+def _action(
+    name: str, label: str, sources: "Iterable[str]", target: str, permission: Permission
+) -> Action:
     return Action(name, label, frozenset(sources), target, permission)
 
 
