@@ -8,6 +8,7 @@ refused change raises before anything is written.
 
 import datetime
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, cast
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -36,6 +37,12 @@ from .transitions import (
 )
 from .workflow import ReferralChanged, WorkflowError
 from .working_days import is_bank_holiday
+
+if TYPE_CHECKING:
+    from django.db.models import TextChoices
+
+    from accounts.models import User
+    from facilities.models import Programme
 
 # Fields a draft may be created or edited with; state, consent times and routing are not among them.
 DRAFT_FIELDS = frozenset(
@@ -67,7 +74,7 @@ def _require_text(value: str, field: str, message: str) -> str:
     return value
 
 
-def _require_reason(reason: str, choices, note: str) -> None:
+def _require_reason(reason: str, choices: "type[TextChoices]", note: str) -> None:
     if reason not in choices.values:
         raise ValidationError({"reason": "Choose a reason from the list"})
     if reason == "other" and not (note or "").strip():
@@ -77,7 +84,7 @@ def _require_reason(reason: str, choices, note: str) -> None:
 # --- Patients and drafts -----------------------------------------------------------------------
 
 
-def patient_create(*, by, organisation: Organisation, **fields) -> Patient:
+def patient_create(*, by: "User", organisation: Organisation, **fields: Any) -> Patient:
     """Record a new patient of `organisation`; validated like any form input."""
     refuse_unless(by, Permission.REFERRAL_CREATE, organisation)
     patient = Patient(organisation=organisation, **fields)
@@ -92,7 +99,11 @@ def _refuse_other_organisations_patient(patient: Patient, organisation: Organisa
 
 
 def patient_record_for_referral(
-    *, by, organisation: Organisation, fields: dict, patient: Patient | None = None
+    *,
+    by: "User",
+    organisation: Organisation,
+    fields: dict[str, Any],
+    patient: Patient | None = None,
 ) -> Patient:
     """`organisation`'s record of the patient a referral is about, created or brought up to date.
 
@@ -119,7 +130,7 @@ def patient_record_for_referral(
 
 
 def referral_create_draft(
-    *, by, organisation: Organisation, patient: Patient, **fields
+    *, by: "User", organisation: Organisation, patient: Patient, **fields: Any
 ) -> Referral:
     """Start a referral as a draft; the clinician is the user making it."""
     refuse_unless(by, Permission.REFERRAL_CREATE, organisation)
@@ -161,7 +172,7 @@ def referral_create_draft(
     raise WorkflowError("Could not allocate a referral reference; try again.")
 
 
-def referral_update_draft(*, referral: Referral, by, **fields) -> Referral:
+def referral_update_draft(*, referral: Referral, by: "User", **fields: Any) -> Referral:
     unknown = set(fields) - DRAFT_FIELDS
     if unknown:
         raise ValueError(f"Not draft fields: {', '.join(sorted(unknown))}")
@@ -193,7 +204,7 @@ def referral_update_draft(*, referral: Referral, by, **fields) -> Referral:
 
 
 def _validate_submission(referral: Referral) -> None:
-    errors = {}
+    errors: dict[str, str | list[str]] = {}
     if referral.safety_screened_at is None:
         errors["exclusions_present"] = "Complete the safety screen"
     if not referral.reasons:
@@ -219,7 +230,7 @@ def _validate_submission(referral: Referral) -> None:
         raise ValidationError(errors)
 
 
-def referral_submit(*, referral: Referral, by) -> ReferralEvent:
+def referral_submit(*, referral: Referral, by: "User") -> ReferralEvent:
     now = timezone.now()
     return transition(
         referral,
@@ -235,7 +246,12 @@ def referral_submit(*, referral: Referral, by) -> ReferralEvent:
     )
 
 
-def _check_placement(referral: Referral, facility: Facility, programme_class, instructor) -> None:
+def _check_placement(
+    referral: Referral,
+    facility: Facility,
+    programme_class: ProgrammeClass | None,
+    instructor: "User | None",
+) -> None:
     errors = {}
     if facility.operator_id != referral.operator_id or not facility.is_active:
         errors["facility"] = "Choose one of your active facilities"
@@ -245,10 +261,11 @@ def _check_placement(referral: Referral, facility: Facility, programme_class, in
         or not programme_class.is_active
     ):
         errors["programme_class"] = "Choose a class of this programme at that facility"
+    # cast: the operator is set on submission, and only a submitted referral is accepted.
     if (
         instructor is not None
         and not instructor.memberships.filter(
-            organisation_id=referral.operator_id, role=Role.INSTRUCTOR, is_active=True
+            organisation_id=cast(int, referral.operator_id), role=Role.INSTRUCTOR, is_active=True
         ).exists()
     ):
         errors["instructor"] = "Choose an instructor who works for your organisation"
@@ -302,26 +319,30 @@ def referral_accept(
     )
 
 
-def referral_decline(*, referral: Referral, by, reason: str, note: str = "") -> ReferralEvent:
+def referral_decline(
+    *, referral: Referral, by: "User", reason: str, note: str = ""
+) -> ReferralEvent:
     _require_reason(reason, DeclineReason, note)
     return transition(referral, by=by, action_name="decline", reason_code=reason, note=note)
 
 
-def referral_request_info(*, referral: Referral, by, question: str) -> ReferralEvent:
+def referral_request_info(*, referral: Referral, by: "User", question: str) -> ReferralEvent:
     question = _require_text(question, "question", "Enter the question for the referrer")
     return transition(referral, by=by, action_name="request_info", note=question)
 
 
-def referral_answer_info(*, referral: Referral, by, answer: str) -> ReferralEvent:
+def referral_answer_info(*, referral: Referral, by: "User", answer: str) -> ReferralEvent:
     answer = _require_text(answer, "answer", "Enter your answer")
     return transition(referral, by=by, action_name="answer_info", note=answer)
 
 
-def referral_waitlist(*, referral: Referral, by, note: str = "") -> ReferralEvent:
+def referral_waitlist(*, referral: Referral, by: "User", note: str = "") -> ReferralEvent:
     return transition(referral, by=by, action_name="waitlist", note=note)
 
 
-def class_session_times(programme_class: ProgrammeClass, first_day, weeks: int) -> list:
+def class_session_times(
+    programme_class: ProgrammeClass, first_day: datetime.date, weeks: int
+) -> list[datetime.datetime]:
     """The class's weekly slot for `weeks` weeks from the first such weekday on or after
     `first_day`, leaving out bank holidays (the centre is closed; the programme runs on)."""
     offset = (programme_class.weekday - first_day.weekday()) % 7
@@ -335,7 +356,11 @@ def class_session_times(programme_class: ProgrammeClass, first_day, weeks: int) 
 
 
 def referral_book(
-    *, referral: Referral, by, first_session_at=None, note: str = ""
+    *,
+    referral: Referral,
+    by: "User",
+    first_session_at: datetime.datetime | None = None,
+    note: str = "",
 ) -> ReferralEvent:
     """Book the patient's sessions: in a class, every weekly session of the programme from the
     first one; otherwise (1:1 or an initial assessment) the one session given."""
@@ -349,20 +374,23 @@ def referral_book(
             raise ValidationError({"first_session_at": "The first session must be in the future"})
         if locked.programme_class_id is not None:
             taken = _lock_class_and_count_taken(locked.programme_class_id, excluding=locked)
-            if taken >= locked.programme_class.capacity:
+            if taken >= cast(ProgrammeClass, locked.programme_class).capacity:  # its id is set
                 raise ValidationError(
                     {"programme_class": "The class is full: no place is free to book yet"}
                 )
 
     def book_sessions(locked: Referral) -> None:
         if locked.programme_class_id is None:
-            times, kind = [first_session_at], Session.Kind.ASSESSMENT
+            # validate() refused a booking outside a class with no first session given.
+            times, kind = [cast(datetime.datetime, first_session_at)], Session.Kind.ASSESSMENT
         else:
             first_day = timezone.localdate(
                 first_session_at or timezone.now() + datetime.timedelta(days=1)
             )
             times = class_session_times(
-                locked.programme_class, first_day, locked.programme.duration_weeks
+                cast(ProgrammeClass, locked.programme_class),  # its id is set
+                first_day,
+                cast("Programme", locked.programme).duration_weeks,  # required on submission
             )
             times = [t for t in times if t > timezone.now()]
             kind = Session.Kind.CLASS
@@ -388,11 +416,11 @@ def referral_book(
     )
 
 
-def referral_start(*, referral: Referral, by, note: str = "") -> ReferralEvent:
+def referral_start(*, referral: Referral, by: "User", note: str = "") -> ReferralEvent:
     return transition(referral, by=by, action_name="start", note=note)
 
 
-def referral_complete(*, referral: Referral, by, note: str = "") -> ReferralEvent:
+def referral_complete(*, referral: Referral, by: "User", note: str = "") -> ReferralEvent:
     return transition(
         referral,
         by=by,
@@ -402,7 +430,9 @@ def referral_complete(*, referral: Referral, by, note: str = "") -> ReferralEven
     )
 
 
-def referral_discharge(*, referral: Referral, by, reason: str, note: str = "") -> ReferralEvent:
+def referral_discharge(
+    *, referral: Referral, by: "User", reason: str, note: str = ""
+) -> ReferralEvent:
     _require_reason(reason, DischargeReason, note)
     return transition(
         referral,
@@ -414,7 +444,9 @@ def referral_discharge(*, referral: Referral, by, reason: str, note: str = "") -
     )
 
 
-def referral_cancel(*, referral: Referral, by, reason: str, note: str = "") -> ReferralEvent:
+def referral_cancel(
+    *, referral: Referral, by: "User", reason: str, note: str = ""
+) -> ReferralEvent:
     _require_reason(reason, CancelReason, note)
     by_patient = reason == CancelReason.PATIENT_WITHDREW
     attendance = (
@@ -435,7 +467,9 @@ def referral_cancel(*, referral: Referral, by, reason: str, note: str = "") -> R
 # --- Sessions ----------------------------------------------------------------------------------
 
 
-def session_record_attendance(*, session: Session, status: str, by, note: str = "") -> Session:
+def session_record_attendance(
+    *, session: Session, status: str, by: "User", note: str = ""
+) -> Session:
     """Mark a session attended, missed or cancelled; the first attendance makes the referral active.
 
     Locks the referral first (then the session) so that marks on one referral are serialised and
@@ -513,6 +547,6 @@ ACTION_SERVICES: dict[str, Callable[..., ReferralEvent]] = {
 }
 
 
-def notifications_mark_read(*, user, referral: Referral) -> int:
+def notifications_mark_read(*, user: "User", referral: Referral) -> int:
     """Mark the user's unread in-app updates about a referral as read (they opened it)."""
     return unread_updates_for(user).filter(referral=referral).update(read_at=timezone.now())
