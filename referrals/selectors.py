@@ -2,6 +2,7 @@
 
 import datetime
 import re
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
@@ -13,8 +14,15 @@ from facilities.models import Programme
 from .models import Attendance, Notification, Patient, Referral, Status
 from .working_days import add_working_days
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
-def referrals_visible_to(user) -> QuerySet[Referral]:
+    from accounts.models import Organisation, User
+
+    from .models import ReferralEvent
+
+
+def referrals_visible_to(user: "User") -> QuerySet[Referral]:
     """Every referral `user` may see, by role and organisation; the start of every referral list.
 
     Referrers see their organisation's referrals (drafts included); coordinators see what was
@@ -34,19 +42,19 @@ def referrals_visible_to(user) -> QuerySet[Referral]:
     return Referral.objects.filter(scope)
 
 
-def referral_list_for(user) -> QuerySet[Referral]:
+def referral_list_for(user: "User") -> QuerySet[Referral]:
     """The visible referrals with what a list row shows, in a constant number of queries."""
     return referrals_visible_to(user).select_related(
         "patient", "programme", "referring_organisation", "operator", "facility"
     )
 
 
-def referral_for_user(user, reference: str) -> Referral:
+def referral_for_user(user: "User", reference: str) -> Referral:
     """One referral by public reference; Referral.DoesNotExist when the user may not see it."""
     return referral_list_for(user).get(reference=reference)
 
 
-def referral_status_counts(queryset: QuerySet[Referral]) -> list[dict]:
+def referral_status_counts(queryset: QuerySet[Referral]) -> list[dict[str, Any]]:
     """How many referrals are in each state, in lifecycle order, for aggregate-only views."""
     counts = dict(queryset.order_by().values_list("status").annotate(n=Count("id")))
     return [
@@ -55,7 +63,7 @@ def referral_status_counts(queryset: QuerySet[Referral]) -> list[dict]:
     ]
 
 
-def referrals_commissioned_by(user) -> QuerySet[Referral]:
+def referrals_commissioned_by(user: "User") -> QuerySet[Referral]:
     """Referrals to programmes the user's commissioner organisations fund: for aggregates only."""
     organisation_ids = [
         m.organisation_id for m in active_memberships(user) if m.role == Role.COMMISSIONER
@@ -66,7 +74,9 @@ def referrals_commissioned_by(user) -> QuerySet[Referral]:
     return Referral.objects.filter(programme__in=programmes).exclude(status=Status.DRAFT)
 
 
-def referrals_overdue_for_triage(queryset: QuerySet[Referral], today=None) -> QuerySet[Referral]:
+def referrals_overdue_for_triage(
+    queryset: QuerySet[Referral], today: datetime.date | None = None
+) -> QuerySet[Referral]:
     """Submitted referrals not actioned within their programme's SLA in working days.
 
     One condition per distinct SLA length keeps this a single SQL query whatever the list size.
@@ -87,7 +97,7 @@ def referrals_overdue_for_triage(queryset: QuerySet[Referral], today=None) -> Qu
 NEEDS_ACTION = "needs_action"
 
 
-def referrals_made_by_organisations_of(user) -> QuerySet[Referral]:
+def referrals_made_by_organisations_of(user: "User") -> QuerySet[Referral]:
     """The referrals of every organisation where the user is a referrer (their dashboard)."""
     organisation_ids = [
         m.organisation_id for m in active_memberships(user) if m.role == Role.REFERRER
@@ -110,7 +120,13 @@ def referrals_matching(queryset: QuerySet[Referral], term: str) -> QuerySet[Refe
 
 
 def referrer_dashboard(
-    user, *, status="", clinician="mine", referred_from=None, referred_to=None, search=""
+    user: "User",
+    *,
+    status: str = "",
+    clinician: str = "mine",
+    referred_from: datetime.date | None = None,
+    referred_to: datetime.date | None = None,
+    search: str = "",
 ) -> QuerySet[Referral]:
     queryset = referrals_made_by_organisations_of(user)
     if clinician != "all":
@@ -126,14 +142,14 @@ def referrer_dashboard(
     return referrals_matching(queryset, search).order_by("-updated_at", "-id")
 
 
-def unread_updates_for(user) -> QuerySet:
+def unread_updates_for(user: "User") -> QuerySet[Notification]:
     """In-app updates the user has not opened yet."""
     return Notification.objects.filter(
         recipient_user=user, channel=Notification.Channel.IN_APP, read_at__isnull=True
     ).exclude(status=Notification.DeliveryStatus.WITHHELD)
 
 
-def referral_ids_with_unread_updates(user, referral_ids) -> set[int]:
+def referral_ids_with_unread_updates(user: "User", referral_ids: "Iterable[int]") -> set[int]:
     return set(
         unread_updates_for(user)
         .filter(referral_id__in=list(referral_ids))
@@ -141,7 +157,7 @@ def referral_ids_with_unread_updates(user, referral_ids) -> set[int]:
     )
 
 
-def patient_known_to(organisation, nhs_number: str):
+def patient_known_to(organisation: "Organisation", nhs_number: str) -> Patient | None:
     """`organisation`'s own record of the patient with this NHS number, else None.
 
     Only the organisation's own records are read: what another organisation recorded about the
@@ -150,13 +166,13 @@ def patient_known_to(organisation, nhs_number: str):
     return Patient.objects.filter(organisation=organisation, nhs_number=nhs_number).first()
 
 
-def referral_timeline(referral: Referral):
+def referral_timeline(referral: Referral) -> "QuerySet[ReferralEvent]":
     return referral.events.select_related("actor", "actor_organisation").order_by(
         "created_at", "id"
     )
 
 
-def attendance_summary(referral: Referral) -> dict:
+def attendance_summary(referral: Referral) -> dict[str, int]:
     """Sessions attended out of the programme's planned number, and missed sessions."""
     counts = dict(referral.sessions.order_by().values_list("status").annotate(n=Count("id")))
     planned = referral.programme.planned_sessions if referral.programme else 0
