@@ -57,10 +57,11 @@ browser:  ## Install Debian's chromium for the browser tests when it is missing 
 		echo "chromium is missing, so tests/e2e will skip: sudo apt-get install chromium fonts-liberation"; \
 	fi
 
-lint: install  ## Fail on lint errors or unformatted code.
+lint: install  ## Fail on lint errors, unformatted code or type errors.
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 fmt: install  ## Format the code and apply the safe lint fixes.
 	$(BIN)/ruff format .
