@@ -282,10 +282,10 @@ def _lock_class_and_count_taken(programme_class_id: int, *, excluding: Referral)
 def referral_accept(
     *,
     referral: Referral,
-    by,
+    by: "User",
     facility: Facility,
     programme_class: ProgrammeClass | None = None,
-    instructor=None,
+    instructor: "User | None" = None,
     note: str = "",
 ) -> ReferralEvent:
     """Accept into a facility (and class). A full class puts the referral on its waiting list,
@@ -491,7 +491,8 @@ def session_record_attendance(
             raise ValidationError({"status": "This session has not happened yet"})
         previous = locked.status
         if previous == status:
-            copy_state(session, locked)
+            # copy_state copies any model's fields; transitions.py annotates it for referrals only.
+            copy_state(session, locked)  # type: ignore[arg-type]
             return session
         locked.status = status
         locked.logged_by = by
@@ -525,7 +526,7 @@ def session_record_attendance(
                 created_at=now,
             )
             event_recorded.send(sender=ReferralEvent, event=event)
-    copy_state(session, locked)
+    copy_state(session, locked)  # type: ignore[arg-type]  # (any model: see above)
     return session
 
 
