@@ -140,6 +140,10 @@ def organisations_with_role(user: "User | AnonymousUser", *roles: str) -> list[O
     return list(seen.values())
 
 
+def organisation_ids_with_role(user: "User | AnonymousUser", *roles: str) -> list[int]:
+    return [o.id for o in organisations_with_role(user, *roles)]
+
+
 def roles_in(user: "User | AnonymousUser", organisation: Organisation) -> set[str]:
     return {m.role for m in active_memberships(user) if m.organisation_id == organisation.id}
 

@@ -21,6 +21,8 @@ from django.shortcuts import resolve_url
 from django.urls import reverse
 from django.utils import timezone
 
+from .htmx import is_htmx
+
 SIGNED_IN_AT = "portal_signed_in_at"
 LAST_ACTIVITY = "portal_last_activity"
 # Saving the session on every request would write its row for every page and fragment; the
@@ -98,7 +100,7 @@ class SessionTimeoutMiddleware:
         logout(request)
         messages.info(request, message)
         login_url = resolve_url(settings.LOGIN_URL)
-        if request.headers.get("HX-Request") or request.path == reverse("session_keep_alive"):
+        if is_htmx(request) or request.path == reverse("session_keep_alive"):
             response = HttpResponse(status=401)
             response["HX-Redirect"] = login_url
             return response

@@ -9,7 +9,7 @@ from django.db.models import Count, Max, Min, QuerySet
 from django.utils import timezone
 
 from accounts.models import Role
-from accounts.permissions import active_memberships
+from accounts.permissions import organisations_with_role
 
 from .models import AccessRecord
 
@@ -65,7 +65,7 @@ def who_viewed(referral: "Referral", *, limit: int = WHO_VIEWED_LIMIT) -> tuple[
 
 def audit_organisations_for(user: "User") -> "list[Organisation]":
     """Organisations whose staff's reads this user may search (admins: their own)."""
-    return [m.organisation for m in active_memberships(user) if m.role == Role.ORG_ADMIN]
+    return organisations_with_role(user, Role.ORG_ADMIN)
 
 
 def access_records_visible_to(user: "User") -> QuerySet[AccessRecord]:

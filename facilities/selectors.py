@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
-from accounts.models import Membership, Organisation, OrganisationKind, User
+from accounts.models import Membership, Organisation, OrganisationKind, Role, User
+from accounts.permissions import organisation_ids_with_role
 from accounts.selectors import organisations_managed_by
 
 from .models import Facility, Programme, ProgrammeClass
@@ -127,4 +128,11 @@ def class_choices_for(
     return (
         programmes.filter(Q(is_active=True) | keep_programme).order_by("name"),
         facilities.filter(Q(is_active=True) | keep_facility).order_by("name"),
+    )
+
+
+def programmes_commissioned_by(user: User) -> QuerySet[Programme]:
+    """Programmes funded by the user's commissioner organisations: the one commissioner scope."""
+    return Programme.objects.filter(
+        commissioners__in=organisation_ids_with_role(user, Role.COMMISSIONER)
     )

@@ -14,7 +14,10 @@ from django.db.models.functions import Now
 from django.utils import timezone
 
 from accounts.models import Role
-from accounts.permissions import active_memberships, staffed_facility_ids
+from accounts.permissions import (
+    organisation_ids_with_role,
+    staffed_facility_ids,
+)
 from facilities.models import ProgrammeClass
 from referrals.models import Attendance, Referral, Session, Status
 from referrals.selectors import referrals_visible_to
@@ -24,9 +27,7 @@ IN_PROGRAMME = (Status.BOOKED, Status.ACTIVE)
 
 def instructor_operator_ids(user) -> frozenset[int]:
     """Operators where the user holds an active instructor membership."""
-    return frozenset(
-        m.organisation_id for m in active_memberships(user) if m.role == Role.INSTRUCTOR
-    )
+    return frozenset(organisation_ids_with_role(user, Role.INSTRUCTOR))
 
 
 def day_bounds(day: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:

@@ -4,8 +4,8 @@ import datetime
 
 from django.db.models import Q, QuerySet
 
-from accounts.models import Role, User
-from accounts.permissions import organisations_with_role
+from accounts.models import User
+from accounts.permissions import Permission, organisations_granting
 from facilities.models import Facility, Programme, ProgrammeClass
 from referrals.models import Referral, Status
 from referrals.places import classes_with_places
@@ -15,7 +15,8 @@ TRIAGE_STATUSES = (Status.SUBMITTED, Status.INFO_REQUESTED, Status.ACCEPTED, Sta
 
 
 def operators_coordinated_by(user: User) -> list[int]:
-    return [o.id for o in organisations_with_role(user, Role.COORDINATOR)]
+    """The operators in which the user may triage (coordinators)."""
+    return [o.id for o in organisations_granting(user, Permission.REFERRAL_TRIAGE)]
 
 
 def triage_worklist(

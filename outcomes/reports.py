@@ -61,8 +61,9 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Coalesce, TruncDate
 
 from accounts.models import Organisation, Role
-from accounts.permissions import active_memberships
+from accounts.permissions import organisation_ids_with_role
 from facilities.models import Facility, Programme
+from facilities.selectors import programmes_commissioned_by
 from referrals.consent import evaluation_referrals
 from referrals.models import Attendance, Ethnicity, Referral, ReferralEvent, Session, Sex, Status
 
@@ -134,9 +135,8 @@ class YearsBetween(Func):
 
 def report_organisations(user) -> tuple[list[int], list[int]]:
     """(operators the user coordinates, commissioners the user belongs to)."""
-    memberships = active_memberships(user)
-    operators = [m.organisation_id for m in memberships if m.role == Role.COORDINATOR]
-    commissioners = [m.organisation_id for m in memberships if m.role == Role.COMMISSIONER]
+    operators = organisation_ids_with_role(user, Role.COORDINATOR)
+    commissioners = organisation_ids_with_role(user, Role.COMMISSIONER)
     return operators, commissioners
 
 
@@ -147,8 +147,8 @@ def suppresses_small_numbers(user) -> bool:
 
 def programmes_reportable_by(user) -> QuerySet[Programme]:
     """Coordinators: their operators' programmes; commissioners: the programmes they fund."""
-    operators, commissioners = report_organisations(user)
-    funded = Programme.objects.filter(commissioners__in=commissioners).values("pk")
+    operators = organisation_ids_with_role(user, Role.COORDINATOR)
+    funded = programmes_commissioned_by(user).values("pk")
     return Programme.objects.filter(Q(operator_id__in=operators) | Q(pk__in=funded))
 
 

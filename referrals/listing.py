@@ -3,6 +3,8 @@
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
+from accounts.htmx import is_htmx
+
 from .forms import SearchForm
 
 
@@ -38,5 +40,5 @@ def querystring_without_page(request) -> str:
 
 def render_list(request, page_template: str, results_template: str, context: dict):
     """The whole page, or only the results when htmx asks after a filter change."""
-    template = results_template if request.headers.get("HX-Request") else page_template
+    template = results_template if is_htmx(request) else page_template
     return render(request, template, context)

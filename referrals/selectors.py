@@ -8,8 +8,13 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Role
-from accounts.permissions import active_memberships, staffed_facility_ids
+from accounts.permissions import (
+    active_memberships,
+    organisation_ids_with_role,
+    staffed_facility_ids,
+)
 from facilities.models import Programme
+from facilities.selectors import programmes_commissioned_by
 
 from .models import Attendance, Notification, Patient, Referral, Status
 from .working_days import add_working_days
@@ -65,12 +70,9 @@ def referral_status_counts(queryset: QuerySet[Referral]) -> list[dict[str, Any]]
 
 def referrals_commissioned_by(user: "User") -> QuerySet[Referral]:
     """Referrals to programmes the user's commissioner organisations fund: for aggregates only."""
-    organisation_ids = [
-        m.organisation_id for m in active_memberships(user) if m.role == Role.COMMISSIONER
-    ]
     # A subquery rather than a join: a programme funded by two of the user's organisations
     # must still count each referral once. Drafts are the referrer's own business.
-    programmes = Programme.objects.filter(commissioners__in=organisation_ids).values("pk")
+    programmes = programmes_commissioned_by(user).values("pk")
     return Referral.objects.filter(programme__in=programmes).exclude(status=Status.DRAFT)
 
 
@@ -99,9 +101,7 @@ NEEDS_ACTION = "needs_action"
 
 def referrals_made_by_organisations_of(user: "User") -> QuerySet[Referral]:
     """The referrals of every organisation where the user is a referrer (their dashboard)."""
-    organisation_ids = [
-        m.organisation_id for m in active_memberships(user) if m.role == Role.REFERRER
-    ]
+    organisation_ids = organisation_ids_with_role(user, Role.REFERRER)
     return referral_list_for(user).filter(referring_organisation_id__in=organisation_ids)
 
 

@@ -1,4 +1,5 @@
-"""View plumbing every page shares: one home for fetching a referral the user may see, showing a
+"""View plumbing every page shares (`is_htmx` comes from `accounts.htmx`, imported here so pages
+find it with the rest): one home for fetching a referral the user may see, showing a
 service's errors on a form, telling an htmx request apart, and running a workflow action.
 
 Pages of any app (referrals, leisure, outcomes, manage) use these, so the rules behind them (a
@@ -16,11 +17,21 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
+from accounts.htmx import is_htmx
 from accounts.models import User
 
 from .models import Referral, ReferralEvent
 from .selectors import referral_for_user
 from .workflow import WorkflowError
+
+__all__ = [
+    "apply_service_errors",
+    "is_htmx",
+    "neutralise",
+    "posted_version",
+    "referral_or_404",
+    "run_workflow_action",
+]
 
 
 def referral_or_404(user: User, reference: str) -> Referral:
@@ -38,10 +49,6 @@ def apply_service_errors(form: forms.Form, error: ValidationError) -> None:
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, error.messages)
-
-
-def is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
 
 
 def posted_version(request: HttpRequest, referral: Referral) -> Referral:

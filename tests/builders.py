@@ -58,35 +58,8 @@ def session_due_now(session: Session) -> Session:
 def run_action(people, referral: Referral, action: str):
     """Perform one workflow action by the persona whose job it is."""
     tomorrow = timezone.now() + datetime.timedelta(days=1)
-    if action == "submit":
-        return services.referral_submit(referral=referral, by=people.referrer_a)
-    if action == "request_info":
-        return services.referral_request_info(
-            referral=referral, by=people.coordinator_x, question="Is the knee pain recent?"
-        )
-    if action == "answer_info":
-        return services.referral_answer_info(
-            referral=referral, by=people.referrer_a, answer="Six months, stable."
-        )
-    if action == "accept":
-        return services.referral_accept(
-            referral=referral,
-            by=people.coordinator_x,
-            facility=people.facility_x,
-            programme_class=people.class_x,
-            instructor=people.instructor_x,
-        )
-    if action == "decline":
-        return services.referral_decline(
-            referral=referral, by=people.coordinator_x, reason="outside_area"
-        )
-    if action == "waitlist":
-        return services.referral_waitlist(referral=referral, by=people.coordinator_x)
-    if action == "book":
-        return services.referral_book(
-            referral=referral, by=people.coordinator_x, first_session_at=tomorrow
-        )
     if action == "start":
+        # Started the way it happens in a centre: the first session is marked attended.
         session = Session.objects.filter(referral=referral).order_by("scheduled_at").first()
         session_due_now(session)
         services.session_record_attendance(
@@ -94,16 +67,28 @@ def run_action(people, referral: Referral, action: str):
         )
         referral.refresh_from_db()
         return referral.events.latest("created_at")
-    if action == "complete":
-        return services.referral_complete(referral=referral, by=people.coordinator_x)
-    if action == "discharge":
-        return services.referral_discharge(
-            referral=referral, by=people.coordinator_x, reason="patient_choice"
-        )
-    if action == "cancel":
-        return services.referral_cancel(
-            referral=referral, by=people.referrer_a, reason="patient_withdrew"
-        )
+    actors_and_fields = {
+        "submit": (people.referrer_a, {}),
+        "request_info": (people.coordinator_x, {"question": "Is the knee pain recent?"}),
+        "answer_info": (people.referrer_a, {"answer": "Six months, stable."}),
+        "accept": (
+            people.coordinator_x,
+            {
+                "facility": people.facility_x,
+                "programme_class": people.class_x,
+                "instructor": people.instructor_x,
+            },
+        ),
+        "decline": (people.coordinator_x, {"reason": "outside_area"}),
+        "waitlist": (people.coordinator_x, {}),
+        "book": (people.coordinator_x, {"first_session_at": tomorrow}),
+        "complete": (people.coordinator_x, {}),
+        "discharge": (people.coordinator_x, {"reason": "patient_choice"}),
+        "cancel": (people.referrer_a, {"reason": "patient_withdrew"}),
+    }
+    if action in actors_and_fields:
+        by, fields = actors_and_fields[action]
+        return services.ACTION_SERVICES[action](referral=referral, by=by, **fields)
     raise ValueError(f"No route for action {action!r}")
 
 

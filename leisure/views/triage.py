@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.permissions import has_permission
+from accounts.permissions import Permission, has_permission
 from audit.models import AccessKind
 from audit.services import audit_read
 from facilities.models import ProgrammeClass
@@ -84,9 +84,9 @@ def _worklist_rows(referrals, today) -> list[WorklistRow]:
 
 @login_required
 def worklist(request):
-    operator_ids = selectors.operators_coordinated_by(request.user)
-    if not operator_ids:
+    if not has_permission(request.user, Permission.REFERRAL_TRIAGE):
         raise PermissionDenied("Only leisure coordinators triage referrals.")
+    operator_ids = selectors.operators_coordinated_by(request.user)
     if request.method == "POST":
         return remember_search(request, SEARCH_SESSION_KEY, "triage:worklist")
     filters = TriageFilterForm(request.GET or None, operator_ids=operator_ids)
@@ -260,7 +260,7 @@ def action(request, reference: str, name: str):
 
 @login_required
 def classes(request):
-    if not selectors.operators_coordinated_by(request.user):
+    if not has_permission(request.user, Permission.REFERRAL_TRIAGE):
         raise PermissionDenied("Only leisure coordinators see class places.")
     rows = list(selectors.classes_coordinated_by(request.user))
     for row in rows:

@@ -7,8 +7,12 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts.models import Role
-from accounts.permissions import Permission, active_memberships, has_permission
+from accounts.permissions import (
+    REFERRING_ROLES,
+    Permission,
+    has_permission,
+    roles_in,
+)
 from audit.models import AccessKind
 from audit.selectors import who_viewed
 from audit.services import audit_read
@@ -40,10 +44,7 @@ def referral_detail(request, reference: str, answer_form=None):
     for event in timeline:
         event.reason_label = REASON_LABELS.get(event.reason_code, event.reason_code)
     user = request.user
-    viewer_is_referrer = any(
-        m.role == Role.REFERRER and m.organisation_id == referral.referring_organisation_id
-        for m in active_memberships(user)
-    )
+    viewer_is_referrer = bool(roles_in(user, referral.referring_organisation) & REFERRING_ROLES)
     if viewer_is_referrer and not referral.shares_progress:
         # Without consent to share progress the referrer sees the moves of the referral, not
         # the sessions, assessments or alerts behind them.
