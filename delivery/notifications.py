@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import EmailUpdates, Membership, Role
+from referrals.consent import may_tell_referrer
 from referrals.discharge import ENDING_ACTIONS
 from referrals.models import Notification, ReferralEvent, Status
 from referrals.workflow import PROGRESS_EVENTS, REFERRAL_EVENTS
@@ -85,7 +86,7 @@ def notifications_queue_for_event(event: ReferralEvent, **_signal) -> list[Notif
     the event; delivery is queued when it commits.
     """
     referral = event.referral
-    if event.action in PROGRESS_EVENTS and not referral.shares_progress:
+    if not may_tell_referrer(event.action, referral.shares_progress):
         return []
     if event.action not in REFERRAL_EVENTS | PROGRESS_EVENTS:
         return []

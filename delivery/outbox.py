@@ -28,8 +28,8 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from referrals.consent import may_tell_referrer
 from referrals.models import Notification, Referral
-from referrals.workflow import PROGRESS_EVENTS
 
 from . import email, webhook
 from .fhir_messages import bundle_body
@@ -126,7 +126,7 @@ def _withheld_because(row: Notification, sharing: set[int]) -> str:
     consent stands at send time: `sharing` holds the referrals whose consent does, read now."""
     referral = row.referral
     if row.kind == N.Kind.UPDATE:
-        if row.event.action in PROGRESS_EVENTS and referral.pk not in sharing:
+        if not may_tell_referrer(row.event.action, referral.pk in sharing):
             return "Withheld: consent to share progress with the referrer was withdrawn"
         if row.channel == N.Channel.WEBHOOK and not row.recipient_organisation.webhook_enabled:
             return "Withheld: the organisation's webhook was switched off"

@@ -263,3 +263,9 @@ def can_see_progress(user: "User", referral: Referral) -> bool:
     if referral.operator is not None and roles_in(user, referral.operator) & OPERATOR_ROLES:
         return True
     return referral.shares_progress
+
+
+def may_tell_referrer(action: str, shares_progress: bool) -> bool:
+    """The progress-consent rule, for every channel: an event about the patient's progress
+    (`PROGRESS_EVENTS`) reaches the referrer only while consent to share progress stands."""
+    return action not in PROGRESS_EVENTS or shares_progress
