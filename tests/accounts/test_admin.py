@@ -92,12 +92,31 @@ def test_superuser_gets_change_pages_of_referral_data(staff_client, people, book
 
 
 def test_referral_change_page_shows_the_timeline_and_keeps_status_read_only(staff_client, booked):
+    import re
+
     response = staff_client.get(url(type(booked), "change", booked.pk))
 
     html = response.content.decode()
     assert booked.reference in html
     assert 'name="status"' not in html
-    assert "accept" in html
+    # The timeline rows themselves (action, from, to), not the column's help text, which names
+    # 'accept' as an example.
+    cell = r'<td class="field-{}">\s*<p>(.*?)</p>'
+    rows = re.findall(
+        cell.format("action")
+        + r".*?"
+        + cell.format("from_status")
+        + r".*?"
+        + cell.format("to_status"),
+        html,
+        re.S,
+    )
+    assert rows == [
+        ("create", "-", "Draft"),
+        ("submit", "Draft", "Submitted"),
+        ("accept", "Submitted", "Accepted"),
+        ("book", "Accepted", "Booked"),
+    ]
 
 
 @pytest.mark.parametrize("persona", ["referrer_a", "coordinator_x", "commissioner", "admin_x"])
