@@ -160,12 +160,14 @@ def test_worklist_offers_a_freed_place_to_the_waiting_list(client, people):
 
 
 def _worklist_queries(client, people, count):
-    for _ in range(count):
-        referral_in_state(people, Status.SUBMITTED)
+    referrals = [referral_in_state(people, Status.SUBMITTED) for _ in range(count)]
     client.force_login(people.coordinator_x)
     with CaptureQueriesContext(connection) as captured:
         response = client.get(WORKLIST)
+    assert response.status_code == 200
     assert len(response.context["rows"]) == count
+    html = html_of(response)
+    assert [r.reference for r in referrals if f">{r.reference}</a>" not in html] == []
     return len(captured)
 
 
@@ -389,9 +391,16 @@ def test_class_pages_are_for_the_operators_coordinators_only(client, people):
 def test_class_list_runs_the_same_queries_for_1_and_20_classes(client, people):
     client.force_login(people.coordinator_x)
     with CaptureQueriesContext(connection) as few:
-        client.get(reverse("triage:classes"))
-    for _ in range(20):
+        response = client.get(reverse("triage:classes"))
+    assert response.status_code == 200
+    assert f">{people.class_x.name}</a>" in html_of(response)
+    added = [
         ProgrammeClassFactory(programme=people.programme_x, facility=people.facility_x)
+        for _ in range(20)
+    ]
     with CaptureQueriesContext(connection) as many:
-        client.get(reverse("triage:classes"))
+        response = client.get(reverse("triage:classes"))
+    assert response.status_code == 200
+    html = html_of(response)
+    assert [c.name for c in [people.class_x, *added] if f">{c.name}</a>" not in html] == []
     assert len(few) == len(many)
