@@ -356,8 +356,7 @@ def test_another_practices_nhs_number_makes_a_record_of_its_own(client, people):
 
 
 def _dashboard_queries(client, people, count):
-    for _ in range(count):
-        referral_in_state(people, Status.SUBMITTED)
+    referrals = [referral_in_state(people, Status.SUBMITTED) for _ in range(count)]
     client.force_login(people.referrer_a)
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -366,6 +365,9 @@ def _dashboard_queries(client, people, count):
         response = client.get(reverse("referrals:dashboard") + "?clinician=all")
     assert response.status_code == 200
     assert len(response.context["rows"]) == min(count, 25)
+    html = response.content.decode()
+    shown = [r.reference for r in referrals if f">{r.reference}</a>" in html]
+    assert len(shown) == min(count, 25)  # a page of 25 at most
     return len(captured)
 
 
