@@ -212,11 +212,16 @@ def test_timeline_of_a_completed_referral_is_a_connected_path(people):
     assert previous == Status.COMPLETED
 
 
-def test_booking_into_a_class_books_every_weekly_session_in_the_same_change(people):
+def test_booking_into_a_class_books_every_weekly_session_in_the_same_change(people, frozen_now):
+    # Booked on Monday 1 November 2027, from the next day: twelve Tuesdays, one of them
+    # (28 December) the bank holiday standing in for Boxing Day, which is left out.
+    frozen_now(timezone.make_aware(datetime.datetime(2027, 11, 1, 9, 0)))
     referral = referral_in_state(people, Status.BOOKED)
     sessions = list(referral.sessions.order_by("scheduled_at"))
-    weeks = people.programme_x.duration_weeks
-    assert weeks - 1 <= len(sessions) <= weeks  # a bank holiday in the run is left out
+    assert people.programme_x.duration_weeks == 12
+    tuesdays = [datetime.date(2027, 11, 2) + datetime.timedelta(weeks=n) for n in range(12)]
+    expected = [day for day in tuesdays if day != datetime.date(2027, 12, 28)]
+    assert [timezone.localdate(s.scheduled_at) for s in sessions] == expected
     assert {s.status for s in sessions} == {Session.Attendance.BOOKED}
     assert {s.programme_class for s in sessions} == {people.class_x}
     local = [timezone.localtime(s.scheduled_at) for s in sessions]
