@@ -311,18 +311,22 @@ def test_retention_is_scheduled_daily(settings):
 
 
 @pytest.mark.parametrize(
-    ("born", "day"),
+    ("born", "day", "expected"),
     [
-        (datetime.date(1960, 6, 10), datetime.date(2020, 6, 9)),
-        (datetime.date(1960, 6, 10), datetime.date(2020, 6, 10)),
-        (datetime.date(1960, 2, 29), datetime.date(2021, 2, 28)),
-        (datetime.date(1963, 3, 1), datetime.date(2024, 2, 29)),
-        (datetime.date(1970, 12, 31), datetime.date(2020, 1, 1)),
+        # 59 on the day before their 60th birthday: no earlier date keeps them 59.
+        (datetime.date(1960, 6, 10), datetime.date(2020, 6, 9), datetime.date(1960, 6, 10)),
+        # 60 on the birthday itself: 1 January of the year keeps them 60.
+        (datetime.date(1960, 6, 10), datetime.date(2020, 6, 10), datetime.date(1960, 1, 1)),
+        (datetime.date(1960, 2, 29), datetime.date(2021, 2, 28), datetime.date(1960, 2, 29)),
+        (datetime.date(1963, 3, 1), datetime.date(2024, 2, 29), datetime.date(1963, 3, 1)),
+        # 49 on 1 January 2020 from 2 January 1970 on; 1 January 1970 would make them 50.
+        (datetime.date(1970, 12, 31), datetime.date(2020, 1, 1), datetime.date(1970, 1, 2)),
     ],
 )
-def test_coarsened_date_of_birth_keeps_the_age_and_the_year(born, day):
+def test_coarsened_date_of_birth_keeps_the_age_and_the_year(born, day, expected):
     coarse = retention.coarsened_date_of_birth(born, [day])
 
+    assert coarse == expected
     assert coarse.year == born.year
     assert coarse <= born
     patient = Patient(date_of_birth=coarse)
