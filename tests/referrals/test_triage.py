@@ -272,13 +272,19 @@ def test_requesting_information_puts_the_question_to_the_referrer(client, people
     assert "Any falls this year?" in page and "Send answer" in page
 
 
-def test_booking_a_class_place_books_the_weekly_sessions(client, people):
+def test_booking_a_class_place_books_the_weekly_sessions(client, people, frozen_now):
+    # Booked on Monday 1 November 2027: twelve Tuesdays from the next day, less 28 December (the
+    # bank holiday standing in for Boxing Day).
+    frozen_now(timezone.make_aware(datetime.datetime(2027, 11, 1, 9, 0)))
     referral = referral_in_state(people, Status.ACCEPTED)
     client.force_login(people.coordinator_x)
     client.post(action_url(referral, "book"), {"version": referral.version})
     referral.refresh_from_db()
     assert referral.status == Status.BOOKED
-    assert referral.sessions.count() >= people.programme_x.duration_weeks - 1
+    days = [timezone.localdate(s.scheduled_at) for s in referral.sessions.order_by("scheduled_at")]
+    assert len(days) == 11
+    assert (days[0], days[-1]) == (datetime.date(2027, 11, 2), datetime.date(2028, 1, 18))
+    assert datetime.date(2027, 12, 28) not in days
 
 
 def test_booking_one_to_one_needs_a_future_date_and_time(client, people):
