@@ -88,3 +88,28 @@ def people(db):
 def _fast_password_hashing(settings):
     """Real hashing costs ~0.3 s a user; the personas would make every test slow."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def frozen_now(monkeypatch):
+    """`frozen_now(moment)` stops the clock at `moment` (an aware datetime) for the rest of the
+    test, so expectations built on "today" (working days, bank holidays, ages) mean the same on
+    any day: `django.utils.timezone.now` returns it, and so `timezone.localdate()`, the services
+    and `auto_now` fields see it, as do the model fields whose default is `timezone.now` (Django
+    caches that function on the field, as referrals/demo.py's clock also allows for). The
+    database's own NOW() is not stopped."""
+    from django.apps import apps
+    from django.utils import timezone
+
+    real_now = timezone.now
+
+    def freeze(moment):
+        assert timezone.is_aware(moment), "freeze the clock at an aware datetime"
+        monkeypatch.setattr(timezone, "now", lambda: moment)
+        for model in apps.get_models():
+            for model_field in model._meta.concrete_fields:
+                if getattr(model_field, "default", None) is real_now:
+                    monkeypatch.setattr(model_field, "_get_default", lambda: moment)
+        return moment
+
+    return freeze

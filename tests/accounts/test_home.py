@@ -195,36 +195,48 @@ def test_commissioner_counts_leave_out_programmes_they_do_not_commission(client,
 # --- A constant number of queries ---------------------------------------------------------------
 
 
-def home_query_count(client) -> int:
+def home_query_count(client, references) -> int:
     client.get(HOME)  # warm caches (session, content types) before measuring
     with CaptureQueriesContext(connection) as queries:
         response = client.get(HOME)
     assert response.status_code == 200
+    # The rows counted for are on the page: the first 25 of them.
+    html = response.content.decode()
+    shown = min(len(references), 25)
+    assert f"Showing 1 to {shown} of {len(references)}" in html
+    on_page = [r for r in references if f'<span class="nhsuk-u-nowrap">{r}</span>' in html]
+    assert len(on_page) == shown
     return len(queries)
 
 
 @pytest.mark.parametrize("persona", ["referrer_a", "coordinator_x"])
 def test_home_runs_the_same_number_of_queries_for_1_and_50_referrals(client, people, persona):
     client.force_login(getattr(people, persona))
-    referral_in_state(people, Status.SUBMITTED)
-    with_one = home_query_count(client)
+    references = [referral_in_state(people, Status.SUBMITTED).reference]
+    with_one = home_query_count(client, references)
 
     for _ in range(49):
-        services.referral_submit(referral=new_draft(people), by=people.referrer_a)
-    with_fifty = home_query_count(client)
+        referral = new_draft(people)
+        services.referral_submit(referral=referral, by=people.referrer_a)
+        references.append(referral.reference)
+    with_fifty = home_query_count(client, references)
 
     assert with_fifty == with_one
 
 
 def test_referrer_home_query_count_is_bounded(client, people, django_assert_max_num_queries):
-    for _ in range(30):
-        new_draft(people)
+    references = [new_draft(people).reference for _ in range(30)]
     client.force_login(people.referrer_a)
     client.get(HOME)
 
     # Session, user, memberships, page count, page rows: one spare for growth, no more.
     with django_assert_max_num_queries(6):
-        client.get(HOME)
+        response = client.get(HOME)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Showing 1 to 25 of 30" in html
+    on_page = [r for r in references if f'<span class="nhsuk-u-nowrap">{r}</span>' in html]
+    assert len(on_page) == 25
 
 
 def test_home_pages_referrals_25_at_a_time(client, people):

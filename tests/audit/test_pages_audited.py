@@ -236,12 +236,14 @@ def test_a_list_page_adds_exactly_one_query(client, people):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    referral_in_state(people, Status.SUBMITTED)
+    referral = referral_in_state(people, Status.SUBMITTED)
     client.force_login(people.coordinator_x)
     url = reverse("triage:worklist")
     client.get(url)
     with CaptureQueriesContext(connection) as captured:
-        client.get(url)
+        response = client.get(url)
+    assert response.status_code == 200
+    assert f">{referral.reference}</a>" in response.content.decode()  # the row audited
     # pghistory sends its context in the same statement as a write ("SELECT set_config(...);
     # INSERT ..."), so the record is one query, and nothing else touches the audit table.
     audit = [q["sql"] for q in captured if "audit_accessrecord" in q["sql"]]

@@ -50,7 +50,14 @@ def test_the_delivery_log_lists_email_and_webhook_rows_newest_first(people, webh
 
 def test_the_delivery_log_is_one_query(people, webhook_referral, django_assert_num_queries):
     with django_assert_num_queries(1):
-        delivery_log_for(webhook_referral)
+        log = delivery_log_for(webhook_referral)
+    # The one query fetched every row: submission and acceptance, each by email and webhook.
+    assert [(e.update, e.channel) for e in log] == [
+        ("Referral accepted", "Webhook"),
+        ("Referral accepted", "Email"),
+        ("Referral received", "Webhook"),
+        ("Referral received", "Email"),
+    ]
 
 
 def test_reminders_appear_in_the_log_only_when_asked_for(people):

@@ -66,8 +66,12 @@ def test_submit_accept_register_and_the_referrer_sees_active(page, people):
     switch_user(page, people.instructor_x)
     page.get_by_role("link", name="Today").click()
     assert_accessible(page, "register-today")
+    # The row's attendance tag: the page holds the "Attended" button before any click.
+    attendance = page.get_by_role("row").filter(has_text="Mary Seacole").locator("strong.nhsuk-tag")
+    expect(attendance).to_have_text("Not marked yet")
     page.get_by_role("button", name="Mark Mary Seacole attended").click()
-    expect(page.locator("main")).to_contain_text("Attended")
+    expect(attendance).to_have_text("Attended")  # only the row the response swaps in says so
+    expect(page.locator("#register-announcer")).to_have_text("Mary Seacole: Attended")
     assert_accessible(page, "register-marked")
     screenshot(page, "register-marked")
     referral.refresh_from_db()

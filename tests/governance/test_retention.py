@@ -61,10 +61,14 @@ def _snapshot() -> dict:
 
 
 @pytest.fixture
-def ended(people):
-    """A completed referral of a patient born the day after a birthday boundary, aged out."""
+def ended(people, frozen_now):
+    """A completed referral of a patient born the day after a birthday boundary, aged out.
+
+    Referred on Monday 15 June 2026 (the clock stops there), by then 64 and 65 the next day."""
+    frozen_now(timezone.make_aware(datetime.datetime(2026, 6, 15, 10, 0)))
     today = timezone.localdate()
     born = retention.years_before(today, 65) + datetime.timedelta(days=1)  # 64 today
+    assert born == datetime.date(1961, 6, 16)
     patient = PatientFactory(
         organisation=people.practice_a,
         date_of_birth=born,
@@ -116,7 +120,15 @@ def test_apply_pseudonymises_an_ended_referral_and_its_patient(ended):
     assert ended.consents.filter(decision="withdrawn").exists()
     assert patient.pseudonymised_at is not None
     assert patient.nhs_number is None
-    assert patient.nhs_number_pseudonym == retention.nhs_number_pseudonym(nhs_number)
+    # A keyed hash (HMAC-SHA256 with PORTAL_PSEUDONYM_KEY), worked out here, not by the code.
+    import hashlib
+    import hmac
+
+    from django.conf import settings
+
+    key = settings.PORTAL_PSEUDONYM_KEY.encode()
+    keyed = hmac.new(key, nhs_number.encode(), hashlib.sha256).hexdigest()
+    assert patient.nhs_number_pseudonym == keyed
     assert patient.nhs_number_pseudonym != nhs_number
     assert (patient.given_name, patient.phone, patient.email, patient.gender_identity) == (
         "",
@@ -127,7 +139,8 @@ def test_apply_pseudonymises_an_ended_referral_and_its_patient(ended):
     assert patient.family_name == retention.PSEUDONYMISED_NAME
     assert patient.postcode == "LS6"
     assert patient.age_on(ended.referred_on) == age_before
-    assert patient.date_of_birth.month != 1 or patient.date_of_birth.day != 1  # moved, not Jan 1
+    # Moved from 1 January 1961 only as far as keeps them 64 on 15 June 2026: to 16 June 1961.
+    assert patient.date_of_birth == datetime.date(1961, 6, 16)
 
 
 def test_running_twice_changes_nothing_the_second_time(ended):
@@ -298,18 +311,22 @@ def test_retention_is_scheduled_daily(settings):
 
 
 @pytest.mark.parametrize(
-    ("born", "day"),
+    ("born", "day", "expected"),
     [
-        (datetime.date(1960, 6, 10), datetime.date(2020, 6, 9)),
-        (datetime.date(1960, 6, 10), datetime.date(2020, 6, 10)),
-        (datetime.date(1960, 2, 29), datetime.date(2021, 2, 28)),
-        (datetime.date(1963, 3, 1), datetime.date(2024, 2, 29)),
-        (datetime.date(1970, 12, 31), datetime.date(2020, 1, 1)),
+        # 59 on the day before their 60th birthday: no earlier date keeps them 59.
+        (datetime.date(1960, 6, 10), datetime.date(2020, 6, 9), datetime.date(1960, 6, 10)),
+        # 60 on the birthday itself: 1 January of the year keeps them 60.
+        (datetime.date(1960, 6, 10), datetime.date(2020, 6, 10), datetime.date(1960, 1, 1)),
+        (datetime.date(1960, 2, 29), datetime.date(2021, 2, 28), datetime.date(1960, 2, 29)),
+        (datetime.date(1963, 3, 1), datetime.date(2024, 2, 29), datetime.date(1963, 3, 1)),
+        # 49 on 1 January 2020 from 2 January 1970 on; 1 January 1970 would make them 50.
+        (datetime.date(1970, 12, 31), datetime.date(2020, 1, 1), datetime.date(1970, 1, 2)),
     ],
 )
-def test_coarsened_date_of_birth_keeps_the_age_and_the_year(born, day):
+def test_coarsened_date_of_birth_keeps_the_age_and_the_year(born, day, expected):
     coarse = retention.coarsened_date_of_birth(born, [day])
 
+    assert coarse == expected
     assert coarse.year == born.year
     assert coarse <= born
     patient = Patient(date_of_birth=coarse)

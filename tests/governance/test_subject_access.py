@@ -126,7 +126,8 @@ def test_referrer_admin_downloads_json_of_everything_held(client, people, record
     assert {e["action"] for e in exported["timeline"]} >= {"create", "submit", "complete"}
     assert exported["sessions"][0]["notes"] == "Brought her own mat"
     assert exported["assessments"][0]["answers"] == GPPAQ
-    assert exported["assessments"][0]["scores"]["pai"] == score("gppaq", GPPAQ)["pai"]
+    # A sitting job and under an hour of exercise a week: "moderately inactive", index 1.
+    assert exported["assessments"][0]["scores"]["pai"] == 1
     assert exported["notifications"], "updates sent to the practice are included"
     text = response.content.decode()
     assert other.reference not in text
@@ -192,12 +193,23 @@ def test_the_html_document_is_readable_and_not_stored(client, people, record):
 def test_the_export_runs_a_fixed_number_of_queries(people, record):
     referral, _ = record
     with CaptureQueriesContext(connection) as one:
-        subject_access_export(people.practice_a, referral.patient.nhs_number)
-    for _ in range(3):
-        referral_in_state(people, Status.DECLINED, patient=referral.patient)
+        export = subject_access_export(people.practice_a, referral.patient.nhs_number)
+    assert [r["reference"] for r in export.data["referrals"]] == [referral.reference]
+    declined = [
+        referral_in_state(people, Status.DECLINED, patient=referral.patient) for _ in range(3)
+    ]
     with CaptureQueriesContext(connection) as four:
         export = subject_access_export(people.practice_a, referral.patient.nhs_number)
     assert len(export.data["referrals"]) == 4
+    # Every referral comes with the rows the fixed queries fetch: its timeline and sessions.
+    by_reference = {r["reference"]: r for r in export.data["referrals"]}
+    assert set(by_reference) == {r.reference for r in [referral, *declined]}
+    for other in declined:
+        timeline = by_reference[other.reference]["timeline"]
+        assert [e["action"] for e in timeline] == ["create", "submit", "decline"]
+        assert by_reference[other.reference]["sessions"] == []
+    sessions = by_reference[referral.reference]["sessions"]
+    assert sessions and {s["notes"] for s in sessions} == {"Brought her own mat"}
     assert len(four) <= len(one)
 
 

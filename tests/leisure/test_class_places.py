@@ -52,7 +52,9 @@ def test_accepting_into_a_full_class_puts_the_referral_on_its_waiting_list(peopl
     }
 
 
-def test_a_waitlisted_referral_books_only_when_a_place_frees(people):
+def test_a_waitlisted_referral_books_only_when_a_place_frees(people, frozen_now):
+    # Monday 1 November 2027: the Tuesdays from the next day run over 28 December, a bank holiday.
+    frozen_now(timezone.make_aware(datetime.datetime(2027, 11, 1, 9, 0)))
     small = ProgrammeClassFactory(
         programme=people.programme_x, facility=people.facility_x, capacity=1
     )
@@ -67,7 +69,10 @@ def test_a_waitlisted_referral_books_only_when_a_place_frees(people):
     services.referral_cancel(referral=holder, by=people.referrer_a, reason="patient_withdrew")
     services.referral_book(referral=waiting, by=people.coordinator_x)
     assert waiting.status == Status.BOOKED
-    assert waiting.sessions.count() >= people.programme_x.duration_weeks - 1
+    days = [timezone.localdate(s.scheduled_at) for s in waiting.sessions.order_by("scheduled_at")]
+    assert len(days) == 11  # twelve weeks less the bank holiday
+    assert (days[0], days[-1]) == (datetime.date(2027, 11, 2), datetime.date(2028, 1, 18))
+    assert datetime.date(2027, 12, 28) not in days
 
 
 def test_weekly_sessions_skip_bank_holidays_and_keep_the_slot(people):

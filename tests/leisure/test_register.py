@@ -483,11 +483,18 @@ def test_register_pages_run_the_same_queries_for_1_and_50_participants(client, p
     ]
 
     def counts(expected_rows):
+        booked = Referral.objects.filter(sessions__programme_class=big).distinct()
+        references = list(booked.values_list("reference", flat=True))
+        assert len(references) == expected_rows
         result = []
         for url, params, rows in pages:
             queries, response = count_queries(client, url, params)
             if rows:
                 assert len(response.context[rows]) == expected_rows
+            # Every participant counted for is on the page, by reference.
+            html = page_text(response)
+            shown = [r for r in references if f'<span class="nhsuk-body-s">{r}' in html]
+            assert shown == references, url
             result.append(queries)
         return result
 
@@ -512,6 +519,10 @@ def test_marking_runs_the_same_queries_in_a_register_of_1_and_of_50(client, peop
         with CaptureQueriesContext(connection) as captured:
             response = client.post(mark_url(session), {"status": Attendance.DNA}, **HX)
         assert response.status_code == 200
+        # The response is the marked row itself.
+        html = page_text(response)
+        assert f'<tr class="nhsuk-table__row" role="row" id="session-{session.public_id}">' in html
+        assert '<strong class="nhsuk-tag nhsuk-tag--red">Did not attend</strong>' in html
         return len(captured)
 
     one = mark_one()

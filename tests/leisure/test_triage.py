@@ -89,15 +89,18 @@ def test_worklist_shows_the_operators_referrals_oldest_first_without_drafts(clie
     assert finished.reference not in references
 
 
-def test_worklist_counts_working_days_and_flags_overdue(client, people):
+def test_worklist_counts_working_days_and_flags_overdue(client, people, frozen_now):
+    frozen_now(timezone.make_aware(datetime.datetime(2026, 12, 31, 10, 0)))  # a Thursday
     referral = referral_in_state(people, Status.SUBMITTED)
     Referral.objects.filter(pk=referral.pk).update(
-        submitted_at=timezone.now() - datetime.timedelta(days=21)
+        submitted_at=timezone.make_aware(datetime.datetime(2026, 12, 10, 10, 0))
     )
     client.force_login(people.coordinator_x)
     response = client.get(WORKLIST)
     row = response.context["rows"][0]
-    assert 13 <= row.days_waiting <= 15  # three weeks, bank holidays permitting
+    # Three weeks: 15 weekdays after Thursday 10 December, less Christmas Day and the Monday
+    # standing in for Boxing Day.
+    assert row.days_waiting == 13
     assert row.overdue
     assert "Overdue" in html_of(response)
     only_overdue = client.get(WORKLIST + "?overdue=on").context["rows"]
@@ -160,12 +163,14 @@ def test_worklist_offers_a_freed_place_to_the_waiting_list(client, people):
 
 
 def _worklist_queries(client, people, count):
-    for _ in range(count):
-        referral_in_state(people, Status.SUBMITTED)
+    referrals = [referral_in_state(people, Status.SUBMITTED) for _ in range(count)]
     client.force_login(people.coordinator_x)
     with CaptureQueriesContext(connection) as captured:
         response = client.get(WORKLIST)
+    assert response.status_code == 200
     assert len(response.context["rows"]) == count
+    html = html_of(response)
+    assert [r.reference for r in referrals if f">{r.reference}</a>" not in html] == []
     return len(captured)
 
 
@@ -267,13 +272,19 @@ def test_requesting_information_puts_the_question_to_the_referrer(client, people
     assert "Any falls this year?" in page and "Send answer" in page
 
 
-def test_booking_a_class_place_books_the_weekly_sessions(client, people):
+def test_booking_a_class_place_books_the_weekly_sessions(client, people, frozen_now):
+    # Booked on Monday 1 November 2027: twelve Tuesdays from the next day, less 28 December (the
+    # bank holiday standing in for Boxing Day).
+    frozen_now(timezone.make_aware(datetime.datetime(2027, 11, 1, 9, 0)))
     referral = referral_in_state(people, Status.ACCEPTED)
     client.force_login(people.coordinator_x)
     client.post(action_url(referral, "book"), {"version": referral.version})
     referral.refresh_from_db()
     assert referral.status == Status.BOOKED
-    assert referral.sessions.count() >= people.programme_x.duration_weeks - 1
+    days = [timezone.localdate(s.scheduled_at) for s in referral.sessions.order_by("scheduled_at")]
+    assert len(days) == 11
+    assert (days[0], days[-1]) == (datetime.date(2027, 11, 2), datetime.date(2028, 1, 18))
+    assert datetime.date(2027, 12, 28) not in days
 
 
 def test_booking_one_to_one_needs_a_future_date_and_time(client, people):
@@ -389,9 +400,16 @@ def test_class_pages_are_for_the_operators_coordinators_only(client, people):
 def test_class_list_runs_the_same_queries_for_1_and_20_classes(client, people):
     client.force_login(people.coordinator_x)
     with CaptureQueriesContext(connection) as few:
-        client.get(reverse("triage:classes"))
-    for _ in range(20):
+        response = client.get(reverse("triage:classes"))
+    assert response.status_code == 200
+    assert f">{people.class_x.name}</a>" in html_of(response)
+    added = [
         ProgrammeClassFactory(programme=people.programme_x, facility=people.facility_x)
+        for _ in range(20)
+    ]
     with CaptureQueriesContext(connection) as many:
-        client.get(reverse("triage:classes"))
+        response = client.get(reverse("triage:classes"))
+    assert response.status_code == 200
+    html = html_of(response)
+    assert [c.name for c in [people.class_x, *added] if f">{c.name}</a>" not in html] == []
     assert len(few) == len(many)

@@ -359,20 +359,23 @@ def test_neutralise_covers_every_formula_trigger():
     assert neutralise("-2+cmd|' /C calc'!A0") == "'-2+cmd|' /C calc'!A0"
 
 
-def _page_queries(client, user):
+def _page_queries(client, user, referrals):
     client.force_login(user)
     with CaptureQueriesContext(connection) as queries:
         response = client.get(reverse("reports:report"))
     assert response.status_code == 200
+    # The referrals counted for are in the figures shown.
+    shown = rf'>Referrals</dt>\s*<dd class="nhsuk-summary-list__value">{referrals}</dd>'
+    assert re.search(shown, response.content.decode())
     return len(queries)
 
 
 def test_the_report_page_runs_a_fixed_number_of_queries(client, people):
     referral_in_state(people, Status.SUBMITTED)
-    one = _page_queries(client, people.coordinator_x)
+    one = _page_queries(client, people.coordinator_x, 1)
     for _ in range(29):
         referral_in_state(people, Status.SUBMITTED)
-    thirty = _page_queries(client, people.coordinator_x)
+    thirty = _page_queries(client, people.coordinator_x, 30)
     assert thirty == one
 
 

@@ -63,18 +63,22 @@ def test_recorded_assessment_is_done(scheduled):
     assert states(referral, TODAY)[("phq9", "baseline")] == DONE
 
 
-def test_completed_referral_exit_due_and_followups_months_after_completion(scheduled):
+def test_completed_referral_exit_due_and_followups_months_after_completion(scheduled, frozen_now):
+    # Completed on 30 November 2026: the 3-month follow-up falls on the last day of February.
+    frozen_now(timezone.make_aware(datetime.datetime(2026, 11, 30, 10, 0)))
+    completed_on = datetime.date(2026, 11, 30)
     referral = referral_in_state(scheduled, Status.COMPLETED)
 
-    rows = {(r.instrument, r.timepoint): r for r in schedule_for(referral, today=TODAY)}
+    rows = {(r.instrument, r.timepoint): r for r in schedule_for(referral, today=completed_on)}
     assert rows[("phq9", "exit")].state == DUE
-    assert rows[("phq9", "exit")].due_on == TODAY
-    assert rows[("phq9", "followup_3m")].due_on == add_months(TODAY, 3)
+    assert rows[("phq9", "exit")].due_on == completed_on
+    assert rows[("phq9", "followup_3m")].due_on == datetime.date(2027, 2, 28)
+    assert rows[("phq9", "followup_6m")].due_on == datetime.date(2027, 5, 30)
     assert rows[("phq9", "followup_3m")].state == UPCOMING
-    a_week_after = states(referral, add_months(TODAY, 3) + datetime.timedelta(days=7))
+    a_week_after = states(referral, datetime.date(2027, 3, 7))
     assert a_week_after[("phq9", "followup_3m")] == DUE
     assert a_week_after[("phq9", "followup_6m")] == UPCOMING
-    assert states(referral, add_months(TODAY, 4))[("phq9", "followup_3m")] == OVERDUE
+    assert states(referral, datetime.date(2027, 3, 30))[("phq9", "followup_3m")] == OVERDUE
 
 
 def test_discharged_referral_gets_exit_but_no_followups(scheduled):
@@ -115,12 +119,13 @@ def test_assessments_due_excludes_followups(scheduled):
 
 @pytest.mark.parametrize("count", [1, 5])
 def test_followups_due_runs_constant_queries(scheduled, django_assert_max_num_queries, count):
-    for _ in range(count):
-        referral_in_state(scheduled, Status.COMPLETED)
+    completed = [referral_in_state(scheduled, Status.COMPLETED) for _ in range(count)]
     user = scheduled.instructor_x
     from accounts.permissions import forget_cached_permissions
 
     forget_cached_permissions(user)
     with django_assert_max_num_queries(6):
         rows = followups_due(user, today=add_months(TODAY, 4))
-    assert len(rows) == count
+    assert sorted((r.referral.pk, r.instrument, r.timepoint) for r in rows) == [
+        (referral.pk, "phq9", "followup_3m") for referral in completed
+    ]

@@ -165,7 +165,11 @@ def test_missing_answers_show_errors_and_save_nothing(client, people, active):
     html = response.content.decode()
     assert "nhsuk-error-summary" in html
     assert 'id="id_q3_error"' in html
-    assert 'value="2" checked' in html or "checked" in html  # the other answers are kept
+    # The other answers are kept: q4 stays on "2", q1 on "0"; q3, not answered, has none ticked.
+    assert 'name="q4" value="2" id="id_q4_2" checked>' in html
+    assert 'name="q1" value="0" id="id_q1_0" checked>' in html
+    assert html.count(" checked>") == 9  # q1, q2, q4 to q9 and the method
+    assert not any(f'id="id_q3_{value}" checked' in html for value in range(4))
     assert not Assessment.objects.exists()
 
 

@@ -70,10 +70,10 @@ def test_submit_refuses_an_incomplete_or_unsafe_referral(people, fields, error_f
     assert_unchanged(referral, 1, Status.DRAFT, 1)
 
 
-def test_submit_refuses_a_patient_outside_the_age_range(people):
-    too_young = PatientFactory(
-        organisation=people.practice_a,
-        date_of_birth=timezone.localdate() - datetime.timedelta(days=365 * 15),
+def test_submit_refuses_a_patient_outside_the_age_range(people, frozen_now):
+    frozen_now(timezone.make_aware(datetime.datetime(2026, 6, 15, 10, 0)))
+    too_young = PatientFactory(  # 17 today, 18 tomorrow
+        organisation=people.practice_a, date_of_birth=datetime.date(2008, 6, 16)
     )
     referral = new_draft(people, patient=too_young)
     with pytest.raises(ValidationError, match="aged 18 to 90"):

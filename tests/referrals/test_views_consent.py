@@ -136,7 +136,14 @@ def test_a_role_without_the_permission_is_refused(client, people):
     referral = referral_in_state(people, Status.ACTIVE)
     client.force_login(people.commissioner)
 
-    assert client.get(consent_url(referral)).status_code in (403, 404)
+    # The commissioner cannot see the referral at all, so is not told it exists: 404, not 403.
+    assert client.get(consent_url(referral)).status_code == 404
+    response = client.post(
+        consent_url(referral),
+        {"choice": "withdrawn:share_progress", "method": "telephone", "version": referral.version},
+    )
+    assert response.status_code == 404
+    assert Referral.objects.get(pk=referral.pk).consents.count() == 3
 
 
 def test_a_draft_offers_no_consent_decision(client, people):

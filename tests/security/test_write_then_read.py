@@ -222,7 +222,10 @@ def test_operator_x_by_http_books_and_marks_its_register_and_y_sees_nothing_new(
         f"/triage/{accepted.reference}/book/",
         {"first_session_at": f"{first}T10:00", "note": "", "version": accepted.version},
     )
-    assert response.status_code in {200, 302}
+    assert response.status_code == 302
+    assert response.url == f"/referrals/{accepted.reference}/"
+    accepted.refresh_from_db()
+    assert accepted.status == Status.BOOKED
     instructor = client_for(own.instructor)
     booked = own.referral(Status.BOOKED)
     session = session_due_now(booked.sessions.order_by("scheduled_at").first())
