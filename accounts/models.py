@@ -32,7 +32,8 @@ class Role(models.TextChoices):
 
 
 # Which roles make sense in which kind of organisation (DOMAIN.md, "People and organisations").
-ROLES_BY_KIND = {
+# Typed by str: a kind read from the database is a str, equal to (so found as) its key.
+ROLES_BY_KIND: dict[str, set[str]] = {
     OrganisationKind.GP_PRACTICE: {Role.REFERRER, Role.ORG_ADMIN},
     OrganisationKind.MSK_SERVICE: {Role.REFERRER, Role.ORG_ADMIN},
     OrganisationKind.LEISURE_OPERATOR: {Role.COORDINATOR, Role.INSTRUCTOR, Role.ORG_ADMIN},

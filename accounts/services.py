@@ -83,8 +83,7 @@ def _check_invitation(organisation: Organisation, email: str, role: str) -> None
         validate_email(email)
     except ValidationError:
         errors["email"] = "Enter an email address in the correct format, like name@example.com"
-    # The kind read from the database is a str: equal to, so found as, its OrganisationKind key.
-    if role not in ROLES_BY_KIND[organisation.kind]:  # type: ignore[index]
+    if role not in ROLES_BY_KIND[organisation.kind]:
         errors["role"] = (
             f"A {organisation.get_kind_display().lower()} cannot have that role: choose one "
             "from the list"

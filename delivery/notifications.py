@@ -12,8 +12,9 @@ message when the organisation has a webhook. Progress events need the patient's 
 progress with the referrer, for every channel alike.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
@@ -27,8 +28,11 @@ from referrals.workflow import PROGRESS_EVENTS, REFERRAL_EVENTS
 
 from . import fhir_messages, tasks
 
+if TYPE_CHECKING:
+    from accounts.models import Organisation, User
+
 # What each update says, in every channel: no names, no clinical detail.
-HEADLINES = {
+HEADLINES: dict[str, str] = {
     "submit": "Referral received",
     "accept": "Referral accepted",
     "decline": "Referral declined",
@@ -43,7 +47,7 @@ HEADLINES = {
 }
 
 
-def update_content(event: ReferralEvent) -> dict:
+def update_content(event: ReferralEvent) -> dict[str, Any]:
     """The payload of in-app and email rows: the opaque reference, the status and what happened."""
     referral = event.referral
     status = event.to_status or referral.status
@@ -58,14 +62,14 @@ def update_content(event: ReferralEvent) -> dict:
     }
 
 
-def next_digest_at(now):
+def next_digest_at(now: datetime) -> datetime:
     """The next daily digest time (PORTAL_EMAIL_DIGEST_HOUR, local time) after `now`."""
     local = timezone.localtime(now)
     at = local.replace(hour=settings.PORTAL_EMAIL_DIGEST_HOUR, minute=0, second=0, microsecond=0)
     return at if at > local else at + timedelta(days=1)
 
 
-def _email_choice(organisation, clinician) -> tuple[str, str]:
+def _email_choice(organisation: "Organisation", clinician: "User | None") -> tuple[str, str]:
     """(how, address): the clinician's own choice at this organisation, else the organisation's."""
     if clinician is None:
         return organisation.email_updates, organisation.shared_mailbox
@@ -79,7 +83,7 @@ def _email_choice(organisation, clinician) -> tuple[str, str]:
     return own or organisation.email_updates, clinician.email
 
 
-def notifications_queue_for_event(event: ReferralEvent, **_signal) -> list[Notification]:
+def notifications_queue_for_event(event: ReferralEvent, **_signal: Any) -> list[Notification]:
     """Write one outbox row per channel and recipient for an event that matters to the referrer.
 
     Connected to `referrals.events.event_recorded`, so it runs inside the transaction that wrote

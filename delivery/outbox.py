@@ -20,8 +20,10 @@ rare duplicate into a rare silent loss, which is worse for a referrer waiting on
 import logging
 import random
 from collections import defaultdict
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
@@ -34,6 +36,11 @@ from referrals.models import Notification, Referral
 from . import email, webhook
 from .fhir_messages import bundle_body
 from .webhook import DeliveryFailed
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from accounts.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -50,14 +57,14 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=delay * random.uniform(0.8, 1.2))  # noqa: S311
 
 
-def unclaimed(now) -> Q:
+def unclaimed(now: datetime) -> Q:
     return Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
 
 
 # --- Delivering --------------------------------------------------------------------------------
 
 
-def notifications_claim(public_ids) -> list[Notification]:
+def notifications_claim(public_ids: "Iterable[str]") -> list[Notification]:
     """Take the lease on whichever of these rows are due and free; the rest are someone else's."""
     now = timezone.now()
     lease_until = now + timedelta(seconds=settings.PORTAL_DELIVERY_LEASE_SECONDS)
@@ -81,7 +88,7 @@ def notifications_claim(public_ids) -> list[Notification]:
     return rows
 
 
-def _record(rows: list[Notification], **fields) -> int:
+def _record(rows: list[Notification], **fields: Any) -> int:
     """Update rows we still hold the lease on; a row whose lease was lost is left alone."""
     updated = 0
     for row in rows:
@@ -170,7 +177,7 @@ def _send_one(row: Notification) -> None:
         email.send_update_email(row)
 
 
-def _attempt(rows: list[Notification], send) -> str:
+def _attempt(rows: list[Notification], send: Callable[..., None]) -> str:
     try:
         send()
     except DeliveryFailed as error:
@@ -220,7 +227,12 @@ def notifications_deliver_digest(public_ids: list[str]) -> str:
 # --- People ------------------------------------------------------------------------------------
 
 
-def notification_reset(*, notification: Notification, by, on_commit=None) -> bool:
+def notification_reset(
+    *,
+    notification: Notification,
+    by: "User",
+    on_commit: Callable[[list[str]], object] | None = None,
+) -> bool:
     """Give a dead or retrying row a fresh set of attempts, starting now. False if not eligible.
 
     Used by platform staff from the admin after fixing whatever killed it (a webhook address,

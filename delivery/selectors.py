@@ -1,6 +1,8 @@
 """The delivery log shown on a referral page: how each update went out, and how it went."""
 
+import datetime
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from referrals.models import Notification, Referral
@@ -10,7 +12,7 @@ from .notifications import HEADLINES
 
 N = Notification
 
-STATUS_TAG_COLOURS = {
+STATUS_TAG_COLOURS: dict[str, str] = {
     N.DeliveryStatus.PENDING: "blue",
     N.DeliveryStatus.RETRYING: "yellow",
     N.DeliveryStatus.SENT: "green",
@@ -23,16 +25,16 @@ STATUS_TAG_COLOURS = {
 class DeliveryLogEntry:
     public_id: str
     update: str
-    created_at: object
+    created_at: datetime.datetime
     channel: str
     recipient: str
     status: str
     status_label: str
     tag_colour: str
     attempts: int
-    last_attempt_at: object
-    next_attempt_at: object
-    sent_at: object
+    last_attempt_at: datetime.datetime | None
+    next_attempt_at: datetime.datetime
+    sent_at: datetime.datetime | None
     last_error: str
     digest: bool
 
@@ -91,6 +93,6 @@ def delivery_log_for(
     ]
 
 
-def delivery_log_section(viewer: Viewer, referral: Referral) -> dict:
+def delivery_log_section(viewer: Viewer, referral: Referral) -> dict[str, Any]:
     """On the referral page: what was sent about it; reminders only for the provider's side."""
     return {"delivery_log": delivery_log_for(referral, include_reminders=not viewer.is_referrer)}

@@ -24,6 +24,7 @@ import datetime
 import hashlib
 import hmac
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
@@ -42,6 +43,11 @@ from referrals.models import (
 )
 
 from .models import PatientEvent
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+
+    from django.db.models import Model
 
 PSEUDONYMISED_NAME = "Pseudonymised"
 
@@ -82,7 +88,9 @@ def _age_on(born: datetime.date, day: datetime.date) -> int:
     return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 
-def coarsened_date_of_birth(born: datetime.date, referral_dates) -> datetime.date:
+def coarsened_date_of_birth(
+    born: datetime.date, referral_dates: "Iterable[datetime.date]"
+) -> datetime.date:
     """1 January of the birth year, moved later only as far as needed to keep the age in whole
     years on every referral date (so age bands at referral do not change)."""
     candidate = datetime.date(born.year, 1, 1)
@@ -114,7 +122,9 @@ class Cutoffs:
     drafts_untouched_since: datetime.datetime
 
 
-def cutoffs(now: datetime.datetime, *, years: int | None = None, draft_months=None) -> Cutoffs:
+def cutoffs(
+    now: datetime.datetime, *, years: int | None = None, draft_months: int | None = None
+) -> Cutoffs:
     years = settings.PORTAL_RETENTION_YEARS if years is None else years
     months = settings.PORTAL_DRAFT_RETENTION_MONTHS if draft_months is None else draft_months
     local = timezone.localtime(now)
@@ -133,7 +143,7 @@ def stale_drafts(c: Cutoffs) -> QuerySet[Referral]:
     return Referral.objects.filter(status=Status.DRAFT, updated_at__lt=c.drafts_untouched_since)
 
 
-def _still_kept(c: Cutoffs, patient_ref="pk") -> QuerySet[Referral]:
+def _still_kept(c: Cutoffs, patient_ref: str = "pk") -> QuerySet[Referral]:
     """A patient's referrals that are neither past retention nor a stale draft."""
     return (
         Referral.objects.filter(patient=OuterRef(patient_ref))
@@ -187,7 +197,13 @@ class RetentionPlan:
         )
 
 
-def _rows(queryset, organisation_name, organisation_code, action, oldest_field) -> list[PlanRow]:
+def _rows(
+    queryset: "QuerySet[Model]",
+    organisation_name: F,
+    organisation_code: F,
+    action: str,
+    oldest_field: str,
+) -> list[PlanRow]:
     grouped = (
         queryset.order_by()
         .annotate(org_name=organisation_name, org_code=organisation_code)
@@ -253,13 +269,13 @@ class RetentionResult:
         return dict(self.counts)
 
 
-def _batches(ids: tuple[int, ...]):
+def _batches(ids: tuple[int, ...]) -> "Iterator[list[int]]":
     size = max(1, settings.PORTAL_RETENTION_BATCH)
     for start in range(0, len(ids), size):
         yield list(ids[start : start + size])
 
 
-def _pseudonymise_referrals(ids: list[int], c: Cutoffs, now) -> int:
+def _pseudonymise_referrals(ids: list[int], c: Cutoffs, now: datetime.datetime) -> int:
     locked = list(
         past_retention(c)
         .select_for_update()
@@ -290,7 +306,7 @@ def _delete_drafts(ids: list[int], c: Cutoffs) -> int:
     return len(locked)
 
 
-def _pseudonymise_patients(ids: list[int], c: Cutoffs, now) -> int:
+def _pseudonymise_patients(ids: list[int], c: Cutoffs, now: datetime.datetime) -> int:
     patients = list(
         patients_to_pseudonymise(c)
         .select_for_update(of=("self",))

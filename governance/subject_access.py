@@ -14,7 +14,7 @@ found (None), exactly like an NHS number nobody holds.
 
 import datetime
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
@@ -22,6 +22,14 @@ from django.utils import timezone
 from accounts.models import Organisation, OrganisationKind
 from referrals.models import Notification, Patient, Referral
 from referrals.nhs_numbers import format_nhs_number, normalise_nhs_number
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from django.db.models import Model
+
+    from accounts.models import User
+    from facilities.models import Facility, Programme, ProgrammeClass
 
 PATIENT_FIELDS = (
     "nhs_number",
@@ -89,7 +97,7 @@ class SubjectAccessExport:
     patients: tuple[Patient, ...] = ()
 
 
-def _value(value):
+def _value(value: object) -> object:
     if isinstance(value, datetime.datetime):
         return timezone.localtime(value).isoformat()
     if isinstance(value, datetime.date):
@@ -97,7 +105,7 @@ def _value(value):
     return value
 
 
-def _fields(obj, names) -> dict[str, Any]:
+def _fields(obj: "Model", names: "Iterable[str]") -> dict[str, Any]:
     out = {}
     for name in names:
         display = getattr(obj, f"get_{name}_display", None)
@@ -106,7 +114,7 @@ def _fields(obj, names) -> dict[str, Any]:
     return out
 
 
-def _name(user) -> str | None:
+def _name(user: "User | None") -> str | None:
     return str(user) if user is not None else None
 
 
@@ -154,7 +162,7 @@ def _patient(patient: Patient) -> dict[str, Any]:
 
 
 def _referral(referral: Referral) -> dict[str, Any]:
-    def named(obj):
+    def named(obj: "Programme | Facility | ProgrammeClass | None") -> str | None:
         return obj.name if obj is not None else None
 
     return {
@@ -232,7 +240,7 @@ def _referral(referral: Referral) -> dict[str, Any]:
                 "sent_at": _value(n.sent_at),
                 "content": n.payload,
             }
-            for n in referral.sent_to_organisation
+            for n in referral.sent_to_organisation  # type: ignore[attr-defined]  # Prefetch to_attr
         ],
     }
 
@@ -276,7 +284,7 @@ def _label(key: str) -> str:
     return key.replace("_", " ").capitalize().replace("Nhs", "NHS").replace("Bp ", "BP ")
 
 
-def _text(value) -> str:
+def _text(value: object) -> str:
     if value is None or value == "" or value == [] or value == {}:
         return "None recorded"
     if value is True:

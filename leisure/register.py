@@ -8,6 +8,7 @@ written by `services.session_record_attendance`.
 
 import datetime
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypedDict, cast
 
 from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Now
@@ -22,10 +23,29 @@ from facilities.models import ProgrammeClass
 from referrals.models import Attendance, Referral, Session, Status
 from referrals.selectors import referrals_visible_to
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from uuid import UUID
+
+    from django_stubs_ext import WithAnnotations
+
+    from accounts.models import User
+
+    class AttendanceCounts(TypedDict):
+        """What `with_attendance_counts` adds to each referral."""
+
+        attended: int
+        missed: int
+        booked_left: int
+        next_session_at: datetime.datetime | None
+        planned: int | None
+        dna_run: int
+
+
 IN_PROGRAMME = (Status.BOOKED, Status.ACTIVE)
 
 
-def instructor_operator_ids(user) -> frozenset[int]:
+def instructor_operator_ids(user: "User") -> frozenset[int]:
     """Operators where the user holds an active instructor membership."""
     return frozenset(organisation_ids_with_role(user, Role.INSTRUCTOR))
 
@@ -42,7 +62,7 @@ def day_bounds(day: datetime.date) -> tuple[datetime.datetime, datetime.datetime
 # --- Classes -----------------------------------------------------------------------------------
 
 
-def classes_run_by(user) -> QuerySet[ProgrammeClass]:
+def classes_run_by(user: "User") -> QuerySet[ProgrammeClass]:
     """Every class whose register the user may keep: classes at facilities they staff, run by an
     operator where they are an instructor. Another operator's class is simply not in here."""
     operators = instructor_operator_ids(user)
@@ -53,7 +73,7 @@ def classes_run_by(user) -> QuerySet[ProgrammeClass]:
     ).select_related("programme", "facility")
 
 
-def classes_today_for(user, day: datetime.date) -> QuerySet[ProgrammeClass]:
+def classes_today_for(user: "User", day: datetime.date) -> QuerySet[ProgrammeClass]:
     """The user's classes that run on `day`: active classes in that weekday's slot, and any class
     with sessions booked that day (its slot may have moved since they were booked)."""
     start, end = day_bounds(day)
@@ -84,16 +104,19 @@ def register_for(programme_class: ProgrammeClass, day: datetime.date) -> QuerySe
     return _sessions_on(day).filter(programme_class=programme_class)
 
 
-def registers_for(classes, day: datetime.date) -> dict[int, list[Session]]:
+def registers_for(
+    classes: "Iterable[ProgrammeClass]", day: datetime.date
+) -> dict[int, list[Session]]:
     """The registers of several classes on one day, in one query: class id -> sessions."""
     classes = list(classes)
     registers: dict[int, list[Session]] = {c.id: [] for c in classes}
     for session in _sessions_on(day).filter(programme_class__in=[c.id for c in classes]):
-        registers[session.programme_class_id].append(session)
+        # cast: filtered on the class, so every session here has one.
+        registers[cast(int, session.programme_class_id)].append(session)
     return registers
 
 
-def session_for_recorder(user, public_id) -> Session:
+def session_for_recorder(user: "User", public_id: "UUID | str") -> Session:
     """One session of a referral the user may see, for marking; Session.DoesNotExist if not."""
     return Session.objects.select_related("referral__patient", "programme_class").get(
         public_id=public_id,
@@ -104,7 +127,9 @@ def session_for_recorder(user, public_id) -> Session:
 # --- Progress and prompts ----------------------------------------------------------------------
 
 
-def with_attendance_counts(queryset: QuerySet[Referral]) -> QuerySet[Referral]:
+def with_attendance_counts(
+    queryset: QuerySet[Referral],
+) -> "QuerySet[WithAnnotations[Referral, AttendanceCounts]]":
     """Annotate each referral with its attendance, counted in SQL in the same query:
 
     attended, missed (DNAs), booked_left (sessions not yet marked), planned (the programme's
@@ -151,7 +176,7 @@ class Progress:
     dna_limit: int
 
     @classmethod
-    def of(cls, referral: Referral) -> "Progress":
+    def of(cls, referral: "WithAnnotations[Referral, AttendanceCounts]") -> "Progress":
         """From a referral annotated by `with_attendance_counts` (programme fetched with it)."""
         programme = referral.programme
         return cls(
@@ -178,7 +203,7 @@ class Progress:
         )
 
 
-def progress_for(referral_ids) -> dict[int, Progress]:
+def progress_for(referral_ids: "Iterable[int]") -> dict[int, Progress]:
     """Progress of each referral in `referral_ids`, in one query."""
     referrals = with_attendance_counts(
         Referral.objects.filter(id__in=list(referral_ids)).select_related("programme")
@@ -194,7 +219,7 @@ def consecutive_missed(referral: Referral) -> int:
 # --- Caseload ----------------------------------------------------------------------------------
 
 
-def caseload_scope(user) -> QuerySet[Referral]:
+def caseload_scope(user: "User") -> QuerySet[Referral]:
     """Referrals the user sees *as an instructor*: visible to them, at a facility they staff, of
     an operator where they instruct (a user who also coordinates sees more elsewhere)."""
     return referrals_visible_to(user).filter(
@@ -203,7 +228,7 @@ def caseload_scope(user) -> QuerySet[Referral]:
     )
 
 
-def caseload_for(user) -> QuerySet[Referral]:
+def caseload_for(user: "User") -> "QuerySet[WithAnnotations[Referral, AttendanceCounts]]":
     """The instructor's participants in the programme (booked or active), by surname, with
     their attendance counted in SQL: one query for any number of rows."""
     return with_attendance_counts(
@@ -219,5 +244,5 @@ class CaseloadRow:
     progress: Progress
 
 
-def caseload_rows(user) -> list[CaseloadRow]:
+def caseload_rows(user: "User") -> list[CaseloadRow]:
     return [CaseloadRow(referral=r, progress=Progress.of(r)) for r in caseload_for(user)]

@@ -1,6 +1,7 @@
 """What the coordinator works from: the triage worklist and their operators' classes."""
 
 import datetime
+from typing import TYPE_CHECKING
 
 from django.db.models import Q, QuerySet
 
@@ -10,6 +11,11 @@ from facilities.models import Facility, Programme, ProgrammeClass
 from referrals.models import Referral, Status
 from referrals.places import classes_with_places
 from referrals.selectors import referral_list_for, referrals_matching, referrals_overdue_for_triage
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+    from referrals.places import Places
 
 TRIAGE_STATUSES = (Status.SUBMITTED, Status.INFO_REQUESTED, Status.ACCEPTED, Status.WAITLISTED)
 
@@ -49,7 +55,9 @@ def triage_worklist(
     )
 
 
-def classes_coordinated_by(user: User) -> QuerySet[ProgrammeClass]:
+def classes_coordinated_by(
+    user: User,
+) -> "QuerySet[WithAnnotations[ProgrammeClass, Places]]":
     """The coordinator's operators' classes with places taken and the waiting list, one query."""
     classes = ProgrammeClass.objects.filter(
         programme__operator_id__in=operators_coordinated_by(user)

@@ -2,10 +2,13 @@
 of what is due. Thin: fetch through the user-scoped selector (404 if not theirs), check, call the
 service, render."""
 
+from typing import TYPE_CHECKING
+
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 
 from accounts.permissions import Permission, has_permission
@@ -18,9 +21,12 @@ from . import instruments, schedules, selectors, services
 from .forms import InstrumentForm
 from .models import Timepoint
 
+if TYPE_CHECKING:
+    from accounts.http import AuthenticatedHttpRequest
+
 
 @login_required
-def progress(request, reference: str):
+def progress(request: "AuthenticatedHttpRequest", reference: str) -> HttpResponse:
     referral = referral_or_404(request.user, reference)
     if not can_see_progress(request.user, referral):
         raise PermissionDenied("The patient has not agreed to share their progress.")
@@ -42,7 +48,7 @@ def progress(request, reference: str):
     )
 
 
-def _instrument_or_404(code: str):
+def _instrument_or_404(code: str) -> instruments.Instrument:
     try:
         definition = instruments.get(code)
     except instruments.UnknownInstrument as unknown:
@@ -52,7 +58,7 @@ def _instrument_or_404(code: str):
     return definition
 
 
-def _show_errors(form, error: ValidationError) -> None:
+def _show_errors(form: forms.Form, error: ValidationError) -> None:
     if hasattr(error, "error_dict"):
         for code, errors in error.message_dict.items():
             form.add_error(
@@ -64,7 +70,9 @@ def _show_errors(form, error: ValidationError) -> None:
 
 
 @login_required
-def record(request, reference: str, instrument: str, timepoint: str):
+def record(
+    request: "AuthenticatedHttpRequest", reference: str, instrument: str, timepoint: str
+) -> HttpResponse:
     referral = referral_or_404(request.user, reference)
     if not has_permission(request.user, Permission.ASSESSMENT_RECORD, referral):
         raise PermissionDenied("Only the referral's instructors can record outcome measures.")
@@ -121,7 +129,7 @@ def record(request, reference: str, instrument: str, timepoint: str):
 
 
 @login_required
-def due(request):
+def due(request: "AuthenticatedHttpRequest") -> HttpResponse:
     if not has_permission(request.user, Permission.ASSESSMENT_RECORD):
         raise PermissionDenied("Only instructors record outcome measures.")
     due, followups = schedules.assessments_due(request.user), schedules.followups_due(request.user)

@@ -6,6 +6,7 @@ it did not exist.
 """
 
 import csv
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib.auth.decorators import login_required
@@ -18,6 +19,10 @@ from accounts.validation import PortalDateField
 from referrals.web import neutralise
 
 from . import reports
+
+if TYPE_CHECKING:
+    from accounts.http import AuthenticatedHttpRequest
+    from accounts.models import User
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -41,7 +46,7 @@ class ReportFilterForm(forms.Form):
 
     SCOPED = ("programme", "facility", "referring_organisation")
 
-    def __init__(self, *args, user, **kwargs):
+    def __init__(self, *args: Any, user: "User", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["programme"].queryset = reports.programmes_reportable_by(user).order_by("name")
         self.fields["facility"].queryset = reports.facilities_reportable_by(user).order_by("name")
@@ -49,7 +54,7 @@ class ReportFilterForm(forms.Form):
             "referring_organisation"
         ].queryset = reports.referring_organisations_reportable_by(user).order_by("name")
 
-    def clean(self):
+    def clean(self) -> dict[str, Any] | None:
         cleaned = super().clean()
         start, end = cleaned.get("referred_from"), cleaned.get("referred_to")
         if start and end and start > end:
@@ -64,7 +69,9 @@ class ReportFilterForm(forms.Form):
         return any(name in self.errors for name in self.SCOPED)
 
 
-def _report_request(request):
+def _report_request(
+    request: "AuthenticatedHttpRequest",
+) -> tuple[ReportFilterForm, reports.Report | None]:
     if not has_permission(request.user, Permission.REPORT_VIEW):
         raise PermissionDenied("Reports are for coordinators and commissioners.")
     form = ReportFilterForm(request.GET, user=request.user)
@@ -76,7 +83,7 @@ def _report_request(request):
 
 
 @login_required
-def report(request):
+def report(request: "AuthenticatedHttpRequest") -> HttpResponse:
     form, report = _report_request(request)
     suppress = reports.suppresses_small_numbers(request.user)
     context = {"form": form, "suppressed": suppress, "querystring": request.GET.urlencode()}
@@ -93,7 +100,7 @@ def report(request):
 
 
 @login_required
-def export_csv(request):
+def export_csv(request: "AuthenticatedHttpRequest") -> HttpResponse:
     form, report = _report_request(request)
     if report is None:
         return render(request, "reports/report.html", {"form": form}, status=400)

@@ -1,5 +1,6 @@
 """The discharge summary a referrer files when a programme ends (completed or discharged)."""
 
+import datetime
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Q
@@ -17,7 +18,7 @@ class DischargeSummary:
     reference: str
     status: str
     status_label: str
-    ended_at: object
+    ended_at: datetime.datetime
     reason_code: str
     reason_label: str
     sessions_attended: int

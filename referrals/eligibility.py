@@ -1,11 +1,20 @@
 """Whether a patient may be referred to a programme: age range and the hard safety exclusions."""
 
+from typing import TYPE_CHECKING
+
 from django.utils import timezone
 
 from clinical.conditions import Exclusion, bp_is_excluded
 
+if TYPE_CHECKING:
+    import datetime
 
-def exclusions_met(referral) -> set[str]:
+    from facilities.models import Programme
+
+    from .models import Referral
+
+
+def exclusions_met(referral: "Referral") -> set[str]:
     """Exclusions that apply to this referral: those declared, plus a resting BP of 180/100+."""
     met = set(referral.exclusions_present)
     if bp_is_excluded(referral.bp_systolic, referral.bp_diastolic):
@@ -13,7 +22,9 @@ def exclusions_met(referral) -> set[str]:
     return met
 
 
-def eligibility_problems(referral, programme, *, today=None) -> list[str]:
+def eligibility_problems(
+    referral: "Referral", programme: "Programme", *, today: "datetime.date | None" = None
+) -> list[str]:
     """Plain-English reasons the patient cannot go to `programme`; empty when they can."""
     today = today or timezone.localdate()
     problems = []

@@ -4,12 +4,25 @@ Lists annotate many classes in one query (`classes_with_places`); the booking se
 same referrals under a row lock (`holding_places`), so a list and a booking never disagree.
 """
 
+from typing import TYPE_CHECKING, TypedDict
+
 from django.db.models import Count, Q, QuerySet
 
 from facilities.models import ProgrammeClass
 
 from .models import Referral, Status
 from .workflow import PLACE_HOLDERS
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from django_stubs_ext import WithAnnotations
+
+    class Places(TypedDict):
+        """What `classes_with_places` adds to each class."""
+
+        taken: int
+        waiting: int
 
 
 def holding_places(programme_class_id: int) -> QuerySet[Referral]:
@@ -21,7 +34,9 @@ def places_free(capacity: int, taken: int) -> int:
     return max(capacity - taken, 0)
 
 
-def classes_with_places(queryset: QuerySet[ProgrammeClass]) -> QuerySet[ProgrammeClass]:
+def classes_with_places(
+    queryset: QuerySet[ProgrammeClass],
+) -> "QuerySet[WithAnnotations[ProgrammeClass, Places]]":
     """Annotate classes with `taken` (referrals holding a place) and `waiting` (waiting list)."""
     return queryset.annotate(
         taken=Count("referrals", filter=Q(referrals__status__in=PLACE_HOLDERS)),
@@ -29,7 +44,7 @@ def classes_with_places(queryset: QuerySet[ProgrammeClass]) -> QuerySet[Programm
     )
 
 
-def free_places_by_class(class_ids) -> dict[int, int]:
+def free_places_by_class(class_ids: "Iterable[int]") -> dict[int, int]:
     """Places free in each class (capacity minus referrals holding a place), in one query."""
     classes = classes_with_places(ProgrammeClass.objects.filter(id__in=list(class_ids)))
     return {c.id: places_free(c.capacity, c.taken) for c in classes}

@@ -8,6 +8,7 @@ section returns the context entries its part of `referrals/detail.html` reads. A
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from accounts.models import User
 
@@ -21,7 +22,7 @@ class Viewer:
     is_referrer: bool
 
 
-Section = Callable[[Viewer, Referral], dict]
+Section = Callable[[Viewer, Referral], dict[str, Any]]
 _sections: dict[str, Section] = {}
 
 
@@ -30,8 +31,8 @@ def register_section(name: str, section: Section) -> None:
     _sections[name] = section
 
 
-def sections_context(viewer: Viewer, referral: Referral) -> dict:
-    context: dict = {}
+def sections_context(viewer: Viewer, referral: Referral) -> dict[str, Any]:
+    context: dict[str, Any] = {}
     for section in _sections.values():
         context.update(section(viewer, referral))
     return context

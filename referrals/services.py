@@ -491,8 +491,7 @@ def session_record_attendance(
             raise ValidationError({"status": "This session has not happened yet"})
         previous = locked.status
         if previous == status:
-            # copy_state copies any model's fields; transitions.py annotates it for referrals only.
-            copy_state(session, locked)  # type: ignore[arg-type]
+            copy_state(session, locked)
             return session
         locked.status = status
         locked.logged_by = by
@@ -526,7 +525,7 @@ def session_record_attendance(
                 created_at=now,
             )
             event_recorded.send(sender=ReferralEvent, event=event)
-    copy_state(session, locked)  # type: ignore[arg-type]  # (any model: see above)
+    copy_state(session, locked)
     return session
 
 

@@ -4,6 +4,9 @@ transaction. `services` (each business action) and `consent` (a withdrawal that 
 referral) both move referrals through here.
 """
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
@@ -16,8 +19,16 @@ from .events import event_recorded
 from .models import Referral, ReferralEvent, Session
 from .workflow import ACTIONS, ReferralChanged, check_transition
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+    from django.db.models import Model
 
-def acting_organisation(user, permission: Permission, referral: Referral) -> Organisation | None:
+    from accounts.models import User
+
+
+def acting_organisation(
+    user: "User", permission: Permission, referral: Referral
+) -> Organisation | None:
     """The organisation on whose behalf `user` acts: recorded on the timeline."""
     for membership in active_memberships(user):
         if permission in ROLE_PERMISSIONS[membership.role] and membership.organisation_id in {
@@ -28,12 +39,12 @@ def acting_organisation(user, permission: Permission, referral: Referral) -> Org
     return None
 
 
-def refuse_unless(user, permission: Permission, obj) -> None:
+def refuse_unless(user: "User | AnonymousUser", permission: Permission, obj: "Model") -> None:
     if not has_permission(user, permission, obj):
         raise PermissionDenied("You do not have permission to do that to this referral.")
 
 
-def copy_state(target: Referral, source: Referral) -> None:
+def copy_state(target: "Model", source: "Model") -> None:
     """Bring the caller's copy up to date so it can be used for the next action."""
     for field in source._meta.concrete_fields:
         setattr(target, field.attname, getattr(source, field.attname))
@@ -42,13 +53,13 @@ def copy_state(target: Referral, source: Referral) -> None:
 def transition(
     referral: Referral,
     *,
-    by,
+    by: "User",
     action_name: str,
     reason_code: str = "",
     note: str = "",
-    changes: dict | None = None,
-    validate=None,
-    then=None,
+    changes: dict[str, Any] | None = None,
+    validate: Callable[[Referral], None] | None = None,
+    then: Callable[[Referral], None] | None = None,
     permission: Permission | None = None,
 ) -> ReferralEvent:
     """`permission` replaces the action's own where another rule allows the move: a recorded
@@ -90,7 +101,7 @@ def transition(
     return event
 
 
-def release_future_sessions(by, attendance: str):
+def release_future_sessions(by: "User", attendance: str) -> Callable[[Referral], None]:
     """A referral that ends gives up its future bookings, so registers stop listing the patient."""
 
     def release(locked: Referral) -> None:

@@ -10,12 +10,14 @@ written once.
 import contextlib
 import re
 from collections.abc import Callable
+from typing import cast
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.urls import ResolverMatch
 
 from accounts.htmx import is_htmx
 from accounts.models import User
@@ -74,7 +76,9 @@ def run_workflow_action(
         event = action()
     except WorkflowError as refused:  # includes ReferralChanged: someone acted first
         messages.error(request, refused.message)
-        return redirect("referrals:detail", reference=request.resolver_match.kwargs["reference"])
+        # cast: a view runs only after its URL resolved, so the match is set.
+        match = cast(ResolverMatch, request.resolver_match)
+        return redirect("referrals:detail", reference=match.kwargs["reference"])
     except ValidationError as error:
         apply_service_errors(form, error)
         return None
@@ -87,7 +91,7 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 
 
-def neutralise(value) -> str:
+def neutralise(value: object) -> str:
     """Prefix a quote to a cell a spreadsheet would run, leaving plain (negative) numbers alone."""
     text = str(value)
     if text.startswith(FORMULA_TRIGGERS) and not NUMBER.fullmatch(text):

@@ -10,14 +10,16 @@ htmx swaps a marked row in place.
 
 import datetime
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -35,6 +37,14 @@ from referrals.workflow import WorkflowError
 
 from .. import register
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from uuid import UUID
+
+    from accounts.http import AuthenticatedHttpRequest
+    from accounts.models import User
+    from referrals.models import Patient
+
 CASELOAD_PAGE_SIZE = 50
 MARKS = (Attendance.ATTENDED, Attendance.DNA, Attendance.CANCELLED_PATIENT)
 FLAG_FILTERS = {
@@ -43,19 +53,19 @@ FLAG_FILTERS = {
 }
 
 
-def _require_session_recorder(user) -> None:
+def _require_session_recorder(user: "User") -> None:
     if not has_permission(user, Permission.SESSION_RECORD):
         raise PermissionDenied("Only instructors keep class registers.")
 
 
-def _class_or_404(user, public_id) -> ProgrammeClass:
+def _class_or_404(user: "User", public_id: "UUID") -> ProgrammeClass:
     try:
         return register.classes_run_by(user).get(public_id=public_id)
     except ProgrammeClass.DoesNotExist as missing:
         raise Http404("No such class") from missing
 
 
-def _session_or_404(user, public_id) -> Session:
+def _session_or_404(user: "User", public_id: "UUID") -> Session:
     try:
         return register.session_for_recorder(user, public_id)
     except Session.DoesNotExist as missing:
@@ -82,11 +92,13 @@ class RegisterRow:
     error: str = ""
 
     @property
-    def patient(self):
+    def patient(self) -> "Patient":
         return self.session.referral.patient
 
 
-def _rows(sessions, today: datetime.date, errors=None) -> list[RegisterRow]:
+def _rows(
+    sessions: "Iterable[Session]", today: datetime.date, errors: dict[int, str] | None = None
+) -> list[RegisterRow]:
     sessions = list(sessions)
     progress = register.progress_for({s.referral_id for s in sessions})
     return [
@@ -101,7 +113,7 @@ def _rows(sessions, today: datetime.date, errors=None) -> list[RegisterRow]:
     ]
 
 
-def _audit_rows(request, rows: list[RegisterRow]) -> None:
+def _audit_rows(request: HttpRequest, rows: list[RegisterRow]) -> None:
     shown = list({row.session.referral_id: row.session.referral for row in rows}.values())
     audit_read(request, AccessKind.LIST, referrals=shown)
 
@@ -113,7 +125,7 @@ class ClassRegister:
     url: str
 
 
-def _caseload_summary(rows) -> dict:
+def _caseload_summary(rows: list[register.CaseloadRow]) -> dict[str, int]:
     return {
         "total": len(rows),
         "consider_discharge": sum(r.progress.consider_discharge for r in rows),
@@ -122,7 +134,7 @@ def _caseload_summary(rows) -> dict:
 
 
 @login_required
-def today(request):
+def today(request: "AuthenticatedHttpRequest") -> HttpResponse:
     _require_session_recorder(request.user)
     now = timezone.localdate()
     day = _day_from_query(request.GET.get("day")) or now
@@ -132,7 +144,8 @@ def today(request):
     _audit_rows(request, rows)
     rows_by_class: dict[int, list[RegisterRow]] = {c.id: [] for c in classes}
     for row in rows:
-        rows_by_class[row.session.programme_class_id].append(row)
+        # cast: these are the classes' registers, so every session has its class.
+        rows_by_class[cast(int, row.session.programme_class_id)].append(row)
     context = {
         "day": day,
         "is_today": day == now,
@@ -149,7 +162,9 @@ def today(request):
 
 
 @login_required
-def class_register(request, class_id, day: datetime.date):
+def class_register(
+    request: "AuthenticatedHttpRequest", class_id: "UUID", day: datetime.date
+) -> HttpResponse:
     _require_session_recorder(request.user)
     programme_class = _class_or_404(request.user, class_id)
     now = timezone.localdate()
@@ -186,13 +201,13 @@ def _success_message(session: Session, was: str, progress: register.Progress) ->
     return " ".join(parts)
 
 
-def _login_required_htmx(view):
+def _login_required_htmx(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """login_required, but an htmx request whose sign-in has lapsed sends the whole page to the
     sign-in form: following the redirect would swap the sign-in page into a table row."""
     wrapped = login_required(view)
 
     @functools.wraps(view)
-    def check(request, *args, **kwargs):
+    def check(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if is_htmx(request) and not request.user.is_authenticated:
             login = redirect_to_login(reverse("register:today"))
             response = HttpResponse(status=204)
@@ -205,7 +220,7 @@ def _login_required_htmx(view):
 
 @_login_required_htmx
 @require_POST
-def mark(request, session_id):
+def mark(request: "AuthenticatedHttpRequest", session_id: "UUID") -> HttpResponse:
     _require_session_recorder(request.user)
     session = _session_or_404(request.user, session_id)
     referral_status_before = session.referral.status
@@ -222,15 +237,18 @@ def mark(request, session_id):
     session.referral.refresh_from_db(fields=["status", "version"])
     now = timezone.localdate()
     if is_htmx(request):
+        # cast: htmx marks come from the rows of a class's register.
         fresh = register.register_for(
-            session.programme_class, timezone.localdate(session.scheduled_at)
+            cast(ProgrammeClass, session.programme_class), timezone.localdate(session.scheduled_at)
         ).get(pk=session.pk)
         row = _rows([fresh], now, errors={fresh.pk: error})[0]
         _audit_rows(request, [row])
+        # cast: `_rows` counts the progress of every session's referral.
+        progress = cast(register.Progress, row.progress)
         announcement = error or (
             f"{row.patient.full_name}: {fresh.get_status_display()}"
-            + (". Consider discharge" if row.progress.consider_discharge else "")
-            + (". Ready to complete" if row.progress.ready_to_complete else "")
+            + (". Consider discharge" if progress.consider_discharge else "")
+            + (". Ready to complete" if progress.ready_to_complete else "")
         )
         return render(
             request,
@@ -246,7 +264,7 @@ def mark(request, session_id):
 
 
 @login_required
-def caseload(request):
+def caseload(request: "AuthenticatedHttpRequest") -> HttpResponse:
     _require_session_recorder(request.user)
     rows = register.caseload_rows(request.user)
     summary = _caseload_summary(rows)

@@ -5,12 +5,14 @@ referral is a 404), checks the action's permission (403), and calls its one serv
 """
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -51,6 +53,15 @@ from ..forms import (
     TriageFilterForm,
 )
 
+if TYPE_CHECKING:
+    import datetime
+    from uuid import UUID
+
+    from django.http import QueryDict
+
+    from accounts.http import AuthenticatedHttpRequest
+    from facilities.models import Programme
+
 PAGE_SIZE = 50
 SEARCH_SESSION_KEY = "triage_worklist_search"
 
@@ -63,7 +74,7 @@ class WorklistRow:
     place_free: bool
 
 
-def _worklist_rows(referrals, today) -> list[WorklistRow]:
+def _worklist_rows(referrals: list[Referral], today: "datetime.date") -> list[WorklistRow]:
     free = free_places_by_class({r.programme_class_id for r in referrals if r.programme_class_id})
     rows = []
     for referral in referrals:
@@ -73,9 +84,11 @@ def _worklist_rows(referrals, today) -> list[WorklistRow]:
             WorklistRow(
                 referral=referral,
                 days_waiting=waited,
+                # cast: a submitted referral has its programme (required on submission).
                 overdue=referral.status == Status.SUBMITTED
-                and waited > referral.programme.triage_sla_days,
+                and waited > cast("Programme", referral.programme).triage_sla_days,
                 place_free=referral.status == Status.WAITLISTED
+                and referral.programme_class_id is not None
                 and free.get(referral.programme_class_id, 0) > 0,
             )
         )
@@ -83,7 +96,7 @@ def _worklist_rows(referrals, today) -> list[WorklistRow]:
 
 
 @login_required
-def worklist(request):
+def worklist(request: "AuthenticatedHttpRequest") -> HttpResponse:
     if not has_permission(request.user, Permission.REFERRAL_TRIAGE):
         raise PermissionDenied("Only leisure coordinators triage referrals.")
     operator_ids = selectors.operators_coordinated_by(request.user)
@@ -119,7 +132,7 @@ def worklist(request):
 
 
 @login_required
-def clear_search(request):
+def clear_search(request: "AuthenticatedHttpRequest") -> HttpResponse:
     return forget_search(request, SEARCH_SESSION_KEY, "triage:worklist")
 
 
@@ -129,7 +142,7 @@ def clear_search(request):
 @dataclass(frozen=True)
 class ActionPage:
     title: str
-    form_class: type
+    form_class: type[forms.Form]
     button: str
     success: str
     # The form fields the action's service takes (ACTION_SERVICES), besides referral and by.
@@ -182,7 +195,7 @@ ACTION_PAGES = {
 }
 
 
-def triage_actions_section(viewer: Viewer, referral: Referral) -> dict:
+def triage_actions_section(viewer: Viewer, referral: Referral) -> dict[str, Any]:
     """On the referral page: the provider's actions, and a way back to the worklist."""
     return {
         "triage_actions": triage_actions_for(viewer.user, referral),
@@ -190,7 +203,7 @@ def triage_actions_section(viewer: Viewer, referral: Referral) -> dict:
     }
 
 
-def triage_actions_for(user: User, referral: Referral) -> list[dict]:
+def triage_actions_for(user: User, referral: Referral) -> list[dict[str, str]]:
     """The operator-side actions this user may take on the referral now, as links."""
     return [
         {
@@ -202,10 +215,12 @@ def triage_actions_for(user: User, referral: Referral) -> list[dict]:
     ]
 
 
-def _form_for(name: str, referral: Referral, data=None):
+def _form_for(name: str, referral: Referral, data: "QueryDict | None" = None) -> forms.Form:
     page = ACTION_PAGES[name]
     if page.form_class is AcceptForm:
-        free = free_places_by_class(referral.programme.classes.values_list("id", flat=True))
+        # cast: only a submitted referral is accepted, and it has its programme.
+        programme = cast("Programme", referral.programme)
+        free = free_places_by_class(programme.classes.values_list("id", flat=True))
         return AcceptForm(data, referral=referral, free_places=free)
     if page.form_class is BookForm:
         return BookForm(data, referral=referral)
@@ -213,7 +228,7 @@ def _form_for(name: str, referral: Referral, data=None):
 
 
 @login_required
-def action(request, reference: str, name: str):
+def action(request: "AuthenticatedHttpRequest", reference: str, name: str) -> HttpResponse:
     if name not in ACTION_PAGES:
         raise Http404("No such action")
     referral = referral_or_404(request.user, reference)
@@ -259,17 +274,17 @@ def action(request, reference: str, name: str):
 
 
 @login_required
-def classes(request):
+def classes(request: "AuthenticatedHttpRequest") -> HttpResponse:
     if not has_permission(request.user, Permission.REFERRAL_TRIAGE):
         raise PermissionDenied("Only leisure coordinators see class places.")
     rows = list(selectors.classes_coordinated_by(request.user))
     for row in rows:
-        row.free = places_free(row.capacity, row.taken)
+        row.free = places_free(row.capacity, row.taken)  # type: ignore[attr-defined]  # template
     return render(request, "triage/classes.html", {"classes": rows})
 
 
 @login_required
-def class_detail(request, public_id):
+def class_detail(request: "AuthenticatedHttpRequest", public_id: "UUID") -> HttpResponse:
     try:
         programme_class = selectors.classes_coordinated_by(request.user).get(public_id=public_id)
     except ProgrammeClass.DoesNotExist as missing:

@@ -6,6 +6,7 @@ used to probe other organisations' referrals.
 """
 
 import csv
+from typing import TYPE_CHECKING
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -23,16 +24,27 @@ from referrals.web import neutralise
 
 from ..forms_audit import AuditSearchForm
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from django.db.models import QuerySet
+
+    from accounts.http import AuthenticatedHttpRequest
+    from accounts.models import User
+    from audit.models import AccessRecord
+
 PAGE_SIZE = 50
 EXPORT_LIMIT = 10_000
 
 
-def _require_auditor(user) -> None:
+def _require_auditor(user: "User") -> None:
     if not (user.is_staff or has_permission(user, Permission.AUDIT_VIEW)):
         raise PermissionDenied("Only organisation admins and platform staff search the audit.")
 
 
-def _search(request):
+def _search(
+    request: "AuthenticatedHttpRequest",
+) -> "tuple[AuditSearchForm, QuerySet[AccessRecord] | None]":
     _require_auditor(request.user)
     form = AuditSearchForm(request.GET or None)
     if form.is_bound and not form.is_valid():
@@ -54,13 +66,13 @@ def _search(request):
     return form, records
 
 
-def _references(records) -> dict[int, str]:
+def _references(records: "Iterable[AccessRecord]") -> dict[int, str]:
     ids = {i for record in records for i in record.referral_ids}
     return dict(Referral.objects.filter(id__in=ids).values_list("id", "reference"))
 
 
 @login_required
-def search(request):
+def search(request: "AuthenticatedHttpRequest") -> HttpResponse:
     form, records = _search(request)
     page = rows = None
     if records is not None:
@@ -84,7 +96,7 @@ def search(request):
 
 
 @login_required
-def export_csv(request):
+def export_csv(request: "AuthenticatedHttpRequest") -> HttpResponse:
     form, records = _search(request)
     if records is None:
         return render(request, "audit/search.html", {"form": form}, status=400)

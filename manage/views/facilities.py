@@ -5,11 +5,14 @@ operator they do not administer or for its objects (the selectors never find the
 thin: they fetch through the selectors, validate with forms and write through the services.
 """
 
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
@@ -22,10 +25,19 @@ from referrals.web import apply_service_errors
 
 from ..forms import ClassForm, FacilityForm, ProgrammeForm
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from uuid import UUID
+
+    from django.db.models import Model, QuerySet
+
+    from accounts.http import AuthenticatedHttpRequest
+
 PAGE_SIZE = 50
+_Found = TypeVar("_Found")  # what `_found_or_404` looks up
 
 
-def _operator_or_404(request, operator_id) -> Organisation:
+def _operator_or_404(request: "AuthenticatedHttpRequest", operator_id: "UUID") -> Organisation:
     if not has_permission(request.user, Permission.FACILITY_MANAGE):
         raise PermissionDenied("Only organisation admins can manage facilities.")
     try:
@@ -34,14 +46,23 @@ def _operator_or_404(request, operator_id) -> Organisation:
         raise Http404("No operator you manage has that id") from missing
 
 
-def _found_or_404(lookup, *args):
+def _found_or_404(lookup: "Callable[..., _Found]", *args: Any) -> "_Found":
     try:
         return lookup(*args)
     except (Facility.DoesNotExist, Programme.DoesNotExist, ProgrammeClass.DoesNotExist) as e:
         raise Http404("Not found at this operator") from e
 
 
-def _form_page(request, form, *, save, template: str, context: dict, done: str, done_url: str):
+def _form_page(
+    request: HttpRequest,
+    form: forms.Form,
+    *,
+    save: "Callable[[Any], object]",
+    template: str,
+    context: dict[str, Any],
+    done: str,
+    done_url: str,
+) -> HttpResponse:
     """Show the form; on a valid POST call `save`, which may refuse with a ValidationError."""
     if request.method == "POST" and form.is_valid():
         try:
@@ -54,7 +75,13 @@ def _form_page(request, form, *, save, template: str, context: dict, done: str, 
     return render(request, template, {**context, "form": form})
 
 
-def _list_page(request, template: str, operator: Organisation, rows, **context):
+def _list_page(
+    request: HttpRequest,
+    template: str,
+    operator: Organisation,
+    rows: "QuerySet[Model]",
+    **context: Any,
+) -> HttpResponse:
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request, template, {"operator": operator, "page_obj": page, "rows": page, **context}
@@ -65,7 +92,7 @@ def _list_page(request, template: str, operator: Organisation, rows, **context):
 
 
 @login_required
-def index(request):
+def index(request: "AuthenticatedHttpRequest") -> HttpResponse:
     organisations = organisations_managed_by(request.user)
     if not organisations:
         raise PermissionDenied("Only organisation admins can use the manage pages.")
@@ -83,7 +110,7 @@ def index(request):
 
 
 @login_required
-def facility_list(request, operator):
+def facility_list(request: "AuthenticatedHttpRequest", operator: "UUID") -> HttpResponse:
     operator = _operator_or_404(request, operator)
     return _list_page(
         request, "manage/facility_list.html", operator, selectors.facilities_of(operator)
@@ -91,7 +118,7 @@ def facility_list(request, operator):
 
 
 @login_required
-def facility_create(request, operator):
+def facility_create(request: "AuthenticatedHttpRequest", operator: "UUID") -> HttpResponse:
     operator = _operator_or_404(request, operator)
     form = FacilityForm(
         request.POST if request.method == "POST" else None,
@@ -111,7 +138,9 @@ def facility_create(request, operator):
 
 
 @login_required
-def facility_edit(request, operator, facility):
+def facility_edit(
+    request: "AuthenticatedHttpRequest", operator: "UUID", facility: "UUID"
+) -> HttpResponse:
     operator = _operator_or_404(request, operator)
     facility = _found_or_404(selectors.facility_of, operator, facility)
     form = FacilityForm(
@@ -136,7 +165,7 @@ def facility_edit(request, operator, facility):
 
 
 @login_required
-def programme_list(request, operator):
+def programme_list(request: "AuthenticatedHttpRequest", operator: "UUID") -> HttpResponse:
     operator = _operator_or_404(request, operator)
     return _list_page(
         request, "manage/programme_list.html", operator, selectors.programmes_of(operator)
@@ -144,7 +173,7 @@ def programme_list(request, operator):
 
 
 @login_required
-def programme_create(request, operator):
+def programme_create(request: "AuthenticatedHttpRequest", operator: "UUID") -> HttpResponse:
     operator = _operator_or_404(request, operator)
     form = ProgrammeForm(request.POST if request.method == "POST" else None)
     return _form_page(
@@ -161,7 +190,9 @@ def programme_create(request, operator):
 
 
 @login_required
-def programme_edit(request, operator, programme):
+def programme_edit(
+    request: "AuthenticatedHttpRequest", operator: "UUID", programme: "UUID"
+) -> HttpResponse:
     operator = _operator_or_404(request, operator)
     programme = _found_or_404(selectors.programme_of, operator, programme)
     form = ProgrammeForm(
@@ -185,12 +216,14 @@ def programme_edit(request, operator, programme):
 
 
 @login_required
-def class_list(request, operator):
+def class_list(request: "AuthenticatedHttpRequest", operator: "UUID") -> HttpResponse:
     operator = _operator_or_404(request, operator)
     return _list_page(request, "manage/class_list.html", operator, selectors.classes_of(operator))
 
 
-def _class_form(request, operator, programme_class=None) -> ClassForm:
+def _class_form(
+    request: HttpRequest, operator: Organisation, programme_class: ProgrammeClass | None = None
+) -> ClassForm:
     programmes, facilities = selectors.class_choices_for(operator, keep=programme_class)
     return ClassForm(
         request.POST if request.method == "POST" else None,
@@ -202,7 +235,7 @@ def _class_form(request, operator, programme_class=None) -> ClassForm:
 
 
 @login_required
-def class_create(request, operator):
+def class_create(request: "AuthenticatedHttpRequest", operator: "UUID") -> HttpResponse:
     operator = _operator_or_404(request, operator)
     return _form_page(
         request,
@@ -218,7 +251,9 @@ def class_create(request, operator):
 
 
 @login_required
-def class_edit(request, operator, programme_class):
+def class_edit(
+    request: "AuthenticatedHttpRequest", operator: "UUID", programme_class: "UUID"
+) -> HttpResponse:
     operator = _operator_or_404(request, operator)
     programme_class = _found_or_404(selectors.class_of, operator, programme_class)
     return _form_page(

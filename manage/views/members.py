@@ -6,12 +6,13 @@ organisation's admin gets 404. Members are named in URLs by a signed token, neve
 """
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
@@ -22,10 +23,17 @@ from referrals.web import apply_service_errors
 
 from ..forms_members import ConfirmForm, InviteMemberForm
 
+if TYPE_CHECKING:
+    from uuid import UUID
+
+    from accounts.http import AuthenticatedHttpRequest
+
 PAGE_SIZE = 50
 
 
-def _organisation_or_404(request, organisation_id) -> Organisation:
+def _organisation_or_404(
+    request: "AuthenticatedHttpRequest", organisation_id: "UUID"
+) -> Organisation:
     if not has_permission(request.user, Permission.ORGANISATION_MANAGE):
         raise PermissionDenied("Only organisation admins can manage members.")
     try:
@@ -47,7 +55,7 @@ class MemberRow:
 
 
 @login_required
-def member_list(request, organisation):
+def member_list(request: "AuthenticatedHttpRequest", organisation: "UUID") -> HttpResponse:
     organisation = _organisation_or_404(request, organisation)
     page = Paginator(selectors.members_of(organisation), PAGE_SIZE).get_page(
         request.GET.get("page")
@@ -69,7 +77,7 @@ def member_list(request, organisation):
 
 
 @login_required
-def member_invite(request, organisation):
+def member_invite(request: "AuthenticatedHttpRequest", organisation: "UUID") -> HttpResponse:
     organisation = _organisation_or_404(request, organisation)
     form = InviteMemberForm(
         request.POST if request.method == "POST" else None, organisation=organisation
@@ -95,7 +103,9 @@ def member_invite(request, organisation):
 
 
 @login_required
-def member_deactivate(request, organisation, member):
+def member_deactivate(
+    request: "AuthenticatedHttpRequest", organisation: "UUID", member: str
+) -> HttpResponse:
     organisation = _organisation_or_404(request, organisation)
     try:
         membership = selectors.membership_in(organisation, member)

@@ -8,11 +8,12 @@ Both downloads say `Cache-Control: no-store`: they are the whole record of one p
 """
 
 import json
+from typing import TYPE_CHECKING
 
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.cache import add_never_cache_headers, patch_cache_control
@@ -23,6 +24,12 @@ from audit.models import AccessKind
 from audit.services import audit_read
 from governance.subject_access import SubjectAccessExport, document_context, subject_access_export
 from referrals.nhs_numbers import normalise_nhs_number, validate_nhs_number
+
+if TYPE_CHECKING:
+    from uuid import UUID
+
+    from accounts.http import AuthenticatedHttpRequest
+    from accounts.models import User
 
 
 class SubjectAccessForm(forms.Form):
@@ -50,7 +57,7 @@ class SubjectAccessForm(forms.Form):
         return number
 
 
-def organisation_for_subject_access(user, public_id) -> Organisation:
+def organisation_for_subject_access(user: "User", public_id: "UUID | str") -> Organisation:
     """One of the user's organisations in which they may answer subject access requests."""
     if not has_permission(user, Permission.SUBJECT_ACCESS):
         raise PermissionDenied("Only your organisation's data protection lead can do this.")
@@ -63,7 +70,9 @@ def organisation_for_subject_access(user, public_id) -> Organisation:
     raise Http404("No organisation of yours has that id")
 
 
-def export_response(export: SubjectAccessExport, fmt: str, request=None) -> HttpResponse:
+def export_response(
+    export: SubjectAccessExport, fmt: str, request: HttpRequest | None = None
+) -> HttpResponse:
     filename = f"subject-access-{export.organisation.code}-{export.generated_at:%Y%m%d}"
     if fmt == "json":
         response = HttpResponse(
@@ -84,7 +93,7 @@ def export_response(export: SubjectAccessExport, fmt: str, request=None) -> Http
 
 
 @login_required
-def subject_access(request, organisation):
+def subject_access(request: "AuthenticatedHttpRequest", organisation: "UUID") -> HttpResponse:
     organisation = organisation_for_subject_access(request.user, organisation)
     form = SubjectAccessForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():

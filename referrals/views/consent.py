@@ -4,9 +4,12 @@ The page offers only the decisions that change something (`consent.open_decision
 re-checks everything under a lock, so a stale page is refused with a message, never applied.
 """
 
+from typing import TYPE_CHECKING
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
 from accounts.permissions import Permission, has_permission
@@ -18,6 +21,9 @@ from ..forms import ConsentDecisionForm
 from ..models import ConsentDecision, ConsentPurpose
 from ..web import apply_service_errors, posted_version, referral_or_404
 from ..workflow import WorkflowError
+
+if TYPE_CHECKING:
+    from accounts.http import AuthenticatedHttpRequest
 
 DONE_MESSAGES = {
     (ConsentDecision.WITHDRAWN, ConsentPurpose.REFERRAL): (
@@ -37,7 +43,7 @@ DONE_MESSAGES = {
 
 
 @login_required
-def record_consent(request, reference: str):
+def record_consent(request: "AuthenticatedHttpRequest", reference: str) -> HttpResponse:
     referral = referral_or_404(request.user, reference)
     if not has_permission(request.user, Permission.CONSENT_RECORD, referral):
         raise PermissionDenied("You cannot record consent decisions for this referral.")

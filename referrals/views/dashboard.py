@@ -1,10 +1,12 @@
 """The referrer's dashboard: their organisation's referrals, filtered and searched."""
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.http import HttpResponse
 from django.views.decorators.http import require_POST
 
 from accounts.models import Organisation
@@ -25,11 +27,15 @@ from ..listing import (
 )
 from ..models import Referral
 
+if TYPE_CHECKING:
+    from accounts.http import AuthenticatedHttpRequest
+    from accounts.models import User
+
 PAGE_SIZE = 25
 SEARCH_SESSION_KEY = "referral_dashboard_search"
 
 
-def _require_referrer(user) -> list[Organisation]:
+def _require_referrer(user: "User") -> list[Organisation]:
     """The organisations the user refers for; a 403 for anyone who may not make referrals."""
     organisations = organisations_granting(user, Permission.REFERRAL_CREATE)
     if not organisations:
@@ -41,7 +47,7 @@ def _require_referrer(user) -> list[Organisation]:
 
 
 @login_required
-def dashboard(request):
+def dashboard(request: "AuthenticatedHttpRequest") -> HttpResponse:
     _require_referrer(request.user)
     if request.method == "POST":
         return remember_search(request, SEARCH_SESSION_KEY, "referrals:dashboard")
@@ -95,5 +101,5 @@ class DashboardRow:
 
 @login_required
 @require_POST
-def clear_search(request):
+def clear_search(request: "AuthenticatedHttpRequest") -> HttpResponse:
     return forget_search(request, SEARCH_SESSION_KEY, "referrals:dashboard")

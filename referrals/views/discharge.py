@@ -6,8 +6,11 @@ referrals that have not ended, are a 404. The referrer sees attendance and outco
 the patient's consent to share progress stands.
 """
 
+import datetime
+from typing import TYPE_CHECKING
+
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import formats, timezone
 
@@ -19,17 +22,20 @@ from ..discharge import discharge_summary_for
 from ..models import Status
 from ..web import referral_or_404
 
+if TYPE_CHECKING:
+    from accounts.http import AuthenticatedHttpRequest
+
 ENDED = frozenset({Status.COMPLETED, Status.DISCHARGED})
 
 
-def _date(value) -> str:
+def _date(value: datetime.date) -> str:
     return formats.date_format(
-        timezone.localtime(value) if hasattr(value, "hour") else value, "j F Y"
+        timezone.localtime(value) if isinstance(value, datetime.datetime) else value, "j F Y"
     )
 
 
 @login_required
-def discharge_summary(request: HttpRequest, reference: str) -> HttpResponse:
+def discharge_summary(request: "AuthenticatedHttpRequest", reference: str) -> HttpResponse:
     referral = referral_or_404(request.user, reference)
     if referral.status not in ENDED:
         raise Http404("This referral has not ended")

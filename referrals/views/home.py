@@ -1,8 +1,10 @@
 """The home page: each role's starting point, listing what that user may see."""
 
+from typing import TYPE_CHECKING
+
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 
 from accounts.models import Role
@@ -11,6 +13,9 @@ from audit.models import AccessKind
 from audit.services import audit_read
 
 from ..selectors import referral_list_for, referral_status_counts, referrals_commissioned_by
+
+if TYPE_CHECKING:
+    from accounts.http import AuthenticatedHttpRequest
 
 PAGE_SIZE = 25
 # Aggregates show "fewer than 5" rather than a number that could identify someone.
@@ -26,7 +31,7 @@ HEADINGS = {
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: "AuthenticatedHttpRequest") -> HttpResponse:
     user = request.user
     memberships = active_memberships(user)
     roles = {m.role for m in memberships}

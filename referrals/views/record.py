@@ -1,9 +1,12 @@
 """The referral page, for both sides (what each sees depends on who they are and the patient's
 consent), and the referrer's answers to questions and cancellations."""
 
+from typing import TYPE_CHECKING, Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -31,18 +34,28 @@ from ..sections import Viewer, sections_context
 from ..web import posted_version, referral_or_404, run_workflow_action
 from ..workflow import actions_available_from
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
-def _latest_question(referral: Referral, timeline) -> str:
+    from accounts.http import AuthenticatedHttpRequest
+
+
+def _latest_question(referral: Referral, timeline: "Iterable[ReferralEvent]") -> str:
     questions = [e.note for e in timeline if e.action == "request_info"]
     return questions[-1] if questions else ""
 
 
 @login_required
-def referral_detail(request, reference: str, answer_form=None):
+def referral_detail(
+    request: "AuthenticatedHttpRequest",
+    reference: str,
+    answer_form: AnswerInformationForm | None = None,
+) -> HttpResponse:
     referral = referral_or_404(request.user, reference)
     timeline = list(selectors.referral_timeline(referral))
     for event in timeline:
-        event.reason_label = REASON_LABELS.get(event.reason_code, event.reason_code)
+        # For the template only: not a field of the model.
+        event.reason_label = REASON_LABELS.get(event.reason_code, event.reason_code)  # type: ignore[attr-defined]
     user = request.user
     viewer_is_referrer = bool(roles_in(user, referral.referring_organisation) & REFERRING_ROLES)
     if viewer_is_referrer and not referral.shares_progress:
@@ -56,7 +69,7 @@ def referral_detail(request, reference: str, answer_form=None):
     can_answer = referral.status == Status.INFO_REQUESTED and has_permission(
         user, Permission.REFERRAL_ANSWER_INFO, referral
     )
-    context = {
+    context: dict[str, Any] = {
         "referral": referral,
         "patient": referral.patient,
         "timeline": timeline,
@@ -92,7 +105,7 @@ def _allowed_actions(referral: Referral) -> set[str]:
 
 @login_required
 @require_POST
-def answer_information(request, reference: str):
+def answer_information(request: "AuthenticatedHttpRequest", reference: str) -> HttpResponse:
     referral = referral_or_404(request.user, reference)
     form = AnswerInformationForm(request.POST)
     if form.is_valid():
@@ -112,7 +125,7 @@ def answer_information(request, reference: str):
 
 
 @login_required
-def cancel_referral(request, reference: str):
+def cancel_referral(request: "AuthenticatedHttpRequest", reference: str) -> HttpResponse:
     referral = referral_or_404(request.user, reference)
     if not has_permission(request.user, Permission.REFERRAL_CANCEL, referral):
         raise PermissionDenied("You cannot cancel this referral.")

@@ -1,11 +1,14 @@
 """Making a referral step by step: patient, clinical details, safety, programme, consent, then
 check the answers and submit. Each step saves the draft through `referrals.services`."""
 
+from typing import TYPE_CHECKING, Any
+
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
@@ -29,6 +32,10 @@ from ..web import apply_service_errors, posted_version, referral_or_404
 from ..workflow import ReferralChanged
 from .dashboard import _require_referrer
 
+if TYPE_CHECKING:
+    from accounts.http import AuthenticatedHttpRequest
+    from accounts.models import Organisation
+
 # --- Making a referral -------------------------------------------------------------------------
 
 STEPS = ["patient", "details", "safety", "programme", "consent"]
@@ -41,21 +48,23 @@ STEP_TITLES = {
 }
 
 
-def _next_url(referral: Referral, step: str, request) -> str:
+def _next_url(referral: Referral, step: str, request: HttpRequest) -> str:
     if request.POST.get("return") == "check" or step == STEPS[-1]:
         return reverse("referrals:check", args=[referral.reference])
     following = STEPS[STEPS.index(step) + 1]
     return reverse("referrals:step", args=[referral.reference, following])
 
 
-def _after_save(request, referral: Referral, step: str):
+def _after_save(request: HttpRequest, referral: Referral, step: str) -> HttpResponse:
     if "save_draft" in request.POST:
         messages.success(request, f"Draft {referral.reference} saved. You can finish it later.")
         return redirect("referrals:detail", reference=referral.reference)
     return redirect(_next_url(referral, step, request))
 
 
-def _find_or_create_form(request, organisation):
+def _find_or_create_form(
+    request: "AuthenticatedHttpRequest", organisation: "Organisation"
+) -> tuple[PatientForm, bool | None]:
     """Handle the 'Find patient' button: fill the form from a patient the organisation knows."""
     form = PatientForm(request.POST)
     form.is_valid()  # for cleaned NHS number; other errors are not shown on a lookup
@@ -72,7 +81,7 @@ def _find_or_create_form(request, organisation):
 
 
 @login_required
-def new_referral(request):
+def new_referral(request: "AuthenticatedHttpRequest") -> HttpResponse:
     """Step 1 of a new referral: find the patient by NHS number, or enter their details."""
     organisations = _require_referrer(request.user)
     organisation = organisations[0]
@@ -109,7 +118,9 @@ def new_referral(request):
     )
 
 
-def _draft_or_redirect(request, reference: str):
+def _draft_or_redirect(
+    request: "AuthenticatedHttpRequest", reference: str
+) -> tuple[Referral, HttpResponse | None]:
     referral = referral_or_404(request.user, reference)
     if not has_permission(request.user, Permission.REFERRAL_EDIT_DRAFT, referral):
         raise PermissionDenied("You cannot change this referral.")
@@ -119,7 +130,7 @@ def _draft_or_redirect(request, reference: str):
     return referral, None
 
 
-def _step_nav(referral, current: str) -> list[dict]:
+def _step_nav(referral: Referral | None, current: str) -> list[dict[str, Any]]:
     return [
         {
             "title": STEP_TITLES[step],
@@ -130,7 +141,13 @@ def _step_nav(referral, current: str) -> list[dict]:
     ]
 
 
-def _save_draft(request, referral: Referral, form, fields: dict, step: str):
+def _save_draft(
+    request: "AuthenticatedHttpRequest",
+    referral: Referral,
+    form: forms.Form,
+    fields: dict[str, Any],
+    step: str,
+) -> HttpResponse | None:
     try:
         services.referral_update_draft(
             referral=posted_version(request, referral), by=request.user, **fields
@@ -145,7 +162,7 @@ def _save_draft(request, referral: Referral, form, fields: dict, step: str):
 
 
 @login_required
-def edit_step(request, reference: str, step: str):
+def edit_step(request: "AuthenticatedHttpRequest", reference: str, step: str) -> HttpResponse:
     if step not in STEPS:
         raise Http404("No such step")
     referral, leave = _draft_or_redirect(request, reference)
@@ -158,7 +175,7 @@ def edit_step(request, reference: str, step: str):
     return handler(request, referral)
 
 
-def _patient_step(request, referral: Referral):
+def _patient_step(request: "AuthenticatedHttpRequest", referral: Referral) -> HttpResponse:
     patient = referral.patient
     if request.method == "POST":
         form = PatientForm(request.POST)
@@ -179,7 +196,7 @@ def _patient_step(request, referral: Referral):
     return _render_step(request, referral, "patient", form)
 
 
-def _details_step(request, referral: Referral):
+def _details_step(request: "AuthenticatedHttpRequest", referral: Referral) -> HttpResponse:
     if request.method == "POST":
         form = ClinicalDetailsForm(request.POST, completing="save_draft" not in request.POST)
         if form.is_valid():
@@ -203,7 +220,7 @@ def _details_step(request, referral: Referral):
     return _render_step(request, referral, "details", form)
 
 
-def _safety_step(request, referral: Referral):
+def _safety_step(request: "AuthenticatedHttpRequest", referral: Referral) -> HttpResponse:
     if request.method == "POST":
         form = SafetyScreenForm(request.POST, completing="save_draft" not in request.POST)
         if form.is_valid():
@@ -221,7 +238,7 @@ def _safety_step(request, referral: Referral):
     return _render_step(request, referral, "safety", form)
 
 
-def _programme_step(request, referral: Referral):
+def _programme_step(request: "AuthenticatedHttpRequest", referral: Referral) -> HttpResponse:
     placements = placements_for(referral)
     if request.method == "POST":
         form = ProgrammeChoiceForm(
@@ -253,7 +270,7 @@ def _programme_step(request, referral: Referral):
     return _render_step(request, referral, "programme", form, {"placements": placements})
 
 
-def _consent_step(request, referral: Referral):
+def _consent_step(request: "AuthenticatedHttpRequest", referral: Referral) -> HttpResponse:
     if request.method == "POST":
         form = ConsentForm(request.POST, completing="save_draft" not in request.POST)
         if form.is_valid():
@@ -280,7 +297,13 @@ STEP_HANDLERS = {
 }
 
 
-def _render_step(request, referral: Referral, step: str, form, extra=None):
+def _render_step(
+    request: HttpRequest,
+    referral: Referral,
+    step: str,
+    form: forms.Form,
+    extra: dict[str, Any] | None = None,
+) -> HttpResponse:
     context = {
         "referral": referral,
         "form": form,
@@ -297,12 +320,12 @@ def _render_step(request, referral: Referral, step: str, form, extra=None):
 # --- Check answers, submit, confirmation -------------------------------------------------------
 
 
-def _check_answers_sections(referral: Referral) -> list[dict]:
+def _check_answers_sections(referral: Referral) -> list[dict[str, Any]]:
     patient = referral.patient
     conditions = dict(Condition.choices)
     exclusions = dict(Exclusion.choices)
 
-    def change(step):
+    def change(step: str) -> str:
         return reverse("referrals:step", args=[referral.reference, step]) + "?return=check"
 
     bp = (
@@ -376,7 +399,7 @@ def _check_answers_sections(referral: Referral) -> list[dict]:
 
 
 @login_required
-def check_answers(request, reference: str):
+def check_answers(request: "AuthenticatedHttpRequest", reference: str) -> HttpResponse:
     referral, leave = _draft_or_redirect(request, reference)
     if leave:
         return leave
@@ -415,8 +438,8 @@ FIELD_STEPS = {
 }
 
 
-def _problem_links(referral: Referral, error: ValidationError) -> list[dict]:
-    problems = []
+def _problem_links(referral: Referral, error: ValidationError) -> list[dict[str, str]]:
+    problems: list[dict[str, str]] = []
     for field, messages_ in error.message_dict.items():
         step = FIELD_STEPS.get(field, "details")
         href = reverse("referrals:step", args=[referral.reference, step]) + "?return=check"
@@ -425,7 +448,7 @@ def _problem_links(referral: Referral, error: ValidationError) -> list[dict]:
 
 
 @login_required
-def confirmation(request, reference: str):
+def confirmation(request: "AuthenticatedHttpRequest", reference: str) -> HttpResponse:
     referral = referral_or_404(request.user, reference)
     if referral.status == Status.DRAFT:
         return redirect("referrals:check", reference=reference)
