@@ -13,7 +13,7 @@ INSTALLED := $(VENV)/.installed
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := install
-.PHONY: install run test e2e browser lint fmt vendor clean-data help
+.PHONY: install run test test-fast e2e browser lint fmt vendor clean-data help
 
 help:  ## List the targets.
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
@@ -33,11 +33,18 @@ run: install  ## Migrate, seed demo data once, and run web, worker and beat on :
 		python manage.py seed_demo --if-empty && \
 		exec honcho start -f Procfile'
 
-# PYTEST_ARGS reach pytest as separate words through "$$@", quotes intact.
+# One pytest process per core (pytest-xdist), each with its own test database; coverage is
+# combined across them. loadgroup keeps a module marked xdist_group in one process. PYTEST_ARGS reach pytest as separate words through "$$@", quotes intact.
 test: install browser  ## Check for missing migrations, then run pytest with branch coverage.
 	$(DEVSERVERS) sh -c '\
 		$(PYTHON) manage.py makemigrations --check --dry-run && \
-		exec $(BIN)/pytest --cov --cov-report=term-missing:skip-covered "$$@"' \
+		exec $(BIN)/pytest -n auto --dist loadgroup --cov --cov-report=term-missing:skip-covered "$$@"' \
+		sh $(PYTEST_ARGS)
+
+# The inner loop: no coverage, and neither the browser tests (make e2e) nor the ones that start
+# a Celery worker (tests/integration); the first failure stops the run.
+test-fast: install  ## Run the suite in parallel without coverage, browser or worker tests.
+	$(DEVSERVERS) sh -c 'exec $(BIN)/pytest -n auto --dist loadgroup -x -m "not e2e and not integration" "$$@"' \
 		sh $(PYTEST_ARGS)
 
 # Without coverage: a subset of the suite cannot reach the 90% the full run must.

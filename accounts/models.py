@@ -239,8 +239,6 @@ class Membership(models.Model):
         return f"{self.user} — {self.get_role_display()} at {self.organisation.name}"
 
     def clean(self):
-        from django.core.exceptions import ValidationError
-
         if self.organisation_id and self.role not in ROLES_BY_KIND[self.organisation.kind]:
             raise ValidationError(
                 {

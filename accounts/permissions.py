@@ -8,15 +8,13 @@ referral's facility.
 """
 
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .models import Membership, Organisation, Role
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
     from django.db.models import Model
-
-    from referrals.models import Referral
 
     from .models import User
 
@@ -177,7 +175,15 @@ def _membership_covers(membership: Membership, obj: Any, user: "User") -> bool:
     return False
 
 
-def _covers_referral(membership: Membership, referral: "Referral", user: "User") -> bool:
+class ReferralParties(Protocol):
+    """What the referral rules read of a referral (accounts sits below referrals: no import)."""
+
+    referring_organisation_id: int | None
+    operator_id: int | None
+    facility_id: int | None
+
+
+def _covers_referral(membership: Membership, referral: ReferralParties, user: "User") -> bool:
     if membership.role in REFERRING_ROLES:
         return membership.organisation_id == referral.referring_organisation_id
     if membership.role in OPERATOR_ROLES:

@@ -14,8 +14,9 @@ from accounts.permissions import organisations_with_role
 from .models import AccessRecord
 
 if TYPE_CHECKING:
+    from django.db.models import Model
+
     from accounts.models import Organisation, User
-    from referrals.models import Referral
 
 WHO_VIEWED_LIMIT = 20
 
@@ -36,7 +37,7 @@ class Viewer:
         return AccessRecord(role=self.role).role_label
 
 
-def who_viewed(referral: "Referral", *, limit: int = WHO_VIEWED_LIMIT) -> tuple[list[Viewer], int]:
+def who_viewed(referral: "Model", *, limit: int = WHO_VIEWED_LIMIT) -> tuple[list[Viewer], int]:
     """The people (not the system) who viewed this referral, most recent first, one row per
     person, organisation and role (a draft's six steps are one viewer, not six), and how many
     such viewers there are. Three queries whatever the number of views."""
@@ -84,7 +85,7 @@ def access_records_search(
     user: "User",
     *,
     person: str = "",
-    referral: "Referral | None" = None,
+    referral: "Model | None" = None,
     date_from: datetime.date | None = None,
     date_to: datetime.date | None = None,
     kind: str = "",

@@ -11,10 +11,10 @@ from .models import AccessKind, AccessRecord
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
+    from django.db.models import Model
     from django.http import HttpRequest
 
     from accounts.models import Membership, Organisation, User
-    from referrals.models import Patient, Referral
 
 PLATFORM_STAFF = "platform_staff"
 
@@ -50,8 +50,8 @@ def audit_read_by(
     organisation: "Organisation | None" = None,
     role: str = "",
     request_id: str = "",
-    referrals: "Iterable[Referral | int]" = (),
-    patients: "Iterable[Patient | int]" = (),
+    referrals: "Iterable[Model | int]" = (),
+    patients: "Iterable[Model | int]" = (),
     description: str = "",
     url_name: str = "",
     path: str = "",
@@ -82,8 +82,8 @@ def audit_read(
     request: "HttpRequest",
     kind: str,
     *,
-    referrals: "Iterable[Referral | int]" = (),
-    patients: "Iterable[Patient | int]" = (),
+    referrals: "Iterable[Model | int]" = (),
+    patients: "Iterable[Model | int]" = (),
     description: str = "",
 ) -> None:
     """Record that this request showed patient-identifiable data: one INSERT, whatever the rows."""

@@ -5,6 +5,7 @@ import uuid
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from accounts.models import Organisation, OrganisationKind
@@ -192,8 +193,6 @@ class ProgrammeClass(models.Model):
         return f"{self.name} — {self.get_weekday_display()} {self.start_time:%H:%M}"
 
     def clean(self):
-        from django.core.exceptions import ValidationError
-
         if (
             self.programme_id
             and self.facility_id

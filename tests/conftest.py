@@ -1,93 +1,38 @@
-"""Named personas (CONVENTIONS.md): a referrer at practice A and at practice B, a coordinator and
-an instructor at operator X and at operator Y, a commissioner, and organisation admins."""
-
-from types import SimpleNamespace
+"""Shared fixtures: the named personas (tests/personas.py), fast password hashing and a stopped
+clock."""
 
 import pytest
+from django.test import override_settings
 
-from accounts.models import OrganisationKind, Role
-from tests.factories import (
-    FacilityFactory,
-    MembershipFactory,
-    OrganisationFactory,
-    ProgrammeClassFactory,
-    ProgrammeFactory,
-    UserFactory,
-)
+from tests import personas
+
+FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-def _member(organisation, role, **user_fields):
-    user = UserFactory(**user_fields)
-    MembershipFactory(user=user, organisation=organisation, role=role)
-    return user
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The test database, with the personas built once and committed: every test that rolls
+    back (all but the transactional ones) finds them there, instead of inserting them again."""
+    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHERS):
+        if not personas.present():  # a kept database (--reuse-db) has them already
+            personas.build()
 
 
 @pytest.fixture
 def people(db):
-    practice_a = OrganisationFactory(
-        kind=OrganisationKind.GP_PRACTICE, name="Practice A", code="A81001"
-    )
-    practice_b = OrganisationFactory(
-        kind=OrganisationKind.GP_PRACTICE, name="Practice B", code="B82002"
-    )
-    operator_x = OrganisationFactory(
-        kind=OrganisationKind.LEISURE_OPERATOR, name="Operator X", code="LOX"
-    )
-    operator_y = OrganisationFactory(
-        kind=OrganisationKind.LEISURE_OPERATOR, name="Operator Y", code="LOY"
-    )
-    commissioner_org = OrganisationFactory(
-        kind=OrganisationKind.COMMISSIONER, name="West Yorkshire ICB", code="QWO"
-    )
-    facility_x = FacilityFactory(operator=operator_x, name="X Leisure Centre")
-    facility_x2 = FacilityFactory(operator=operator_x, name="X Pool")
-    facility_y = FacilityFactory(operator=operator_y, name="Y Gym", postcode="M1 1AE")
-    programme_x = ProgrammeFactory(operator=operator_x, name="X Exercise on referral")
-    programme_x.commissioners.add(commissioner_org)
-    programme_y = ProgrammeFactory(operator=operator_y, name="Y Exercise on referral")
-    class_x = ProgrammeClassFactory(programme=programme_x, facility=facility_x)
-    class_y = ProgrammeClassFactory(programme=programme_y, facility=facility_y)
-
-    instructor_x = _member(operator_x, Role.INSTRUCTOR, email="instructor.x@example.org")
-    facility_x.staff.add(instructor_x)
-    instructor_y = _member(operator_y, Role.INSTRUCTOR, email="instructor.y@example.org")
-    facility_y.staff.add(instructor_y)
-    return SimpleNamespace(
-        practice_a=practice_a,
-        practice_b=practice_b,
-        operator_x=operator_x,
-        operator_y=operator_y,
-        commissioner_org=commissioner_org,
-        facility_x=facility_x,
-        facility_x2=facility_x2,
-        facility_y=facility_y,
-        programme_x=programme_x,
-        programme_y=programme_y,
-        class_x=class_x,
-        class_y=class_y,
-        referrer_a=_member(
-            practice_a,
-            Role.REFERRER,
-            email="gp.a@example.nhs.uk",
-            professional_registration="GMC 7012345",
-        ),
-        referrer_b=_member(practice_b, Role.REFERRER, email="gp.b@example.nhs.uk"),
-        coordinator_x=_member(operator_x, Role.COORDINATOR, email="coordinator.x@example.org"),
-        coordinator_y=_member(operator_y, Role.COORDINATOR, email="coordinator.y@example.org"),
-        instructor_x=instructor_x,
-        instructor_y=instructor_y,
-        commissioner=_member(
-            commissioner_org, Role.COMMISSIONER, email="commissioner@example.nhs.uk"
-        ),
-        admin_a=_member(practice_a, Role.ORG_ADMIN, email="admin.a@example.nhs.uk"),
-        admin_x=_member(operator_x, Role.ORG_ADMIN, email="admin.x@example.org"),
-    )
+    """The personas, as fresh objects. A transactional test (`transaction=True`, a live server)
+    ends by emptying every table, so after one the personas are built again: committed, for the
+    transactional tests that follow (pytest-django runs them after the rest), or, should a
+    rolled-back test ever come later, inside that test's transaction."""
+    if not personas.present():
+        personas.build()
+    return personas.load()
 
 
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     """Real hashing costs ~0.3 s a user; the personas would make every test slow."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = FAST_HASHERS
 
 
 @pytest.fixture

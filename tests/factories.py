@@ -49,6 +49,13 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     role = Role.REFERRER
 
 
+def member(organisation: Organisation, role: Role, email: str, **user_fields) -> User:
+    """A user with one active membership: the usual shape of a persona."""
+    user = UserFactory(email=email, **user_fields)
+    MembershipFactory(user=user, organisation=organisation, role=role)
+    return user
+
+
 class FacilityFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Facility

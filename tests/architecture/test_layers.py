@@ -70,6 +70,12 @@ def test_the_code_as_it_is_keeps_the_contract(tree):
         ("clinical/conditions.py", "from referrals import models", "clinical is not allowed"),
         # Two apps of one layer importing each other.
         ("leisure/register.py", "from manage import forms", "leisure is not allowed"),
+        # An import for type hints only is an import too.
+        (
+            "audit/selectors.py",
+            "import typing\nif typing.TYPE_CHECKING:\n    from referrals.models import Referral",
+            "audit is not allowed",
+        ),
         # A scoring instrument importing the database side of its own app.
         ("outcomes/instruments/phq9.py", "from outcomes import models", "outcomes.instruments"),
     ],

@@ -15,8 +15,7 @@ from delivery.tasks import triage_reminders_queue as reminders_task
 from facilities.models import Programme
 from referrals.models import Notification, Referral, ReferralEvent, Status
 from tests.builders import referral_in_state, run_action
-from tests.conftest import _member
-from tests.factories import PatientFactory
+from tests.factories import PatientFactory, member
 
 N = Notification
 DATE_OF_BIRTH = datetime.date(1949, 12, 31)
@@ -160,7 +159,7 @@ def submitted_on(people, day: str, **fields) -> Referral:
 
 
 def test_overdue_referrals_remind_each_coordinator_once_a_day(people, patient):
-    second_coordinator = _member(people.operator_x, Role.COORDINATOR, email="c2.x@example.org")
+    second_coordinator = member(people.operator_x, Role.COORDINATOR, email="c2.x@example.org")
     overdue = submitted_on(people, OVERDUE, patient=patient)
     submitted_on(people, NOT_YET_OVERDUE)
 

@@ -22,8 +22,13 @@ from facilities.postcodes import validate_postcode
 from referrals.models import Patient, Referral, ReferralEvent, Session, Status
 from referrals.nhs_numbers import validate_nhs_number
 from referrals.workflow import ALLOWED_MOVES
+from tests import personas
 
 PROJECT_APPS = {"accounts", "facilities", "referrals", "outcomes"}
+
+# One process runs the whole module (`make test` distributes by `--dist loadgroup`), so the demo
+# is seeded once rather than once per process that happens to get one of these tests.
+pytestmark = pytest.mark.xdist_group("seed_demo")
 
 
 def _model_counts() -> dict[str, int]:
@@ -49,6 +54,7 @@ def seeded(django_db_setup, django_db_blocker):
         override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]),
     ):
         atomic.__enter__()
+        personas.remove()  # the session's personas, back when the transaction rolls back
         assert not Organisation.objects.exists()
         first_output = _seed("--if-empty")
         after_first = _model_counts()

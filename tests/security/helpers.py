@@ -26,7 +26,7 @@ from outcomes.models import Assessment
 from outcomes.services import assessment_record
 from referrals.models import Notification, Patient, Referral, ReferralEvent, Session, Status
 from tests.builders import referral_in_state, run_action
-from tests.factories import MembershipFactory, PatientFactory, UserFactory
+from tests.factories import MembershipFactory, PatientFactory, UserFactory, member
 
 OTHER_SURNAME = "Zzotherworld"
 OWN_SURNAME = "Aaownworld"
@@ -110,12 +110,6 @@ def mirrored(people) -> SimpleNamespace:
     )
 
 
-def _member(organisation, role, email, **user_fields) -> User:
-    user = UserFactory(email=email, **user_fields)
-    MembershipFactory(user=user, organisation=organisation, role=role)
-    return user
-
-
 def _fill_world(name: str, people, surname: str, phone: str) -> World:
     """Referrals in every state, with sessions, an assessment and notifications."""
     n = iter(range(1, 100))
@@ -168,8 +162,8 @@ def _fill_world(name: str, people, surname: str, phone: str) -> World:
 
 def build_worlds(people) -> tuple[World, World]:
     """The two worlds on top of the `people` fixture; other-world surnames are distinctive."""
-    people.admin_b = _member(people.practice_b, Role.ORG_ADMIN, "admin.b@example.nhs.uk")
-    people.admin_y = _member(people.operator_y, Role.ORG_ADMIN, "admin.y@example.org")
+    people.admin_b = member(people.practice_b, Role.ORG_ADMIN, "admin.b@example.nhs.uk")
+    people.admin_y = member(people.operator_y, Role.ORG_ADMIN, "admin.y@example.org")
     own = _fill_world("own", people, OWN_SURNAME, "07700 900111")
     mirror = mirrored(people)
     mirror.admin_a, mirror.admin_x = people.admin_b, people.admin_y
