@@ -14,6 +14,7 @@ more or a resting heart rate outside `PORTAL_ALERT_HR_MIN`..`MAX`) and the incid
 """
 
 import datetime
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -307,7 +308,7 @@ class AlertPanel:
     """The open alerts at the top of a staff page: how many, and the most pressing ones."""
 
     count: int
-    alerts: list[Alert]
+    alerts: Sequence[Alert]
 
     @property
     def more(self) -> int:
