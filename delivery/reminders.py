@@ -92,7 +92,10 @@ def _rows(
     recipients = _people({r.operator_id for r in referrals}, role)
     rows = []
     for referral in referrals:
-        for person in recipients.get(referral.operator_id or 0, []):
+        operator_id = referral.operator_id
+        if operator_id is None:  # submitted referrals have one; nobody to remind otherwise
+            continue
+        for person in recipients.get(operator_id, []):
             rows.append(
                 Notification(
                     referral=referral,
@@ -101,7 +104,7 @@ def _rows(
                     channel=N.Channel.EMAIL,
                     digest=True,
                     dedup_key=today.isoformat(),
-                    recipient_organisation_id=referral.operator_id,
+                    recipient_organisation_id=operator_id,
                     recipient_user=person,
                     recipient_address=person.email,
                     payload={
