@@ -457,3 +457,17 @@ def test_without_consent_to_share_progress_the_referrer_is_not_told(people):
     assert not Notification.objects.filter(event=alert.event, kind=N.Kind.UPDATE).exists()
     # The provider's staff are still emailed: the alert is theirs to act on.
     assert Notification.objects.filter(event=alert.event, kind=N.Kind.SAFETY_ALERT).exists()
+
+
+def test_the_escalation_runs_on_the_beat_schedule():
+    from django.conf import settings
+
+    from delivery import tasks
+
+    entry = settings.CELERY_BEAT_SCHEDULE["safety-alert-escalation"]
+    assert (
+        entry["task"]
+        == tasks.safety_alerts_escalate.name
+        == "delivery.tasks.safety_alerts_escalate"
+    )
+    assert entry["schedule"] == 300
