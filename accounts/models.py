@@ -146,6 +146,12 @@ class Organisation(models.Model):
     shared_mailbox = models.EmailField(
         blank=True, help_text="Where status updates go when the referrer has no email of their own."
     )
+    # A leisure operator's duty mailbox: safety alerts go here at once, and again when nobody
+    # acknowledges them in time (`referrals/alerts.py`, `delivery/reminders.py`).
+    safety_mailbox = models.EmailField(
+        blank=True,
+        help_text="Leisure operators: where safety alerts are emailed, besides the coordinators.",
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

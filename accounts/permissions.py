@@ -40,6 +40,9 @@ class Permission(StrEnum):
     SUBJECT_ACCESS = "patient.subject_access"
     # Whoever hears the patient's decision records it: referrer, coordinator or instructor.
     CONSENT_RECORD = "referral.consent_record"
+    # The operator's people who act on a safety alert: its coordinators and the instructors at
+    # the referral's facility.
+    ALERT_ACKNOWLEDGE = "alert.acknowledge"
 
 
 P = Permission
@@ -65,6 +68,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             P.REFERRAL_COMPLETE,
             P.REPORT_VIEW,
             P.CONSENT_RECORD,
+            P.ALERT_ACKNOWLEDGE,
         }
     ),
     Role.INSTRUCTOR: frozenset(
@@ -75,6 +79,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             P.SESSION_RECORD,
             P.ASSESSMENT_RECORD,
             P.CONSENT_RECORD,
+            P.ALERT_ACKNOWLEDGE,
         }
     ),
     Role.ORG_ADMIN: frozenset(
@@ -164,7 +169,12 @@ def _membership_covers(membership: Membership, obj: Any, user: "User") -> bool:
     model = obj._meta.label
     if model == "referrals.Referral":
         return _covers_referral(membership, obj, user)
-    if model in {"referrals.Session", "outcomes.Assessment", "referrals.ReferralEvent"}:
+    if model in {
+        "referrals.Session",
+        "outcomes.Assessment",
+        "referrals.ReferralEvent",
+        "referrals.Alert",
+    }:
         return _covers_referral(membership, obj.referral, user)
     if model == "accounts.Organisation":
         return bool(organisation_id == obj.id)

@@ -326,6 +326,24 @@ CELERY_BEAT_SCHEDULE: dict = {
 }
 # --- End of status-update delivery ----------------------------------------------------------
 
+# --- Safety alerts (referrals/alerts.py, docs/architecture.md) ----------------------------------
+# A resting heart rate recorded at the centre outside this range (beats a minute) raises an alert,
+# as does BP of 180/100 or more. An alert nobody has acknowledged this many hours after it was
+# raised goes to the operator's admins and safety mailbox (once); the job looks every few minutes.
+PORTAL_ALERT_HR_MIN = int(os.environ.get("PORTAL_ALERT_HR_MIN", "40"))
+PORTAL_ALERT_HR_MAX = int(os.environ.get("PORTAL_ALERT_HR_MAX", "120"))
+PORTAL_ALERT_ESCALATE_HOURS = float(os.environ.get("PORTAL_ALERT_ESCALATE_HOURS", "4"))
+PORTAL_ALERT_ESCALATION_SWEEP_SECONDS = float(
+    os.environ.get("PORTAL_ALERT_ESCALATION_SWEEP_SECONDS", "300")
+)
+if not 0 < PORTAL_ALERT_HR_MIN < PORTAL_ALERT_HR_MAX:
+    raise ImproperlyConfigured("PORTAL_ALERT_HR_MIN must be above 0 and below PORTAL_ALERT_HR_MAX")
+CELERY_BEAT_SCHEDULE["safety-alert-escalation"] = {
+    "task": "delivery.tasks.safety_alerts_escalate",
+    "schedule": PORTAL_ALERT_ESCALATION_SWEEP_SECONDS,
+    "options": {"expires": PORTAL_ALERT_ESCALATION_SWEEP_SECONDS},
+}
+
 # --- Retention (governance/retention.py, docs/architecture.md) ----------------------------------
 # Records are kept this many whole years after the referral ends (the NHS records code for adult
 # records: 8), then pseudonymised; drafts untouched this many months are deleted.

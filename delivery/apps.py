@@ -12,10 +12,15 @@ class DeliveryConfig(AppConfig):
         from referrals.sections import register_section
 
         from .notifications import notifications_queue_for_event
+        from .reminders import safety_alert_notifications_for_event
         from .selectors import delivery_log_section
 
         # Strong reference, fixed uid: connected once however often ready() runs (tests).
         event_recorded.connect(
             notifications_queue_for_event, dispatch_uid="delivery.notifications_queue_for_event"
+        )
+        event_recorded.connect(
+            safety_alert_notifications_for_event,
+            dispatch_uid="delivery.safety_alert_notifications_for_event",
         )
         register_section("delivery_log", delivery_log_section)

@@ -86,7 +86,29 @@ def _send(*, subject: str, template: str, context: dict, to: str, message_key: s
         raise DeliveryFailed(f"Email not accepted ({type(error).__name__})") from error
 
 
+SAFETY_KINDS = frozenset({Notification.Kind.SAFETY_ALERT, Notification.Kind.SAFETY_ESCALATION})
+
+
+def render_safety_alert(notification: Notification) -> dict:
+    """A safety alert to the provider's staff: the reference, the kind of alert and a sign-in
+    link. What was found stays in the portal, like every other detail."""
+    item = _item(notification)
+    escalation = notification.kind == Notification.Kind.SAFETY_ESCALATION
+    item["kind_label"] = notification.payload.get("kind_label", "")
+    item["severity_label"] = notification.payload.get("severity_label", "")
+    if notification.payload.get("raised_at"):
+        item["raised_at"] = parse_datetime(notification.payload["raised_at"])
+    prefix = "Not yet acknowledged: safety alert" if escalation else "Safety alert"
+    return {
+        "subject": f"{prefix} for referral {item['reference']}",
+        "template": "safety_alert",
+        "context": {"item": item, "escalation": escalation},
+    }
+
+
 def render_update(notification: Notification) -> dict:
+    if notification.kind in SAFETY_KINDS:
+        return render_safety_alert(notification)
     item = _item(notification)
     return {
         "subject": f"Referral {item['reference']}: {item['headline'] or item['status_label']}",

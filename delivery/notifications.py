@@ -44,6 +44,8 @@ HEADLINES: dict[str, str] = {
     "complete": "Programme completed",
     "discharge": "Discharged from the programme",
     "cancel": "Referral cancelled",
+    # What the alert was stays in the portal: the referrer signs in to read it.
+    "safety_alert": "Safety alert raised by the leisure provider",
 }
 
 

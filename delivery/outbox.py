@@ -31,7 +31,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from referrals.consent import may_tell_referrer
-from referrals.models import Notification, Referral
+from referrals.models import Alert, Notification, Referral
 
 from . import email, webhook
 from .fhir_messages import bundle_body
@@ -46,6 +46,8 @@ logger = logging.getLogger(__name__)
 
 N = Notification
 DUE_STATUSES = (N.DeliveryStatus.PENDING, N.DeliveryStatus.RETRYING)
+# Reminders that lapse once the referral is triaged (a safety alert's emails never do).
+TRIAGE_KINDS = frozenset({N.Kind.TRIAGE_REMINDER, N.Kind.TRIAGE_ESCALATION})
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -137,8 +139,13 @@ def _withheld_because(row: Notification, sharing: set[int]) -> str:
             return "Withheld: consent to share progress with the referrer was withdrawn"
         if row.channel == N.Channel.WEBHOOK and not row.recipient_organisation.webhook_enabled:
             return "Withheld: the organisation's webhook was switched off"
-    elif referral.status != "submitted":
+    elif row.kind in TRIAGE_KINDS and referral.status != "submitted":
         return "Withheld: the referral was triaged before the reminder went"
+    elif (
+        row.kind == N.Kind.SAFETY_ESCALATION
+        and Alert.objects.filter(event_id=row.event_id, acknowledged_at__isnull=False).exists()
+    ):
+        return "Withheld: the alert was acknowledged before the escalation went"
     return ""
 
 

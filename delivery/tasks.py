@@ -56,6 +56,15 @@ def triage_reminders_queue() -> int:
     return reminders.triage_reminders_queue()
 
 
+@shared_task(name="delivery.tasks.safety_alerts_escalate", **DELIVERY_TASK_OPTIONS)
+def safety_alerts_escalate() -> int:
+    """Beat, every PORTAL_ALERT_ESCALATION_SWEEP_SECONDS: escalate unacknowledged safety alerts
+    (once each) and queue their emails. Returns the rows written."""
+    written = reminders.safety_alerts_escalate()
+    notifications_enqueue(written)
+    return len(written)
+
+
 # --- Queuing -----------------------------------------------------------------------------------
 
 

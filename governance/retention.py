@@ -2,7 +2,8 @@
 
 - A referral that ended (a final state, `Referral.status_changed_at`) more than
   `PORTAL_RETENTION_YEARS` ago is pseudonymised: its free text (medication notes, history, the
-  notes on its timeline, sessions and consent decisions) and external ids (UBRN, BaRS id) are
+  notes on its timeline, sessions and consent decisions, what its safety alerts say happened and
+  was done) and external ids (UBRN, BaRS id) are
   cleared, and the bodies of delivered notifications emptied. The coded facts the reports count
   (status, dates, programme, facility, reasons, attendance, assessment answers and scores, timeline
   states and reason codes, consent decisions)
@@ -33,6 +34,7 @@ from django.utils import timezone
 
 from referrals.models import (
     FINAL_STATES,
+    Alert,
     ConsentRecord,
     Notification,
     Patient,
@@ -50,6 +52,8 @@ if TYPE_CHECKING:
     from django.db.models import Model
 
 PSEUDONYMISED_NAME = "Pseudonymised"
+# What an acknowledged alert's action taken reads once its free text is past retention.
+ALERT_ACTION_CLEARED = "Cleared under the retention policy"
 
 PSEUDONYMISE_REFERRAL = "pseudonymise referral"
 DELETE_DRAFT = "delete draft"
@@ -287,6 +291,11 @@ def _pseudonymise_referrals(ids: list[int], c: Cutoffs, now: datetime.datetime) 
     ReferralEvent.objects.filter(referral_id__in=locked).exclude(note="").update(note="")
     ConsentRecord.objects.filter(referral_id__in=locked).exclude(note="").update(note="")
     Session.objects.filter(referral_id__in=locked).exclude(notes="").update(notes="")
+    # An acknowledged alert keeps a non-empty action taken (a database rule): say it was cleared.
+    Alert.objects.filter(referral_id__in=locked).update(description="", immediate_action="")
+    Alert.objects.filter(referral_id__in=locked).exclude(action_taken="").update(
+        action_taken=ALERT_ACTION_CLEARED
+    )
     Notification.objects.filter(referral_id__in=locked, status__in=FINISHED_DELIVERY).update(
         payload={}
     )

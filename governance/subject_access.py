@@ -7,9 +7,9 @@ One gathering, two formats: the JSON download and the printable document both re
 - a leisure operator: the referrals it received (and the patient details they carried);
 - a commissioner holds no identifiable records, so it never finds anyone.
 
-With each referral: consent, the timeline, sessions, assessments (answers and scores) and the
-notifications sent to this organisation about it. Another organisation's patient is simply not
-found (None), exactly like an NHS number nobody holds.
+With each referral: consent, the timeline, sessions, safety alerts, assessments (answers and
+scores) and the notifications sent to this organisation about it. Another organisation's patient
+is simply not found (None), exactly like an NHS number nobody holds.
 """
 
 import datetime
@@ -151,6 +151,8 @@ def referrals_held_by(organisation: Organisation, nhs_number: str) -> QuerySet[R
             "consents__recorded_by_organisation",
             "sessions__logged_by",
             "assessments__recorded_by",
+            "alerts__raised_by",
+            "alerts__acknowledged_by",
             Prefetch("notifications", queryset=notifications, to_attr="sent_to_organisation"),
         )
         .order_by("created_at", "id")
@@ -217,6 +219,21 @@ def _referral(referral: Referral) -> dict[str, Any]:
                 "notes": session.notes,
             }
             for session in referral.sessions.all()
+        ],
+        "alerts": [
+            {
+                "raised_at": _value(alert.raised_at),
+                "kind": alert.title,
+                "severity": alert.get_severity_display(),
+                "what_was_found": alert.summary,
+                "description": alert.description,
+                "done_at_the_time": alert.immediate_action,
+                "raised_by": _name(alert.raised_by),
+                "acknowledged_at": _value(alert.acknowledged_at),
+                "acknowledged_by": _name(alert.acknowledged_by),
+                "action_taken": alert.action_taken,
+            }
+            for alert in referral.alerts.all()
         ],
         "assessments": [
             {
@@ -329,6 +346,7 @@ def document_context(export: SubjectAccessExport) -> dict[str, Any]:
                 "consent_history": table(r["consent_history"]),
                 "timeline": table(r["timeline"]),
                 "sessions": table(r["sessions"]),
+                "alerts": table(r["alerts"]),
                 "assessments": table(r["assessments"]),
                 "notifications": table(r["notifications"]),
             }

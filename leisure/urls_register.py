@@ -3,7 +3,8 @@ at once. Included by the project URLconf as
 
     path("today/", include("referrals.urls_register")),
 
-and reversed as `register:today`, `register:register`, `register:mark`, `register:caseload`.
+and reversed as `register:today`, `register:register`, `register:mark`, `register:incident`,
+`register:caseload`.
 """
 
 import datetime
@@ -12,6 +13,7 @@ from django.urls import path, register_converter
 
 from accounts.validation import parse_iso_date
 
+from .views import incident as views_incident
 from .views import register as views_register
 
 
@@ -44,5 +46,6 @@ urlpatterns = [
         name="register",
     ),
     path("sessions/<uuid:session_id>/mark/", views_register.mark, name="mark"),
+    path("sessions/<uuid:session_id>/incident/", views_incident.log_incident, name="incident"),
     path("caseload/", views_register.caseload, name="caseload"),
 ]

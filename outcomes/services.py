@@ -1,4 +1,4 @@
-"""Writes for outcome measures: recording an assessment (and its safety alert).
+"""Writes for outcome measures: recording an assessment, and the safety alerts it raises.
 
 Scores are always computed here by `outcomes.instruments.score`; nobody types a score in.
 """
@@ -10,10 +10,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Membership, Role
 from accounts.permissions import Permission, has_permission
 from accounts.validation import validate_answers_size
-from referrals.models import Notification, Referral, ReferralEvent, Status
+from referrals import alerts
+from referrals.models import Alert, Referral, ReferralEvent, Status
 
 from . import instruments
 from .instruments.base import NON_ITEM_ERRORS
@@ -36,7 +36,8 @@ RECORDABLE_STATES: dict[str, frozenset[str]] = {
     Timepoint.FOLLOWUP_12M: frozenset({Status.COMPLETED}),
 }
 
-SAFETY_HEADLINE = "Safety alert: PHQ-9 question 9 answered above 'Not at all'"
+# Its blood pressure and resting heart rate raise alerts (`referrals.alerts.measure_findings`).
+PHYSICAL_MEASURES = "physical_measures"
 
 
 def _json_ready(answers: dict[str, Any]) -> dict[str, Any]:
@@ -67,8 +68,9 @@ def assessment_record(
     Raises PermissionDenied without ASSESSMENT_RECORD on the referral, and ValidationError for an
     unknown or switched-off instrument, a timepoint the referral's state does not allow, or
     answers the instrument rejects (keyed by item code). Re-recording replaces the answers and
-    scores and adds a correction to the timeline. PHQ-9 question 9 above 0 writes a safety alert
-    and in-app notifications for the operator's coordinators and the referral's instructor.
+    scores and adds a correction to the timeline. PHQ-9 question 9 above 0, and physical measures
+    with BP of 180/100 or more or a resting heart rate out of range, raise a safety alert
+    (`referrals/alerts.py`) in the same transaction: it reaches the operator's staff at once.
     """
     if not has_permission(by, Permission.ASSESSMENT_RECORD, referral):
         raise PermissionDenied("Only the referral's instructors can record outcome measures.")
@@ -147,56 +149,15 @@ def assessment_record(
         note=f"{label} recorded.",
     )
     if scores.get("safety_alert"):
-        _raise_safety_alert(locked, label=label, by=by, now=now)
-    return assessment
-
-
-def _raise_safety_alert(
-    referral: Referral, *, label: str, by: "User", now: "datetime.datetime"
-) -> ReferralEvent:
-    event = ReferralEvent.objects.create(
-        referral=referral,
-        kind=ReferralEvent.Kind.NOTE,
-        action="safety_alert",
-        actor=by,
-        actor_organisation=referral.operator,
-        created_at=now,
-        note=f"Safety alert from {label}: contact the patient today and follow the safety "
-        "procedure.",
-    )
-    recipients = {
-        membership.user
-        for membership in Membership.objects.filter(
-            organisation=referral.operator,
-            role=Role.COORDINATOR,
-            is_active=True,
-            user__is_active=True,
-        ).select_related("user")
-    }
-    if referral.instructor is not None and referral.instructor.is_active:
-        recipients.add(referral.instructor)
-    payload = {
-        "reference": referral.reference,
-        "action": event.action,
-        "headline": SAFETY_HEADLINE,
-        "status": referral.status,
-        "status_label": referral.get_status_display(),
-        "occurred_at": now.isoformat(),
-        "summary": False,
-    }
-    # In-app rows are delivered by being written (as in delivery/notifications.py).
-    Notification.objects.bulk_create(
-        Notification(
-            referral=referral,
-            event=event,
-            kind=Notification.Kind.UPDATE,
-            channel=Notification.Channel.IN_APP,
-            recipient_organisation=referral.operator,
-            recipient_user=user,
-            payload=payload,
-            status=Notification.DeliveryStatus.SENT,
-            sent_at=now,
+        alerts.alert_raise_unless_open(
+            referral=locked,
+            kind=Alert.Kind.PHQ9_ITEM9,
+            summary=f"{label}: question 9 answered above 'Not at all'",
+            by=by,
+            now=now,
         )
-        for user in sorted(recipients, key=lambda user: user.pk)
-    )
-    return event
+    if instrument == PHYSICAL_MEASURES:
+        alerts.alerts_raise_for_measures(
+            referral=locked, scores=scores, label=label, by=by, now=now
+        )
+    return assessment

@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from accounts.permissions import Permission, has_permission
 from audit.models import AccessKind
 from audit.services import audit_read
+from referrals import alerts
 from referrals.consent import can_see_progress
 from referrals.web import referral_or_404
 
@@ -103,6 +104,17 @@ def record(
                         request,
                         "outcomes/safety_alert.html",
                         {"referral": referral, "instrument": definition, "assessment": assessment},
+                    )
+                findings = (
+                    alerts.measure_findings(assessment.scores)
+                    if instrument == services.PHYSICAL_MEASURES
+                    else []
+                )
+                if findings:
+                    return render(
+                        request,
+                        "outcomes/measures_alert.html",
+                        {"referral": referral, "instrument": definition, "findings": findings},
                     )
                 messages.success(
                     request,

@@ -18,7 +18,7 @@ from accounts.validation import (
     PortalDateField,
     date_from_parts,
 )
-from clinical.conditions import Condition, Exclusion
+from clinical.conditions import Condition, Exclusion, bp_is_excluded
 from clinical.reasons import CancelReason
 from facilities.postcodes import normalise_postcode, validate_postcode
 
@@ -357,10 +357,40 @@ class SafetyScreenForm(StepForm):
         error_messages={"required": "Select the conditions that apply, or 'None of these apply'"},
     )
 
+    def __init__(self, *args, bp: tuple[int | None, int | None] = (None, None), **kwargs) -> None:
+        """`bp` is the referral's resting blood pressure (systolic, diastolic), if given: at
+        180/100 or more its exclusion applies whatever is ticked (`clinical.conditions`)."""
+        super().__init__(*args, **kwargs)
+        systolic, diastolic = bp
+        self.bp_reading = (
+            f"{systolic}/{diastolic} mmHg" if systolic is not None and diastolic is not None else ""
+        )
+        self.bp_excluded = bool(self.bp_reading) and bp_is_excluded(systolic, diastolic)
+        if self.bp_excluded:
+            field = self.fields["exclusions"]
+            field.help_text = (
+                f"The blood pressure in the clinical details ({self.bp_reading}) is 180/100 or "
+                f"higher, so that exclusion is selected. {field.help_text}"
+            )
+            if not self.is_bound:
+                chosen = [c for c in self.initial.get("exclusions", []) if c != NONE_APPLY]
+                if Exclusion.RESTING_BP_180_100 not in chosen:
+                    chosen.append(Exclusion.RESTING_BP_180_100)
+                self.initial["exclusions"] = chosen
+
     def clean_exclusions(self):
         chosen = self.cleaned_data["exclusions"]
         if NONE_APPLY in chosen and len(chosen) > 1:
             raise ValidationError("Select 'None of these apply' only when none of them apply")
+        if self.bp_excluded:
+            if NONE_APPLY in chosen:
+                raise ValidationError(
+                    f"The blood pressure in the clinical details ({self.bp_reading}) is 180/100 "
+                    "or higher, so 'None of these apply' cannot be selected. If the blood "
+                    "pressure was entered wrongly, change it in the clinical details"
+                )
+            if Exclusion.RESTING_BP_180_100 not in chosen:
+                chosen = [*chosen, Exclusion.RESTING_BP_180_100]
         return chosen
 
     def exclusions_present(self) -> list[str]:

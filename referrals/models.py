@@ -563,6 +563,118 @@ class Session(models.Model):
         return f"{self.referral.reference} {self.scheduled_at:%Y-%m-%d %H:%M}"
 
 
+class AlertKind(models.TextChoices):
+    """What raised a safety alert (DOMAIN.md, "Alert"). The label is all an email says of it."""
+
+    PHQ9_ITEM9 = "phq9_item9", "PHQ-9 question 9 answered above 0"
+    BLOOD_PRESSURE = "blood_pressure", "Blood pressure 180/100 mmHg or higher"
+    HEART_RATE = "heart_rate", "Resting heart rate out of range"
+    INCIDENT = "incident", "Incident in a session"
+
+
+class AlertSeverity(models.TextChoices):
+    URGENT = "urgent", "Urgent"
+    HIGH = "high", "High"
+
+
+class IncidentKind(models.TextChoices):
+    FALL = "fall", "Fall"
+    CHEST_PAIN = "chest_pain", "Chest pain"
+    DIZZINESS = "dizziness", "Dizziness or fainting"
+    HYPOGLYCAEMIA = "hypoglycaemia", "Hypoglycaemia (low blood sugar)"
+    OTHER = "other", "Other"
+
+
+class Alert(models.Model):
+    """A safety signal that must reach a person, open until someone acknowledges it with the
+    action they took. Raised and acknowledged only through `referrals/alerts.py`, which writes
+    the timeline event (`event`) and tells whoever listens in the same transaction."""
+
+    Kind = AlertKind
+    Severity = AlertSeverity
+    Incident = IncidentKind
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="alerts")
+    session = models.ForeignKey(
+        Session, on_delete=models.SET_NULL, related_name="alerts", null=True, blank=True
+    )
+    # The timeline entry that raised it: the referrer's update and the alert emails hang on it.
+    event = models.OneToOneField(ReferralEvent, on_delete=models.CASCADE, related_name="alert")
+    kind = models.CharField(max_length=20, choices=AlertKind.choices)
+    severity = models.CharField(max_length=10, choices=AlertSeverity.choices)
+    incident_kind = models.CharField(max_length=20, choices=IncidentKind.choices, blank=True)
+    # What was found, in a line ("Blood pressure 200/115 mmHg at baseline"): shown in the portal
+    # only, never in an email.
+    summary = models.CharField(max_length=200, validators=[validate_single_line_text])
+    description = bounded_text_field(SHORT_NOTE_MAX, blank=True)
+    immediate_action = bounded_text_field(SHORT_NOTE_MAX, blank=True)
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    raised_at = models.DateTimeField(default=timezone.now)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    action_taken = bounded_text_field(SHORT_NOTE_MAX, blank=True)
+    # Set when the unacknowledged alert went to the operator's admins: it escalates once.
+    escalated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-raised_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=AlertKind.values), name="alert_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(severity__in=AlertSeverity.values), name="alert_severity_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind=AlertKind.INCIDENT, incident_kind__in=IncidentKind.values)
+                | (~models.Q(kind=AlertKind.INCIDENT) & models.Q(incident_kind="")),
+                name="alert_incident_kind_for_incidents",
+            ),
+            # Acknowledged means by someone, when, and what they did about it.
+            models.CheckConstraint(
+                condition=models.Q(
+                    acknowledged_at__isnull=True, acknowledged_by__isnull=True, action_taken=""
+                )
+                | (
+                    models.Q(acknowledged_at__isnull=False, acknowledged_by__isnull=False)
+                    & ~models.Q(action_taken="")
+                ),
+                name="alert_acknowledged_with_action",
+            ),
+            text_length_constraint("alert", "description", SHORT_NOTE_MAX),
+            text_length_constraint("alert", "immediate_action", SHORT_NOTE_MAX),
+            text_length_constraint("alert", "action_taken", SHORT_NOTE_MAX),
+        ]
+        indexes = [
+            models.Index(fields=["referral", "-raised_at"], name="alert_by_referral_idx"),
+            # Open alerts: the lists at the top of the staff's pages and the escalation job.
+            models.Index(
+                fields=["raised_at"],
+                condition=models.Q(acknowledged_at__isnull=True),
+                name="alert_open_idx",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.referral.reference}: {self.get_kind_display()}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.acknowledged_at is None
+
+    @property
+    def title(self) -> str:
+        """The kind, and for an incident what happened: what a list row shows."""
+        if self.kind == AlertKind.INCIDENT and self.incident_kind:
+            return f"Incident in a session: {self.get_incident_kind_display().lower()}"
+        return self.get_kind_display()
+
+
 class Notification(models.Model):
     """The outbox: one row per channel and recipient, written in the transaction that caused it.
 
@@ -581,6 +693,8 @@ class Notification(models.Model):
         UPDATE = "update", "Status update"
         TRIAGE_REMINDER = "triage_reminder", "Overdue triage reminder"
         TRIAGE_ESCALATION = "triage_escalation", "Overdue triage escalation"
+        SAFETY_ALERT = "safety_alert", "Safety alert"
+        SAFETY_ESCALATION = "safety_escalation", "Unacknowledged safety alert escalation"
 
     class DeliveryStatus(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -638,7 +752,15 @@ class Notification(models.Model):
                 name="notification_status_valid",
             ),
             models.CheckConstraint(
-                condition=models.Q(kind__in=["update", "triage_reminder", "triage_escalation"]),
+                condition=models.Q(
+                    kind__in=[
+                        "update",
+                        "triage_reminder",
+                        "triage_escalation",
+                        "safety_alert",
+                        "safety_escalation",
+                    ]
+                ),
                 name="notification_kind_valid",
             ),
             models.CheckConstraint(

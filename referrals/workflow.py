@@ -146,4 +146,6 @@ def actions_available_from(status: str) -> list[Action]:
 # patient's progress (shared only while the patient's consent to share progress stands). The one
 # home of that split: notifications, delivery and consent withdrawal all read it from here.
 REFERRAL_EVENTS = frozenset({"submit", "accept", "decline", "request_info", "waitlist", "cancel"})
-PROGRESS_EVENTS = frozenset({"book", "start", "dna", "complete", "discharge"})
+# A safety alert (`referrals/alerts.py`) is news of the patient's progress like the rest: the
+# provider's staff act on it at once; the referrer hears of it with consent to share progress.
+PROGRESS_EVENTS = frozenset({"book", "start", "dna", "complete", "discharge", "safety_alert"})

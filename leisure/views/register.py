@@ -31,6 +31,7 @@ from audit.models import AccessKind
 from audit.services import audit_read
 from facilities.models import ProgrammeClass
 from referrals import services
+from referrals.alerts import open_alerts_panel
 from referrals.models import Attendance, Session, Status
 from referrals.web import is_htmx
 from referrals.workflow import WorkflowError
@@ -157,6 +158,7 @@ def today(request: "AuthenticatedHttpRequest") -> HttpResponse:
             for c in classes
         ],
         "caseload": _caseload_summary(register.caseload_rows(request.user)),
+        "alert_panel": open_alerts_panel(request.user),
     }
     return render(request, "register/today.html", context)
 

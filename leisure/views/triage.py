@@ -22,6 +22,7 @@ from accounts.permissions import Permission, has_permission
 from audit.models import AccessKind
 from audit.services import audit_read
 from facilities.models import ProgrammeClass
+from referrals.alerts import open_alerts_panel
 from referrals.listing import (
     forget_search,
     querystring_without_page,
@@ -125,6 +126,7 @@ def worklist(request: "AuthenticatedHttpRequest") -> HttpResponse:
         "page_obj": page,
         "rows": _worklist_rows(shown, today),
         "querystring": querystring_without_page(request),
+        "alert_panel": open_alerts_panel(request.user),
     }
     return render_list(
         request, "triage/worklist.html", "triage/partials/worklist_results.html", context

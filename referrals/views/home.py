@@ -12,6 +12,7 @@ from accounts.permissions import Permission, active_memberships, has_permission
 from audit.models import AccessKind
 from audit.services import audit_read
 
+from ..alerts import open_alerts_panel
 from ..selectors import referral_list_for, referral_status_counts, referrals_commissioned_by
 
 if TYPE_CHECKING:
@@ -62,5 +63,6 @@ def home(request: "AuthenticatedHttpRequest") -> HttpResponse:
             "referrals": page,
             "page_obj": page,
             "status_counts": status_counts,
+            "alert_panel": open_alerts_panel(user),
         },
     )

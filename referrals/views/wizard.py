@@ -222,7 +222,11 @@ def _details_step(request: "AuthenticatedHttpRequest", referral: Referral) -> Ht
 
 def _safety_step(request: "AuthenticatedHttpRequest", referral: Referral) -> HttpResponse:
     if request.method == "POST":
-        form = SafetyScreenForm(request.POST, completing="save_draft" not in request.POST)
+        form = SafetyScreenForm(
+            request.POST,
+            completing="save_draft" not in request.POST,
+            bp=(referral.bp_systolic, referral.bp_diastolic),
+        )
         if form.is_valid():
             answered = bool(form.cleaned_data["exclusions"])
             fields = {"exclusions_present": form.exclusions_present()} if answered else {}
@@ -234,7 +238,9 @@ def _safety_step(request: "AuthenticatedHttpRequest", referral: Referral) -> Htt
             initial = []
         else:
             initial = referral.exclusions_present or [NONE_APPLY]
-        form = SafetyScreenForm(initial={"exclusions": initial})
+        form = SafetyScreenForm(
+            initial={"exclusions": initial}, bp=(referral.bp_systolic, referral.bp_diastolic)
+        )
     return _render_step(request, referral, "safety", form)
 
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 from accounts.models import Role
 from audit.models import AccessKind, AccessRecord
 from audit.services import PLATFORM_STAFF
+from referrals.alerts import incident_record
 from referrals.models import Session, Status
 from tests.builders import referral_in_state, session_due_now
 from tests.factories import UserFactory
@@ -58,6 +59,13 @@ def pages(people) -> list[Page]:
     session = Session.objects.filter(referral=active, status=Session.Attendance.BOOKED).first()
     session_due_now(session)
     day = timezone.localdate(session.scheduled_at)
+    alert = incident_record(
+        session=session,
+        by=people.instructor_x,
+        incident_kind="dizziness",
+        description="Dizzy on standing.",
+        immediate_action="Sat down; recovered.",
+    )
     staff = UserFactory(is_staff=True, is_superuser=True)
     ref, coord, instr = people.referrer_a, people.coordinator_x, people.instructor_x
     referrer, coordinator, instructor = Role.REFERRER, Role.COORDINATOR, Role.INSTRUCTOR
@@ -99,6 +107,14 @@ def pages(people) -> list[Page]:
             AccessKind.PRINTOUT,
             referrer,
             [completed],
+        ),
+        Page(
+            "referrals:alert_acknowledge",
+            coord,
+            reverse("referrals:alert_acknowledge", args=[active.reference, alert.public_id]),
+            page_,
+            coordinator,
+            [active],
         ),
         Page("triage:worklist", coord, reverse("triage:worklist"), list_, coordinator, None),
         Page(
@@ -146,6 +162,14 @@ def pages(people) -> list[Page]:
             headers={"HX-Request": "true"},
         ),
         Page("register:caseload", instr, reverse("register:caseload"), list_, instructor, None),
+        Page(
+            "register:incident",
+            instr,
+            reverse("register:incident", args=[session.public_id]),
+            page_,
+            instructor,
+            [active],
+        ),
         Page(
             "outcomes:progress",
             instr,

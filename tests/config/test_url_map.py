@@ -25,6 +25,11 @@ URL_MAP = [
     ("/referrals/ER-23456789/answer/", "referrals:answer", "answer_information"),
     ("/referrals/ER-23456789/cancel/", "referrals:cancel", "cancel_referral"),
     ("/referrals/ER-23456789/consent/", "referrals:consent", "record_consent"),
+    (
+        "/referrals/ER-23456789/alerts/0b7f3c1e-2a4d-4e5f-8a9b-1c2d3e4f5a6b/acknowledge/",
+        "referrals:alert_acknowledge",
+        "acknowledge_alert",
+    ),
     ("/triage/", "triage:worklist", "worklist"),
     ("/triage/search/clear/", "triage:clear_search", "clear_search"),
     ("/triage/classes/", "triage:classes", "classes"),
@@ -37,6 +42,11 @@ URL_MAP = [
         "class_register",
     ),
     ("/today/sessions/0b7f3c1e-2a4d-4e5f-8a9b-1c2d3e4f5a6b/mark/", "register:mark", "mark"),
+    (
+        "/today/sessions/0b7f3c1e-2a4d-4e5f-8a9b-1c2d3e4f5a6b/incident/",
+        "register:incident",
+        "log_incident",
+    ),
     ("/today/caseload/", "register:caseload", "caseload"),
     ("/manage/", "manage:index", "index"),
     (

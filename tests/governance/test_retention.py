@@ -384,3 +384,26 @@ def test_deleting_a_stale_draft_patient_leaves_no_history_of_them(people):
     retention.retention_apply(retention.retention_plan(timezone.now()))
 
     assert not PatientEvent.objects.filter(pgh_obj_id=stale.patient_id).exists()
+
+
+def test_a_safety_alerts_free_text_is_cleared_with_the_referral(people, ended):
+    from referrals.alerts import alert_acknowledge, incident_record
+
+    session = ended.sessions.order_by("scheduled_at").first()
+    alert = incident_record(
+        session=session,
+        by=people.instructor_x,
+        incident_kind="fall",
+        description="Mrs X slipped by the pool",
+        immediate_action="Rang her daughter",
+    )
+    alert_acknowledge(alert=alert, by=people.coordinator_x, action_taken="Spoke to Mrs X at home")
+
+    retention.retention_apply(retention.retention_plan(timezone.now()))
+
+    alert.refresh_from_db()
+    assert (alert.description, alert.immediate_action) == ("", "")
+    assert alert.action_taken == "Cleared under the retention policy"
+    # The coded facts stay: what kind of alert, when, and that it was acknowledged.
+    assert (alert.kind, alert.incident_kind) == ("incident", "fall")
+    assert alert.acknowledged_at is not None

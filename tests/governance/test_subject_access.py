@@ -254,3 +254,24 @@ def test_the_command_refuses_bad_input(people, record, tmp_path, organisation, n
             str(tmp_path / "x.json"),
         )
     assert not (tmp_path / "x.json").exists()
+
+
+def test_the_export_includes_the_referrals_safety_alerts(client, people, record):
+    from referrals.alerts import incident_record
+
+    referral, _ = record
+    incident_record(
+        session=referral.sessions.order_by("scheduled_at").first(),
+        by=people.instructor_x,
+        incident_kind="dizziness",
+        description="Light-headed after the treadmill",
+        immediate_action="Sat her down with water",
+    )
+
+    response = _post(client, people.admin_x, people.operator_x, referral.patient.nhs_number)
+
+    (alert,) = json.loads(response.content)["referrals"][0]["alerts"]
+    assert alert["kind"] == "Incident in a session: dizziness or fainting"
+    assert alert["description"] == "Light-headed after the treadmill"
+    assert alert["done_at_the_time"] == "Sat her down with water"
+    assert alert["acknowledged_at"] is None

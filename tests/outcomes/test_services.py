@@ -3,7 +3,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from outcomes.models import Assessment
 from outcomes.services import assessment_record
-from referrals.models import Notification, ReferralEvent, Status
+from referrals.models import Alert, Notification, ReferralEvent, Status
 from tests.builders import referral_in_state
 from tests.outcomes.helpers import PHQ9_CALM, PHQ9_ITEM9, WALK_BASELINE
 
@@ -117,28 +117,25 @@ def test_licence_gated_instrument_is_rejected_when_off(people, booked, settings)
         record(people, booked, instrument="eq5d5l", answers={})
 
 
-def test_phq9_item9_alerts_coordinators_and_instructor_in_app(people, booked):
+def test_phq9_item9_raises_a_safety_alert_for_the_operator(people, booked):
     record(people, booked, answers=PHQ9_ITEM9)
 
-    alert = booked.events.get(action="safety_alert")
-    rows = Notification.objects.filter(event=alert)
-    assert {row.recipient_user for row in rows} == {people.coordinator_x, people.instructor_x}
-    for row in rows:
-        assert row.channel == Notification.Channel.IN_APP
-        assert row.status == Notification.DeliveryStatus.SENT
-        assert row.sent_at is not None
-        assert row.recipient_organisation == people.operator_x
-        assert row.payload["action"] == "safety_alert"
-        assert row.payload["reference"] == booked.reference
-    # Nobody at the other operator or the referring practice hears about it.
+    alert = Alert.objects.get(referral=booked)
+    assert (alert.kind, alert.raised_by) == (Alert.Kind.PHQ9_ITEM9, people.instructor_x)
+    event = booked.events.get(action="safety_alert")
+    assert alert.event == event
+    # The operator's coordinators are emailed; nobody at the other operator hears of it.
+    emailed = Notification.objects.filter(event=event, kind=Notification.Kind.SAFETY_ALERT)
+    assert set(emailed.values_list("recipient_user", flat=True)) == {people.coordinator_x.pk}
     assert not Notification.objects.filter(
-        event=alert, recipient_user__in=[people.coordinator_y, people.referrer_a]
+        event=event, recipient_user__in=[people.coordinator_y, people.instructor_y]
     ).exists()
 
 
 def test_no_alert_when_item9_is_zero(people, booked):
     record(people, booked, answers={**PHQ9_CALM, "q1": 3})
     assert not booked.events.filter(action="safety_alert").exists()
+    assert not Alert.objects.exists()
 
 
 def test_other_instruments_never_alert(people, booked):

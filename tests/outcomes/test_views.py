@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from outcomes.models import Assessment
 from outcomes.services import assessment_record
-from referrals.models import Notification, Referral, ReferralEvent, Status
+from referrals.models import Alert, Referral, ReferralEvent, Status
 from tests.builders import referral_in_state
 from tests.outcomes.helpers import PHQ9_CALM, SCHEDULE, WALK_BASELINE, WALK_EXIT
 
@@ -201,11 +201,50 @@ def test_item9_shows_safety_guidance_and_alerts(client, people, active):
     html = response.content.decode()
     assert "nhsuk-warning-callout" in html
     assert "Samaritans" in html
-    alert = active.events.get(action="safety_alert")
-    recipients = set(
-        Notification.objects.filter(event=alert).values_list("recipient_user", flat=True)
+    assert "have been emailed" in html
+    alert = Alert.objects.get(referral=active)
+    assert alert.kind == Alert.Kind.PHQ9_ITEM9
+    assert active.events.filter(action="safety_alert").get() == alert.event
+
+
+def test_finding_3_high_bp_recorded_at_the_centre_shows_a_warning_after_saving(
+    client, people, active
+):
+    client.force_login(people.instructor_x)
+    response = client.post(
+        record_url(active, "physical_measures", "baseline"),
+        {
+            "weight_kg": "82.5",
+            "height_cm": "175",
+            "bp_systolic": "200",
+            "bp_diastolic": "115",
+            "method": "instructor",
+        },
     )
-    assert recipients == {people.coordinator_x.pk, people.instructor_x.pk}
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "nhsuk-warning-callout" in html
+    assert "Blood pressure 200/115 mmHg" in html
+    assert Alert.objects.get(referral=active).kind == Alert.Kind.BLOOD_PRESSURE
+
+
+def test_normal_measures_save_without_a_warning(client, people, active):
+    client.force_login(people.instructor_x)
+    response = client.post(
+        record_url(active, "physical_measures", "baseline"),
+        {
+            "weight_kg": "82.5",
+            "height_cm": "175",
+            "bp_systolic": "130",
+            "bp_diastolic": "85",
+            "resting_hr": "70",
+            "method": "instructor",
+        },
+    )
+
+    assert response.status_code == 302
+    assert not Alert.objects.exists()
 
 
 def test_re_recording_prefills_and_writes_a_correction(client, people, active):

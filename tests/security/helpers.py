@@ -24,7 +24,16 @@ from accounts.models import Membership, Organisation, Role, User
 from facilities.models import Facility, Programme, ProgrammeClass
 from outcomes.models import Assessment
 from outcomes.services import assessment_record
-from referrals.models import Notification, Patient, Referral, ReferralEvent, Session, Status
+from referrals.alerts import incident_record
+from referrals.models import (
+    Alert,
+    Notification,
+    Patient,
+    Referral,
+    ReferralEvent,
+    Session,
+    Status,
+)
 from tests.builders import referral_in_state, run_action
 from tests.factories import MembershipFactory, PatientFactory, UserFactory, member
 
@@ -77,6 +86,9 @@ class World:
             Session.objects.filter(referral__in=self.referrals.values()).order_by("scheduled_at")
         )
 
+    def alerts(self) -> list[Alert]:
+        return list(Alert.objects.filter(referral__in=self.referrals.values()).order_by("pk"))
+
     def membership(self, organisation: Organisation | None = None) -> Membership:
         """A membership of `organisation` (this world's own one of the same kind if foreign)."""
         organisation = self.counterpart(organisation) if organisation else self.practice
@@ -111,7 +123,7 @@ def mirrored(people) -> SimpleNamespace:
 
 
 def _fill_world(name: str, people, surname: str, phone: str) -> World:
-    """Referrals in every state, with sessions, an assessment and notifications."""
+    """Referrals in every state, with sessions, assessments, an alert and notifications."""
     n = iter(range(1, 100))
     referrals = {}
     for status in Status.values:
@@ -130,6 +142,14 @@ def _fill_world(name: str, people, surname: str, phone: str) -> World:
         timepoint="baseline",
         answers={f"q{i}": 0 for i in range(1, 10)},
         by=people.instructor_x,
+    )
+    # An open safety alert on it (an incident in its attended session), for the acknowledge page.
+    incident_record(
+        session=active.sessions.filter(status=Session.Attendance.ATTENDED).get(),
+        by=people.instructor_x,
+        incident_kind="fall",
+        description="Slipped at the end of the session.",
+        immediate_action="First aid; no injury.",
     )
     # An info request that was answered, so the timeline holds the referrer's words too.
     answered = referral_in_state(
@@ -265,6 +285,7 @@ def _scoped_querysets(organisations: list[Organisation]) -> dict[str, object]:
         "sessions": Session.objects.filter(referral__in=referral_ids),
         "assessments": Assessment.objects.filter(referral__in=referral_ids),
         "notifications": Notification.objects.filter(referral__in=referral_ids),
+        "alerts": Alert.objects.filter(referral__in=referral_ids),
         "facilities": Facility.objects.filter(operator_id__in=org_ids),
         "facility_staff": Facility.staff.through.objects.filter(facility__operator_id__in=org_ids),
         "programmes": Programme.objects.filter(operator_id__in=org_ids),

@@ -232,6 +232,7 @@ FILLERS: dict[str, Filler] = {
     "class_id": Filler(lambda w, p, d: [w.programme_class.public_id]),
     "day": Filler(_class_day, scoped=False),
     "session_id": Filler(lambda w, p, d: [s.public_id for s in w.sessions()[:2]]),
+    "alert_id": Filler(lambda w, p, d: [a.public_id for a in w.alerts()]),
     "operator": Filler(lambda w, p, d: [w.operator.public_id]),
     "organisation": Filler(lambda w, p, d: [o.public_id for o in w.organisations]),
     "member": Filler(_member),
