@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import consent, dashboard, record, wizard
+from .views import consent, dashboard, letter, record, wizard
 
 app_name = "referrals"
 urlpatterns = [
@@ -14,4 +14,5 @@ urlpatterns = [
     path("<str:reference>/answer/", record.answer_information, name="answer"),
     path("<str:reference>/cancel/", record.cancel_referral, name="cancel"),
     path("<str:reference>/consent/", consent.record_consent, name="consent"),
+    path("<str:reference>/letter/", letter.patient_letter, name="letter"),
 ]

@@ -25,6 +25,7 @@ URL_MAP = [
     ("/referrals/ER-23456789/answer/", "referrals:answer", "answer_information"),
     ("/referrals/ER-23456789/cancel/", "referrals:cancel", "cancel_referral"),
     ("/referrals/ER-23456789/consent/", "referrals:consent", "record_consent"),
+    ("/referrals/ER-23456789/letter/", "referrals:letter", "patient_letter"),
     ("/triage/", "triage:worklist", "worklist"),
     ("/triage/search/clear/", "triage:clear_search", "clear_search"),
     ("/triage/classes/", "triage:classes", "classes"),
