@@ -81,7 +81,7 @@ def test_finding_7_the_fhir_message_carries_the_first_session(people, booked, pa
         if entry["resource"]["resourceType"] == "Task"
     )
     outputs = {output["type"]["coding"][0]["code"]: output for output in task["output"]}
-    assert outputs["first-session"]["valueDateTime"] == FIRST_SESSION
+    assert outputs["first-session"]["valueDateTime"] == "2026-12-08T10:00:00Z"  # FHIR's form
     location = outputs["first-session-location"]["valueReference"]
     assert location["display"] == "X Leisure Centre"
     assert location["identifier"]["value"] == str(people.facility_x.public_id)
