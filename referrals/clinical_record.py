@@ -15,7 +15,7 @@ from django.utils import formats, timezone
 
 from accounts.models import User
 from accounts.permissions import Permission, has_permission
-from clinical.conditions import Exclusion
+from clinical.conditions import Condition, Exclusion
 
 from .models import Referral
 
@@ -86,9 +86,12 @@ def _clinical_section(referral: Referral) -> RecordSection:
         bp += f", measured on {_day(referral.bp_measured_on)}" if referral.bp_measured_on else ""
     else:
         bp = NOT_GIVEN
+    conditions = dict(Condition.choices)
+    reasons = ", ".join(conditions.get(code, code) for code in referral.reasons)
     return RecordSection(
         title="Clinical details",
         rows=[
+            ("Reasons for referral", reasons or "None selected"),
             ("Blood pressure", bp),
             (
                 "Medication affecting heart rate",

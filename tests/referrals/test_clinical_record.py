@@ -27,6 +27,7 @@ EXPECTED = [
     "Bisoprolol 5 mg daily",
     "Left knee replacement in 2019",
     "Medium",
+    "Hypertension",
     "Answered by {screener} on 24 November 2026, 09:30",
 ]
 
