@@ -66,6 +66,10 @@ def _item(notification: Notification) -> dict:
         item["submitted_on"] = parse_date(payload["submitted_on"])
     if payload.get("summary"):
         item["summary_link"] = discharge_summary_link(reference)
+    if payload.get("first_session_at"):
+        # A booking: when and where the first session is (the centre and the time only).
+        item["first_session_at"] = parse_datetime(payload["first_session_at"])
+        item["centre"] = payload.get("centre", "")
     return item
 
 

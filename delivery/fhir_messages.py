@@ -26,6 +26,7 @@ from fhir.resources.R4B.bundle import Bundle
 
 from accounts.models import OrganisationKind
 from clinical.reasons import CancelReason, DeclineReason, DischargeReason
+from referrals.booking import next_booked_session
 from referrals.discharge import ENDING_ACTIONS, DischargeSummary, discharge_summary_for
 from referrals.models import Referral, ReferralEvent, Status
 from referrals.workflow import FHIR_TASK_STATUS
@@ -144,6 +145,30 @@ def _discharge_composition(summary: DischargeSummary, referral: Referral, when: 
     }
 
 
+def _first_session_outputs(referral: Referral, event: ReferralEvent) -> list[dict]:
+    """A booking's Task.output: when the first session is, and the centre (no patient data)."""
+    first = next_booked_session(referral, after=event.created_at)
+    if first is None:
+        return []
+    outputs = [_output("first-session", "First session", valueDateTime=first.at.isoformat())]
+    if first.centre is not None:
+        outputs.append(
+            _output(
+                "first-session-location",
+                "Where the first session is",
+                valueReference={
+                    "type": "Location",
+                    "identifier": {
+                        "system": portal_system("Id/facility"),
+                        "value": str(first.centre.public_id),
+                    },
+                    "display": first.centre.name,
+                },
+            )
+        )
+    return outputs
+
+
 def bundle_for_update(
     *, message_id: uuid.UUID, event: ReferralEvent, referral: Referral, destination: str
 ) -> dict:
@@ -182,6 +207,9 @@ def bundle_for_update(
     if reason is not None:
         task["statusReason"] = reason
     entries = []
+    first_session = _first_session_outputs(referral, event) if event.action == "book" else []
+    if first_session:
+        task["output"] = first_session
     if event.action in ENDING_ACTIONS:
         summary = discharge_summary_for(referral, event)
         task["output"] = [

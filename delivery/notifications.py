@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import EmailUpdates, Membership, Role
+from referrals.booking import next_booked_session
 from referrals.consent import may_tell_referrer
 from referrals.discharge import ENDING_ACTIONS
 from referrals.models import Notification, ReferralEvent, Status
@@ -50,10 +51,14 @@ HEADLINES: dict[str, str] = {
 
 
 def update_content(event: ReferralEvent) -> dict[str, Any]:
-    """The payload of in-app and email rows: the opaque reference, the status and what happened."""
+    """The payload of in-app and email rows: the opaque reference, the status and what happened.
+
+    A booking also says when and where the first session is (the centre's name and the time: no
+    patient data), so the referrer can tell the patient without signing in.
+    """
     referral = event.referral
     status = event.to_status or referral.status
-    return {
+    content = {
         "reference": referral.reference,
         "action": event.action,
         "headline": HEADLINES[event.action],
@@ -62,6 +67,11 @@ def update_content(event: ReferralEvent) -> dict[str, Any]:
         "occurred_at": event.created_at.isoformat(),
         "summary": event.action in ENDING_ACTIONS,
     }
+    if event.action == "book":
+        first = next_booked_session(referral, after=event.created_at)
+        if first is not None:
+            content.update(first.as_payload())
+    return content
 
 
 def next_digest_at(now: datetime) -> datetime:

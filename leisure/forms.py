@@ -90,8 +90,14 @@ class AcceptForm(forms.Form):
             memberships__is_active=True,
             is_active=True,
         ).distinct()
-        if referral.preferred_facility_id and not self.is_bound:
-            self.initial.setdefault("facility", referral.preferred_facility_id)
+        # The centre the referrer chose with the patient comes first to mind: preselect it and
+        # say whose choice it is, so accepting elsewhere is a decision, not an accident.
+        preferred = referral.preferred_facility_id
+        self.fields["facility"].label_from_instance = lambda f: (
+            f"{f.name} (the referrer's preferred centre)" if f.id == preferred else f.name
+        )
+        if preferred and not self.is_bound:
+            self.initial.setdefault("facility", preferred)
 
 
 class DeclineForm(forms.Form):

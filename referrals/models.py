@@ -265,6 +265,11 @@ class Referral(models.Model):
     # When the referrer answered the safety screen: an empty list above means "none apply" only
     # once this is set.
     safety_screened_at = models.DateTimeField(null=True, blank=True)
+    # Who answered it: the provider judges the answers by who gave them (another referrer at the
+    # practice may have finished the draft).
+    safety_screened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
     risk_tier = models.CharField(max_length=10, choices=RiskTier.choices, default=RiskTier.LOW)
     priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.ROUTINE)
 
@@ -305,6 +310,10 @@ class Referral(models.Model):
     consent_recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
+
+    # Where the referrer left a draft ("Save as draft" on a step, or the step they were sent on
+    # to): "Continue the referral" reopens it. A step name of the wizard, or "check".
+    draft_step = models.CharField(max_length=20, blank=True)
 
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
     status_changed_at = models.DateTimeField(default=timezone.now)

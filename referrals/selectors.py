@@ -16,7 +16,7 @@ from accounts.permissions import (
 from facilities.models import Programme
 from facilities.selectors import programmes_commissioned_by
 
-from .models import Attendance, Notification, Patient, Referral, Status
+from .models import FINAL_STATES, Attendance, Notification, Patient, Referral, Status
 from .working_days import add_working_days
 
 if TYPE_CHECKING:
@@ -182,3 +182,53 @@ def attendance_summary(referral: Referral) -> dict[str, int]:
         "missed": counts.get(Attendance.DNA, 0),
         "booked": counts.get(Attendance.BOOKED, 0),
     }
+
+
+# --- Home pages: counts, not rows -----------------------------------------------------------------
+
+
+def referrer_home_counts(user: "User") -> dict[str, int]:
+    """What the referrer's home says about their organisations' referrals, in one query: how
+    many there are, how many are the user's own, and how many wait on the referrer."""
+    queryset = referrals_visible_to(user).filter(
+        referring_organisation_id__in=organisation_ids_with_role(user, Role.REFERRER)
+    )
+    return queryset.order_by().aggregate(
+        total=Count("id"),
+        mine=Count("id", filter=Q(referring_clinician=user)),
+        drafts=Count("id", filter=Q(status=Status.DRAFT)),
+        questions=Count("id", filter=Q(status=Status.INFO_REQUESTED)),
+    )
+
+
+def organisation_referral_counts(
+    organisations: "Iterable[Organisation]", today: datetime.date | None = None
+) -> dict[int, dict[str, int]]:
+    """For an organisation admin's home: per organisation, the referrals it sent (a referrer)
+    or received (an operator), how many are open, and how many wait past the triage time.
+    Counts only, never rows: admins see no individual referrals. A fixed number of queries."""
+    ids = [organisation.id for organisation in organisations]
+    counts: dict[int, dict[str, int]] = {
+        pk: {"sent": 0, "sent_open": 0, "received": 0, "received_open": 0, "overdue": 0}
+        for pk in ids
+    }
+    sent_or_received = Referral.objects.exclude(status=Status.DRAFT).order_by()
+    still_open = ~Q(status__in=FINAL_STATES)
+    for key, column in (("sent", "referring_organisation_id"), ("received", "operator_id")):
+        rows = (
+            sent_or_received.filter(**{f"{column}__in": ids})
+            .values(column)
+            .annotate(total=Count("id"), open=Count("id", filter=still_open))
+        )
+        for row in rows:
+            counts[row[column]][key] = row["total"]
+            counts[row[column]][f"{key}_open"] = row["open"]
+    overdue = (
+        referrals_overdue_for_triage(Referral.objects.filter(operator_id__in=ids), today)
+        .order_by()
+        .values("operator_id")
+        .annotate(n=Count("id"))
+    )
+    for row in overdue:
+        counts[row["operator_id"]]["overdue"] = row["n"]
+    return counts

@@ -63,6 +63,7 @@ DRAFT_FIELDS = frozenset(
         "consent_share_outcomes",
         "consent_research",
         "ubrn",
+        "draft_step",
     }
 )
 
@@ -151,6 +152,7 @@ def referral_create_draft(
         referral.consent_recorded_by = by
     if "exclusions_present" in fields:
         referral.safety_screened_at = timezone.now()
+        referral.safety_screened_by = by
     referral.full_clean(exclude=["reference"])
     for _attempt in range(5):
         try:
@@ -193,6 +195,7 @@ def referral_update_draft(*, referral: Referral, by: "User", **fields: Any) -> R
             locked.consent_recorded_by = None
         if "exclusions_present" in fields:
             locked.safety_screened_at = timezone.now()
+            locked.safety_screened_by = by
         locked.full_clean(exclude=["reference"])
         locked.version += 1
         locked.save()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import alerts, consent, dashboard, record, wizard
+from .views import alerts, consent, dashboard, letter, record, wizard
 
 app_name = "referrals"
 urlpatterns = [
@@ -19,4 +19,5 @@ urlpatterns = [
         alerts.acknowledge_alert,
         name="alert_acknowledge",
     ),
+    path("<str:reference>/letter/", letter.patient_letter, name="letter"),
 ]

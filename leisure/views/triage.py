@@ -23,6 +23,7 @@ from audit.models import AccessKind
 from audit.services import audit_read
 from facilities.models import ProgrammeClass
 from referrals.alerts import open_alerts_panel
+from referrals.clinical_record import visible_clinical_record
 from referrals.listing import (
     forget_search,
     querystring_without_page,
@@ -268,7 +269,14 @@ def action(request: "AuthenticatedHttpRequest", reference: str, name: str) -> Ht
     return render(
         request,
         "triage/action.html",
-        {"referral": referral, "form": form, "page": page, "name": name},
+        {
+            "referral": referral,
+            "form": form,
+            "page": page,
+            "name": name,
+            # What the referrer told us, to decide on: the same record as the referral page.
+            "clinical_record": visible_clinical_record(request.user, referral),
+        },
     )
 
 

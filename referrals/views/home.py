@@ -1,34 +1,76 @@
-"""The home page: each role's starting point, listing what that user may see."""
+"""The home page: each role's starting point.
 
-from typing import TYPE_CHECKING
+Referrers get a starting point, not a second list: "Make a referral", the search, and how many
+referrals wait on them, all leading to their one list, the dashboard (`/referrals/`). The leisure
+provider's staff get the referrals they work on. Commissioners get counts by status, and
+organisation admins counts and the links to `/manage/`: neither ever sees a patient's row.
+"""
+
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import render
 
-from accounts.models import Role
-from accounts.permissions import Permission, active_memberships, has_permission
+from accounts.models import OrganisationKind, Role
+from accounts.permissions import OPERATOR_ROLES, Permission, active_memberships, has_permission
+from accounts.selectors import organisations_managed_by
 from audit.models import AccessKind
 from audit.services import audit_read
+from facilities.selectors import organisation_summaries
 
 from ..alerts import open_alerts_panel
-from ..selectors import referral_list_for, referral_status_counts, referrals_commissioned_by
+from ..forms import SearchForm
+from ..selectors import (
+    NEEDS_ACTION,
+    organisation_referral_counts,
+    referral_list_for,
+    referral_status_counts,
+    referrals_commissioned_by,
+    referrer_home_counts,
+    unread_updates_for,
+)
 
 if TYPE_CHECKING:
     from accounts.http import AuthenticatedHttpRequest
+    from accounts.models import User
 
 PAGE_SIZE = 25
 # Aggregates show "fewer than 5" rather than a number that could identify someone.
 SMALL_NUMBER = 5
 
 HEADINGS = {
-    Role.REFERRER: "Your organisation's referrals",
+    Role.REFERRER: "Your referrals",
     Role.COORDINATOR: "Referrals to your organisation",
     Role.INSTRUCTOR: "Referrals at your facilities",
     Role.COMMISSIONER: "Referrals to the programmes you commission",
     Role.ORG_ADMIN: "Your organisation",
 }
+
+
+def _referrer_summary(user: "User") -> dict[str, Any]:
+    counts = referrer_home_counts(user)
+    return {
+        **counts,
+        "needs_action": counts["drafts"] + counts["questions"],
+        "unread": unread_updates_for(user).count(),
+        "needs_action_status": NEEDS_ACTION,
+        "search_form": SearchForm(),
+    }
+
+
+def _admin_organisations(user: "User") -> list[dict[str, Any]]:
+    organisations = organisation_summaries(organisations_managed_by(user))
+    counts = organisation_referral_counts(organisations)
+    return [
+        {
+            "organisation": organisation,
+            "is_operator": organisation.kind == OrganisationKind.LEISURE_OPERATOR,
+            **counts[organisation.id],
+        }
+        for organisation in organisations
+    ]
 
 
 @login_required
@@ -38,7 +80,8 @@ def home(request: "AuthenticatedHttpRequest") -> HttpResponse:
     roles = {m.role for m in memberships}
     heading = next((HEADINGS[r] for r in HEADINGS if r in roles), "Referral Portal")
     page = None
-    if has_permission(user, Permission.REFERRAL_VIEW):
+    # The provider's staff work from this list; a referrer's list is the dashboard.
+    if roles & OPERATOR_ROLES and has_permission(user, Permission.REFERRAL_VIEW):
         referrals = referral_list_for(user).order_by("-updated_at", "-id")
         page = Paginator(referrals, PAGE_SIZE).get_page(request.GET.get("page"))
         shown = list(page.object_list)
@@ -64,5 +107,7 @@ def home(request: "AuthenticatedHttpRequest") -> HttpResponse:
             "page_obj": page,
             "status_counts": status_counts,
             "alert_panel": open_alerts_panel(user),
+            "referrer": _referrer_summary(user) if Role.REFERRER in roles else None,
+            "admin_organisations": _admin_organisations(user) if Role.ORG_ADMIN in roles else [],
         },
     )

@@ -23,6 +23,8 @@ from clinical.conditions import Condition
 from clinical.reasons import REASON_LABELS
 
 from .. import selectors, services
+from ..booking import LETTER_STATES, first_session_booked_at, next_booked_session
+from ..clinical_record import visible_clinical_record
 from ..consent import consent_history, consent_state, open_decisions
 from ..forms import (
     AnswerInformationForm,
@@ -33,6 +35,7 @@ from ..places import waitlist_position
 from ..sections import Viewer, sections_context
 from ..web import posted_version, referral_or_404, run_workflow_action
 from ..workflow import actions_available_from
+from .wizard import resume_url
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -45,6 +48,29 @@ def _latest_question(referral: Referral, timeline: "Iterable[ReferralEvent]") ->
     return questions[-1] if questions else ""
 
 
+# Timeline entries whose new state does not say what happened: the referrer's answer returns the
+# referral to "submitted", but it is an answer, not a second submission.
+TIMELINE_HEADINGS = {
+    "create": "Draft started",
+    "answer_info": "Referrer answered the question",
+    "dna": "Did not attend",
+}
+
+
+def _timeline_heading(event: ReferralEvent) -> str:
+    if event.action in TIMELINE_HEADINGS:
+        return TIMELINE_HEADINGS[event.action]
+    if event.to_status and event.kind == ReferralEvent.Kind.TRANSITION:
+        return event.get_to_status_display()
+    return event.get_kind_display()
+
+
+def _first_session_booked(referral: Referral, event: ReferralEvent) -> str:
+    """What the "booked" entry says: the first session booked then, and where."""
+    first = first_session_booked_at(referral, event.created_at)
+    return f"First session: {first.when_and_where}" if first else ""
+
+
 @login_required
 def referral_detail(
     request: "AuthenticatedHttpRequest",
@@ -53,15 +79,27 @@ def referral_detail(
 ) -> HttpResponse:
     referral = referral_or_404(request.user, reference)
     timeline = list(selectors.referral_timeline(referral))
-    for event in timeline:
-        # For the template only: not a field of the model.
-        event.reason_label = REASON_LABELS.get(event.reason_code, event.reason_code)  # type: ignore[attr-defined]
     user = request.user
     viewer_is_referrer = bool(roles_in(user, referral.referring_organisation) & REFERRING_ROLES)
+    show_progress = referral.shares_progress or not viewer_is_referrer
+    for event in timeline:
+        # For the template only: not fields of the model.
+        event.reason_label = REASON_LABELS.get(event.reason_code, event.reason_code)  # type: ignore[attr-defined]
+        event.heading = _timeline_heading(event)  # type: ignore[attr-defined]
+        event.detail = (  # type: ignore[attr-defined]
+            _first_session_booked(referral, event)
+            if event.action == "book" and show_progress
+            else ""
+        )
     if viewer_is_referrer and not referral.shares_progress:
         # Without consent to share progress the referrer sees the moves of the referral, not
         # the sessions, assessments or alerts behind them.
         timeline = [e for e in timeline if e.kind == ReferralEvent.Kind.TRANSITION]
+    upcoming = (
+        next_booked_session(referral)
+        if referral.status in LETTER_STATES and show_progress
+        else None
+    )
     services.notifications_mark_read(user=user, referral=referral)
     audit_read(
         request, AccessKind.REFERRAL_PAGE, referrals=[referral], patients=[referral.patient_id]
@@ -82,10 +120,16 @@ def referral_detail(
         and has_permission(user, Permission.REFERRAL_CANCEL, referral),
         "can_edit": referral.status == Status.DRAFT
         and has_permission(user, Permission.REFERRAL_EDIT_DRAFT, referral),
+        "is_draft": referral.status == Status.DRAFT,
+        "resume_url": resume_url(referral) if referral.status == Status.DRAFT else "",
         "form": answer_form,
         # Without consent to share progress, the referrer sees the referral's state, not how the
         # patient is getting on; the provider always sees its own attendance records.
-        "show_progress": referral.shares_progress or not viewer_is_referrer,
+        "show_progress": show_progress,
+        "clinical_record": visible_clinical_record(user, referral),
+        "next_session": upcoming,
+        "next_session_is_first": referral.status == Status.BOOKED,
+        "can_print_letter": upcoming is not None,
         "waitlist_position": waitlist_position(referral),
         "has_discharge_summary": referral.status in {Status.COMPLETED, Status.DISCHARGED},
     }

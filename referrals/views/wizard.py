@@ -48,18 +48,53 @@ STEP_TITLES = {
 }
 
 
-def _next_url(referral: Referral, step: str, request: HttpRequest) -> str:
-    if request.POST.get("return") == "check" or step == STEPS[-1]:
+# Where a draft is left when the referrer has answered every step: the check-answers page.
+CHECK = "check"
+
+
+def _url_of(referral: Referral, place: str) -> str:
+    if place == CHECK:
         return reverse("referrals:check", args=[referral.reference])
-    following = STEPS[STEPS.index(step) + 1]
-    return reverse("referrals:step", args=[referral.reference, following])
+    return reverse("referrals:step", args=[referral.reference, place])
+
+
+def _resume_point(request: HttpRequest, step: str) -> str:
+    """Where the referrer will pick the draft up after saving `step`: the step itself when they
+    save it as a draft, else the page the save sends them on to. The patient step saves only
+    complete (it is not a `StepForm`), so a draft saved there resumes at the next step."""
+    if "save_draft" in request.POST and step != STEPS[0]:
+        return step
+    if request.POST.get("return") == CHECK or step == STEPS[-1]:
+        return CHECK
+    return STEPS[STEPS.index(step) + 1]
+
+
+def _first_unfinished_step(referral: Referral) -> str:
+    """For a draft saved before the portal recorded where it was left."""
+    if not referral.reasons:
+        return "details"
+    if referral.safety_screened_at is None:
+        return "safety"
+    if referral.programme_id is None:
+        return "programme"
+    if not referral.consent_referral:
+        return "consent"
+    return CHECK
+
+
+def resume_url(referral: Referral) -> str:
+    """'Continue the referral': the step the draft was saved at (or sent on to)."""
+    place = referral.draft_step
+    if place not in {*STEPS, CHECK}:
+        place = _first_unfinished_step(referral)
+    return _url_of(referral, place)
 
 
 def _after_save(request: HttpRequest, referral: Referral, step: str) -> HttpResponse:
     if "save_draft" in request.POST:
         messages.success(request, f"Draft {referral.reference} saved. You can finish it later.")
         return redirect("referrals:detail", reference=referral.reference)
-    return redirect(_next_url(referral, step, request))
+    return redirect(_url_of(referral, _resume_point(request, step)))
 
 
 def _find_or_create_form(
@@ -97,7 +132,10 @@ def new_referral(request: "AuthenticatedHttpRequest") -> HttpResponse:
                         by=request.user, organisation=organisation, fields=form.patient_fields()
                     )
                     referral = services.referral_create_draft(
-                        by=request.user, organisation=organisation, patient=patient
+                        by=request.user,
+                        organisation=organisation,
+                        patient=patient,
+                        draft_step=_resume_point(request, "patient"),
                     )
             except ValidationError as error:
                 apply_service_errors(form, error)
@@ -150,7 +188,10 @@ def _save_draft(
 ) -> HttpResponse | None:
     try:
         services.referral_update_draft(
-            referral=posted_version(request, referral), by=request.user, **fields
+            referral=posted_version(request, referral),
+            by=request.user,
+            **fields,
+            draft_step=_resume_point(request, step),
         )
     except ReferralChanged as changed:
         messages.error(request, changed.message)
@@ -181,12 +222,21 @@ def _patient_step(request: "AuthenticatedHttpRequest", referral: Referral) -> Ht
         form = PatientForm(request.POST)
         if form.is_valid():
             try:
-                services.patient_record_for_referral(
-                    by=request.user,
-                    organisation=referral.referring_organisation,
-                    fields=form.patient_fields(),
-                    patient=patient,
-                )
+                with transaction.atomic():
+                    services.patient_record_for_referral(
+                        by=request.user,
+                        organisation=referral.referring_organisation,
+                        fields=form.patient_fields(),
+                        patient=patient,
+                    )
+                    services.referral_update_draft(
+                        referral=posted_version(request, referral),
+                        by=request.user,
+                        draft_step=_resume_point(request, "patient"),
+                    )
+            except ReferralChanged as changed:
+                messages.error(request, changed.message)
+                return redirect("referrals:step", reference=referral.reference, step="patient")
             except ValidationError as error:
                 apply_service_errors(form, error)
             else:

@@ -1,12 +1,16 @@
 """The home page: each persona's starting point shows what they may see and nothing more."""
 
+import datetime
+from html import unescape
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from referrals import services
 from referrals.models import Status
-from tests.builders import new_draft, referral_in_state
+from tests.builders import new_draft, referral_in_state, run_action
 from tests.factories import PatientFactory
 
 HOME = "/"
@@ -63,16 +67,56 @@ def test_anonymous_visitor_is_sent_to_sign_in(client, db):
     assert response.url.startswith("/accounts/login/")
 
 
-def test_referrer_sees_own_practice_referrals_and_not_another_practices(client, people, seeded):
-    a_draft, a_submitted, b_submitted = seeded
+def test_referrer_home_counts_own_practice_referrals_and_not_another_practices(
+    client, people, seeded
+):
+    client.force_login(people.referrer_a)
 
-    html = home_html(client, people.referrer_a)
+    response = client.get(HOME)
 
-    assert a_draft.reference in html
-    assert a_submitted.reference in html
-    assert "Zabriskie" in html
-    assert b_submitted.reference not in html
-    assert "Quenby" not in html
+    summary = response.context["referrer"]
+    assert (summary["total"], summary["mine"], summary["drafts"], summary["questions"]) == (
+        2,
+        2,
+        1,
+        0,
+    )
+    assert summary["needs_action"] == 1
+    html = response.content.decode()
+    for referral in seeded:
+        assert referral.reference not in html
+    for name in ("Araminta", "Zabriskie", "Quenby"):
+        assert name not in html
+
+
+def test_finding_11_the_referrers_home_has_make_a_referral_and_search_and_no_second_list(
+    client, people, seeded
+):
+    client.force_login(people.referrer_a)
+
+    response = client.get(HOME)
+
+    html = response.content.decode()
+    assert response.context["referrals"] is None  # the one list is the dashboard
+    assert "<table" not in html
+    assert f'href="{reverse("referrals:new")}"' in html
+    assert "Make a referral" in html
+    assert f'action="{reverse("referrals:dashboard")}?clinician=all"' in html
+    assert 'name="q"' in html
+    assert f'href="{reverse("referrals:dashboard")}?status=needs_action&amp;clinician=all"' in html
+    assert "There are no referrals to show" not in html
+
+
+def test_finding_11_searching_from_the_referrers_home_finds_the_referral(client, people, seeded):
+    _, a_submitted, _ = seeded
+    client.force_login(people.referrer_a)
+
+    response = client.post(
+        f"{reverse('referrals:dashboard')}?clinician=all", {"q": "Zabriskie"}, follow=True
+    )
+
+    assert response.redirect_chain == [(f"{reverse('referrals:dashboard')}?clinician=all", 302)]
+    assert a_submitted.reference in response.content.decode()
 
 
 def test_coordinator_sees_referrals_to_their_operator_but_not_drafts_or_other_operators(
@@ -118,6 +162,54 @@ def test_org_admin_sees_no_referrals(client, people, seeded, persona):
         assert referral.reference not in html
     for name in ("Araminta", "Zabriskie", "Quenby"):
         assert name not in html
+
+
+def test_finding_11_the_leisure_admins_home_shows_counts_and_manage_links(client, people, seeded):
+    _, a_submitted, _ = seeded
+    run_action(people, a_submitted, "accept")
+    referral_in_state(people, Status.DECLINED)
+    client.force_login(people.admin_x)
+
+    response = client.get(HOME)
+
+    (item,) = response.context["admin_organisations"]
+    assert item["organisation"] == people.operator_x
+    assert (item["received"], item["received_open"], item["overdue"]) == (2, 1, 0)
+    html = unescape(response.content.decode())
+    assert "There are no referrals to show" not in html
+    assert "Referrals received" in html
+    assert "(1 open, 0 overdue for triage)" in html
+    operator = people.operator_x.public_id
+    for name in ("manage:facilities", "manage:programmes", "manage:classes", "manage:members"):
+        assert f'href="{reverse(name, args=[operator])}"' in html
+    assert f'href="{reverse("manage:index")}"' in html
+    assert "<table" not in html
+
+
+def test_finding_11_the_practice_admins_home_counts_referrals_sent(client, people, seeded):
+    client.force_login(people.admin_a)
+
+    response = client.get(HOME)
+
+    (item,) = response.context["admin_organisations"]
+    assert item["organisation"] == people.practice_a
+    assert (item["sent"], item["sent_open"]) == (1, 1)  # drafts are not sent
+    html = unescape(response.content.decode())
+    assert "Referrals sent" in html
+    assert "Referrals received" not in html
+
+
+def test_finding_11_the_admins_home_counts_overdue_triage(client, people, frozen_now):
+    frozen_now(datetime.datetime(2026, 11, 2, 9, 0, tzinfo=datetime.UTC))  # a Monday
+    referral_in_state(people, Status.SUBMITTED)
+    # Five working days is the programme's time to triage: on the sixth it is overdue.
+    frozen_now(datetime.datetime(2026, 11, 10, 9, 0, tzinfo=datetime.UTC))
+    client.force_login(people.admin_x)
+
+    response = client.get(HOME)
+
+    (item,) = response.context["admin_organisations"]
+    assert (item["received"], item["received_open"], item["overdue"]) == (1, 1, 1)
 
 
 # --- Commissioner: aggregates only ---------------------------------------------------------------
@@ -209,9 +301,8 @@ def home_query_count(client, references) -> int:
     return len(queries)
 
 
-@pytest.mark.parametrize("persona", ["referrer_a", "coordinator_x"])
-def test_home_runs_the_same_number_of_queries_for_1_and_50_referrals(client, people, persona):
-    client.force_login(getattr(people, persona))
+def test_home_runs_the_same_number_of_queries_for_1_and_50_referrals(client, people):
+    client.force_login(people.coordinator_x)
     references = [referral_in_state(people, Status.SUBMITTED).reference]
     with_one = home_query_count(client, references)
 
@@ -224,24 +315,50 @@ def test_home_runs_the_same_number_of_queries_for_1_and_50_referrals(client, peo
     assert with_fifty == with_one
 
 
+def counted_queries(client) -> int:
+    client.get(HOME)  # warm caches (session, content types) before measuring
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(HOME)
+    assert response.status_code == 200
+    return len(queries)
+
+
+@pytest.mark.parametrize("persona", ["referrer_a", "admin_a", "admin_x"])
+def test_finding_11_the_count_homes_run_the_same_queries_for_1_and_30_referrals(
+    client, people, persona
+):
+    client.force_login(getattr(people, persona))
+    referral_in_state(people, Status.SUBMITTED)
+    with_one = counted_queries(client)
+
+    for _ in range(29):
+        referral = new_draft(people)
+        services.referral_submit(referral=referral, by=people.referrer_a)
+    with_thirty = counted_queries(client)
+
+    assert with_thirty == with_one
+
+
 def test_referrer_home_query_count_is_bounded(client, people, django_assert_max_num_queries):
-    references = [new_draft(people).reference for _ in range(30)]
+    for _ in range(30):
+        new_draft(people)
     client.force_login(people.referrer_a)
     client.get(HOME)
 
-    # Session, user, memberships, page count, page rows: one spare for growth, no more.
+    # Session, user, memberships, the counts, the unread updates: one spare, no more.
     with django_assert_max_num_queries(6):
         response = client.get(HOME)
     assert response.status_code == 200
-    html = response.content.decode()
-    assert "Showing 1 to 25 of 30" in html
-    on_page = [r for r in references if f'<span class="nhsuk-u-nowrap">{r}</span>' in html]
-    assert len(on_page) == 25
+    assert response.context["referrer"]["drafts"] == 30
 
 
 def test_home_pages_referrals_25_at_a_time(client, people):
-    references = {new_draft(people).reference for _ in range(30)}
-    client.force_login(people.referrer_a)
+    references = set()
+    for _ in range(30):
+        referral = new_draft(people)
+        services.referral_submit(referral=referral, by=people.referrer_a)
+        references.add(referral.reference)
+    client.force_login(people.coordinator_x)
 
     first = client.get(HOME).content.decode()
     second = client.get(HOME, {"page": 2}).content.decode()

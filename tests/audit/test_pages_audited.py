@@ -72,7 +72,8 @@ def pages(people) -> list[Page]:
     page_, list_, admin = AccessKind.REFERRAL_PAGE, AccessKind.LIST, AccessKind.ADMIN
     detail = reverse("referrals:detail", args=[active.reference])
     return [
-        Page("home", ref, reverse("home"), list_, referrer, None),
+        # A referrer's home shows counts only (their list is the dashboard); the provider's lists.
+        Page("home", coord, reverse("home"), list_, coordinator, None),
         Page("referrals:dashboard", ref, "/referrals/?clinician=all", list_, referrer, None),
         Page("referrals:detail", ref, detail, page_, referrer, [active]),
         Page("referrals:detail", coord, detail, page_, coordinator, [active]),
@@ -114,6 +115,14 @@ def pages(people) -> list[Page]:
             reverse("referrals:alert_acknowledge", args=[active.reference, alert.public_id]),
             page_,
             coordinator,
+            [active],
+        ),
+        Page(
+            "referrals:letter",
+            ref,
+            reverse("referrals:letter", args=[active.reference]),
+            AccessKind.PRINTOUT,
+            referrer,
             [active],
         ),
         Page("triage:worklist", coord, reverse("triage:worklist"), list_, coordinator, None),

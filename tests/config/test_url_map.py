@@ -30,6 +30,7 @@ URL_MAP = [
         "referrals:alert_acknowledge",
         "acknowledge_alert",
     ),
+    ("/referrals/ER-23456789/letter/", "referrals:letter", "patient_letter"),
     ("/triage/", "triage:worklist", "worklist"),
     ("/triage/search/clear/", "triage:clear_search", "clear_search"),
     ("/triage/classes/", "triage:classes", "classes"),

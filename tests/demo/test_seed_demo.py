@@ -178,7 +178,7 @@ def test_a_demo_referrer_signs_in_and_sees_only_their_practices_referrals(seeded
     )
     assert signed_in.status_code == 302
 
-    html = client.get("/?page=1").content.decode()
+    html = client.get("/referrals/?clinician=all&page=1").content.decode()
     shown = set(re.findall(r"ER-[2-9B-Z]{6}", html))
 
     practice = Organisation.objects.get(code="B86001")
@@ -190,7 +190,7 @@ def test_a_demo_referrer_signs_in_and_sees_only_their_practices_referrals(seeded
             "reference", flat=True
         )
     )
-    assert shown, "the home page lists the practice's referrals"
+    assert shown, "the dashboard lists the practice's referrals"
     assert shown <= own
     assert shown.isdisjoint(others)
 

@@ -68,15 +68,19 @@ def test_referrer_signs_in_and_sees_their_practices_referrals(page, live_server,
     sign_in(page, people.referrer_a)
 
     expect(page).to_have_url(f"{live_server.url}/")
-    expect(page.get_by_role("heading", level=1)).to_have_text("Your organisation's referrals")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your referrals")
     expect(page.get_by_text(f"Signed in as {people.referrer_a.email}")).to_be_visible()
-    table = page.get_by_role("table", name="Referrals")
-    for referral in ours:
-        expect(table.get_by_role("rowheader", name=referral.reference)).to_be_visible()
-    expect(table.get_by_role("row")).to_have_count(1 + len(ours))
-    expect(page.get_by_text(theirs.reference)).to_have_count(0)
+    expect(page.get_by_role("button", name="Make a referral")).to_be_visible()
+    expect(page.get_by_label("Search by reference, NHS number or last name")).to_be_visible()
     assert_accessible(page, "home-referrer")
     screenshot(page, "home-referrer")
+
+    # One list of referrals, the dashboard, with the search and "Make a referral" too.
+    page.get_by_role("link", name="See all your practice's referrals").click()
+    table = page.get_by_role("table")
+    for referral in ours:
+        expect(table.get_by_text(referral.reference)).to_be_visible()
+    expect(page.get_by_text(theirs.reference)).to_have_count(0)
 
 
 def test_sign_out_ends_the_session(page, live_server, people):
