@@ -10,7 +10,7 @@ import datetime
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypedDict, cast
 
-from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Now
 from django.utils import timezone
 
@@ -74,17 +74,62 @@ def classes_run_by(user: "User") -> QuerySet[ProgrammeClass]:
 
 
 def classes_today_for(user: "User", day: datetime.date) -> QuerySet[ProgrammeClass]:
-    """The user's classes that run on `day`: active classes in that weekday's slot, and any class
-    with sessions booked that day (its slot may have moved since they were booked)."""
+    """The user's classes that meet on `day`'s weekday: the active ones, and an inactive one
+    that still has sessions that day. Exactly those: a session on another weekday (a class's
+    slot moved, a one-to-one) is listed apart, by `sessions_off_timetable`, so no class shows up
+    on a day it does not meet."""
     start, end = day_bounds(day)
     sessions_that_day = Session.objects.filter(
         programme_class=OuterRef("pk"), scheduled_at__gte=start, scheduled_at__lt=end
     )
     return (
         classes_run_by(user)
-        .filter(Q(is_active=True, weekday=day.weekday()) | Exists(sessions_that_day))
+        .filter(weekday=day.weekday())
+        .filter(Q(is_active=True) | Exists(sessions_that_day))
         .order_by("start_time", "facility__name", "name", "id")
     )
+
+
+def sessions_off_timetable(
+    user: "User", day: datetime.date, classes: "Iterable[ProgrammeClass]"
+) -> list[Session]:
+    """The day's sessions of the user's caseload that are on none of `classes`' registers:
+    one-to-ones and assessments, and class sessions on a day the class does not meet."""
+    on_registers = [c.id for c in classes]
+    return list(
+        _sessions_on(day)
+        .filter(referral__in=caseload_scope(user))
+        .exclude(programme_class__in=on_registers)
+        .select_related("programme_class__facility")
+    )
+
+
+def holders_without_session(
+    classes: "Iterable[ProgrammeClass]", day: datetime.date
+) -> dict[int, list[Referral]]:
+    """Per class, participants holding a place (booked or under way) whose sessions run over
+    `day` (booked before and after it) but have none that day: the register names them rather
+    than leave them out. One query; class id -> referrals by surname."""
+    classes = list(classes)
+    start, end = day_bounds(day)
+    that_day = Session.objects.filter(
+        referral=OuterRef("pk"), scheduled_at__gte=start, scheduled_at__lt=end
+    )
+    missing = (
+        Referral.objects.filter(
+            programme_class__in=[c.id for c in classes], status__in=IN_PROGRAMME
+        )
+        .annotate(first_at=Min("sessions__scheduled_at"), last_at=Max("sessions__scheduled_at"))
+        .filter(first_at__lt=start, last_at__gte=end)
+        .exclude(Exists(that_day))
+        .select_related("patient")
+        .order_by("patient__family_name", "patient__given_name", "id")
+    )
+    result: dict[int, list[Referral]] = {c.id: [] for c in classes}
+    for referral in missing:
+        # cast: filtered on the class, so every referral here has one.
+        result[cast(int, referral.programme_class_id)].append(referral)
+    return result
 
 
 # --- Registers ---------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 prompts (consider discharge, ready to complete) and constant query counts for 1 and 50 rows."""
 
 import datetime
+import zoneinfo
 from html import unescape
 
 import pytest
@@ -143,7 +144,9 @@ def test_an_instructor_who_no_longer_works_at_the_centre_loses_its_registers(cli
     assert client.post(mark_url(session), {"status": Attendance.ATTENDED}).status_code == 404
 
 
-def test_the_instructor_sees_todays_class_with_its_register(client, people):
+def test_the_instructor_sees_todays_class_with_its_register(client, people, frozen_now):
+    # A Tuesday, the day class X meets: a day lists only the classes of its weekday.
+    frozen_now(datetime.datetime(2026, 11, 17, 9, 0, tzinfo=zoneinfo.ZoneInfo("Europe/London")))
     referral, session = booked_with_a_session_today(people)
     other = booked_at_operator_y(people)
     client.force_login(people.instructor_x)
