@@ -76,7 +76,7 @@ def classes_run_by(user: "User") -> QuerySet[ProgrammeClass]:
 def classes_today_for(user: "User", day: datetime.date) -> QuerySet[ProgrammeClass]:
     """The user's classes that meet on `day`'s weekday: the active ones, and an inactive one
     that still has sessions that day. Exactly those: a session on another weekday (a class's
-    slot moved, a one-to-one) is listed apart, by `sessions_off_timetable`, so no class shows up
+    slot moved, a one-to-one) is listed apart, by `sessions_of_the_day`, so no class shows up
     on a day it does not meet."""
     start, end = day_bounds(day)
     sessions_that_day = Session.objects.filter(
@@ -90,18 +90,26 @@ def classes_today_for(user: "User", day: datetime.date) -> QuerySet[ProgrammeCla
     )
 
 
-def sessions_off_timetable(
+def sessions_of_the_day(
     user: "User", day: datetime.date, classes: "Iterable[ProgrammeClass]"
-) -> list[Session]:
-    """The day's sessions of the user's caseload that are on none of `classes`' registers:
-    one-to-ones and assessments, and class sessions on a day the class does not meet."""
-    on_registers = [c.id for c in classes]
-    return list(
+) -> tuple[dict[int, list[Session]], list[Session]]:
+    """In one query: the registers of `classes` on `day` (class id -> sessions), and the day's
+    other sessions of the user's caseload, on none of those registers: one-to-ones and
+    assessments, and class sessions on a day their class does not meet."""
+    classes = list(classes)
+    registers: dict[int, list[Session]] = {c.id: [] for c in classes}
+    others: list[Session] = []
+    sessions = (
         _sessions_on(day)
-        .filter(referral__in=caseload_scope(user))
-        .exclude(programme_class__in=on_registers)
-        .select_related("programme_class__facility")
+        .filter(Q(programme_class__in=list(registers)) | Q(referral__in=caseload_scope(user)))
+        .select_related("programme_class")
     )
+    for session in sessions:
+        if session.programme_class_id in registers:
+            registers[session.programme_class_id].append(session)
+        else:
+            others.append(session)
+    return registers, others
 
 
 def holders_without_session(

@@ -144,8 +144,7 @@ def today(request: "AuthenticatedHttpRequest") -> HttpResponse:
     now = timezone.localdate()
     day = _day_from_query(request.GET.get("day")) or now
     classes = list(register.classes_today_for(request.user, day))
-    sessions = register.registers_for(classes, day)
-    others = register.sessions_off_timetable(request.user, day, classes)
+    sessions, others = register.sessions_of_the_day(request.user, day, classes)
     missing = register.holders_without_session(classes, day)
     rows = _rows([*(s for c in classes for s in sessions[c.id]), *others], now)
     _audit_rows(request, rows, also=[r for c in classes for r in missing[c.id]])
@@ -153,7 +152,7 @@ def today(request: "AuthenticatedHttpRequest") -> HttpResponse:
     other_rows = []
     for row in rows:
         if row.session.programme_class_id in rows_by_class:
-            rows_by_class[cast(int, row.session.programme_class_id)].append(row)
+            rows_by_class[row.session.programme_class_id].append(row)
         else:
             other_rows.append(row)
     context = {

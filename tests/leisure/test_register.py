@@ -440,7 +440,8 @@ def test_the_caseload_lists_booked_and_active_participants_only(client, people):
     assert response.status_code == 200
     assert {r.referral for r in response.context["rows"]} == {booked, active}
     by_id = {r.referral.id: r.progress for r in response.context["rows"]}
-    assert (by_id[active.id].attended, by_id[active.id].planned) == (1, 24)
+    # Programme X: 12 weekly sessions over 12 weeks (the factory's plan).
+    assert (by_id[active.id].attended, by_id[active.id].planned) == (1, 12)
     assert by_id[booked.id].attended == 0
 
 
