@@ -4,12 +4,19 @@ Shaped after the NHS Booking and Referral Standard (BaRS): a `message` Bundle wh
 a MessageHeader with event `servicerequest-response`, focused on a Task that carries the referral's
 FHIR status (`referrals.workflow.FHIR_TASK_STATUS`), the portal's own status as businessStatus and
 the coded reason; the Task points at the referrer's ServiceRequest by the referral reference (and
-the e-RS UBRN when there is one). A completion or discharge adds the discharge summary as a
-Composition, referenced from Task.output next to the attendance counts.
+the e-RS UBRN when there is one). A completion or discharge adds the discharge summary
+(`referrals.discharge`) as a Composition, referenced from Task.output next to the attendance
+counts (planned, then attended, not attended, cancelled and not yet due, which add up to it), and
+one Observation per outcome score (latest value; baseline, change, minimal important difference
+and whether the change is meaningful as components), which the Composition's outcome section
+lists. The instructor's recommendations go in their own section: they are written for the
+referrer. Attendance, outcomes and recommendations travel only with consent to share progress.
 
 Deliberately absent: the patient. No name, NHS number or date of birth travels in the message; the
 referrer's system already holds the patient against the referral it sent, and matches on the
-reference. Free-text notes stay in the portal too, as they may hold clinical detail.
+reference. Free-text timeline notes stay in the portal too, as they may hold clinical detail
+meant for colleagues; the discharge recommendations are the one free text written for the
+referrer, and travel in the discharge summary.
 
 Built as plain dicts and validated with `fhir.resources` (R4B models, which match R4 for these
 resources) before they are stored, so a malformed message fails in the transaction that writes it,
@@ -18,6 +25,7 @@ not hours later in a worker.
 
 import json
 import uuid
+from decimal import Decimal
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -27,7 +35,12 @@ from fhir.resources.R4B.bundle import Bundle
 from accounts.models import OrganisationKind
 from clinical.reasons import CancelReason, DeclineReason, DischargeReason
 from referrals.booking import next_booked_session
-from referrals.discharge import ENDING_ACTIONS, DischargeSummary, discharge_summary_for
+from referrals.discharge import (
+    ENDING_ACTIONS,
+    DischargeSummary,
+    OutcomeChange,
+    discharge_summary_for,
+)
 from referrals.models import Referral, ReferralEvent, Status
 from referrals.workflow import FHIR_TASK_STATUS
 
@@ -105,7 +118,143 @@ def _output(code: str, display: str, **value) -> dict:
     }
 
 
-def _discharge_composition(summary: DischargeSummary, referral: Referral, when: str) -> dict:
+def _quantity(value: Decimal, unit: str) -> dict:
+    number: int | float = int(value) if value == value.to_integral_value() else float(value)
+    return {"value": number, **({"unit": unit} if unit else {})}
+
+
+def _change_component(code: str, display: str, **value: object) -> dict:
+    return {
+        "code": {
+            "coding": [
+                {
+                    "system": portal_system("CodeSystem/outcome-change"),
+                    "code": code,
+                    "display": display,
+                }
+            ],
+            "text": display,
+        },
+        **value,
+    }
+
+
+def _outcome_observation(outcome: OutcomeChange, referral: Referral) -> dict:
+    """One outcome as an Observation: the latest value (the baseline when measured once), with
+    the baseline, the change, the minimal important difference and the verdict as components.
+    No subject: the referral reference identifies the patient to the referrer (module note)."""
+    measured_once = outcome.latest is None or outcome.latest_on is None
+    value = outcome.baseline if measured_once else outcome.latest
+    when = outcome.baseline_on if measured_once else outcome.latest_on
+    code: dict = {"text": outcome.name}
+    if outcome.coding is not None:
+        system, code_value, display = outcome.coding
+        code["coding"] = [
+            {"system": system, "code": code_value, **({"display": display} if display else {})}
+        ]
+    components = []
+    if outcome.baseline is not None and not measured_once:
+        components.append(
+            _change_component(
+                "baseline",
+                "Baseline value",
+                valueQuantity=_quantity(outcome.baseline, outcome.unit),
+            )
+        )
+    if outcome.change is not None:
+        components.append(
+            _change_component(
+                "change-from-baseline",
+                "Change from baseline",
+                valueQuantity=_quantity(outcome.change, outcome.unit),
+            )
+        )
+    if outcome.threshold is not None:
+        components.append(
+            _change_component(
+                "minimal-important-difference",
+                "Minimal important difference",
+                valueQuantity=_quantity(outcome.threshold.quantize(Decimal("0.01")), outcome.unit),
+            )
+        )
+    if outcome.meaningful is not None:
+        components.append(
+            _change_component(
+                "meaningful-change", "Meaningful change", valueBoolean=outcome.meaningful
+            )
+        )
+    observation: dict = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": code,
+        "basedOn": [_service_request_reference(referral)],
+        "note": [{"text": f"{outcome.verdict}. {outcome.direction_text}."}],
+    }
+    if value is not None:
+        observation["valueQuantity"] = _quantity(value, outcome.unit)
+    if when is not None:
+        observation["effectiveDateTime"] = when.isoformat()
+    if components:
+        observation["component"] = components
+    return observation
+
+
+def _empty_reason(code: str = "unavailable") -> dict:
+    return {
+        "emptyReason": {
+            "coding": [
+                {"system": "http://terminology.hl7.org/CodeSystem/list-empty-reason", "code": code}
+            ]
+        }
+    }
+
+
+def _discharge_composition(
+    summary: DischargeSummary,
+    referral: Referral,
+    when: str,
+    observation_ids: list[str],
+    *,
+    shares_progress: bool,
+) -> dict:
+    """The letter's sections as a Composition; the outcome section points at the Observations.
+    Without consent to share progress, only the ending goes back."""
+    withheld = "Not shared: the patient has not consented to sharing their progress."
+    if shares_progress:
+        outcome_section: dict = {
+            "title": "Outcome measures",
+            "text": _narrative(
+                *([o.sentence for o in summary.outcomes] or [f"{summary.outcome_text}."])
+            ),
+        }
+        if observation_ids:
+            outcome_section["entry"] = [
+                {"reference": f"urn:uuid:{id_}", "type": "Observation"} for id_ in observation_ids
+            ]
+        else:
+            outcome_section.update(_empty_reason())
+        progress_sections = [
+            {"title": "Attendance", "text": _narrative(summary.attendance_text)},
+            outcome_section,
+            {
+                "title": "Safety alerts and incidents",
+                "text": _narrative(
+                    *([e.sentence for e in summary.safety_events] or [f"{summary.safety_text}."])
+                ),
+            },
+            {
+                "title": "Recommendations",
+                "text": _narrative(summary.recommendations_text),
+            },
+        ]
+    else:
+        progress_sections = [
+            {
+                "title": "Attendance and outcomes",
+                "text": _narrative(withheld),
+                **_empty_reason("withheld"),
+            }
+        ]
     return {
         "resourceType": "Composition",
         "status": "final",
@@ -118,29 +267,8 @@ def _discharge_composition(summary: DischargeSummary, referral: Referral, when: 
         "author": [_organisation_reference(referral.operator)],
         "title": f"Exercise referral {referral.reference}: discharge summary",
         "section": [
-            {
-                "title": "Ending",
-                "text": _narrative(f"{summary.status_label}: {summary.reason_label}."),
-            },
-            {"title": "Attendance", "text": _narrative(summary.attendance_text)},
-            {
-                "title": "Outcome measures",
-                "text": _narrative(summary.outcome_text or "See the portal."),
-                **(
-                    {
-                        "emptyReason": {
-                            "coding": [
-                                {
-                                    "system": "http://terminology.hl7.org/CodeSystem/list-empty-reason",
-                                    "code": "unavailable",
-                                }
-                            ]
-                        }
-                    }
-                    if not summary.outcome_changes
-                    else {}
-                ),
-            },
+            {"title": "Ending", "text": _narrative(summary.ending_text)},
+            *progress_sections,
         ],
     }
 
@@ -164,6 +292,27 @@ def _first_session_outputs(referral: Referral, event: ReferralEvent) -> list[dic
                     },
                     "display": first.centre.name,
                 },
+            )
+        )
+    return outputs
+
+
+def _attendance_outputs(summary: DischargeSummary) -> list[dict]:
+    """Attendance in Task.output: planned, then each part of it (they add up to planned)."""
+    tally = summary.attendance
+    outputs = [
+        _output("sessions-planned", "Sessions planned", valueInteger=tally.planned),
+        _output("sessions-attended", "Sessions attended", valueInteger=tally.attended),
+        _output("sessions-missed", "Sessions not attended", valueInteger=tally.did_not_attend),
+        _output("sessions-cancelled", "Sessions cancelled", valueInteger=tally.cancelled),
+        _output("sessions-not-yet-due", "Sessions not yet due", valueInteger=tally.not_yet_due),
+    ]
+    if tally.not_recorded:
+        outputs.append(
+            _output(
+                "sessions-not-recorded",
+                "Sessions with attendance not recorded",
+                valueInteger=tally.not_recorded,
             )
         )
     return outputs
@@ -212,25 +361,29 @@ def bundle_for_update(
         task["output"] = first_session
     if event.action in ENDING_ACTIONS:
         summary = discharge_summary_for(referral, event)
+        shares_progress = referral.shares_progress
+        observations = (
+            {str(uuid.uuid4()): _outcome_observation(o, referral) for o in summary.outcomes}
+            if shares_progress
+            else {}
+        )
         task["output"] = [
-            _output(
-                "sessions-attended", "Sessions attended", valueInteger=summary.sessions_attended
-            ),
-            _output("sessions-planned", "Sessions planned", valueInteger=summary.sessions_planned),
-            _output(
-                "sessions-missed", "Sessions not attended", valueInteger=summary.sessions_missed
-            ),
+            *(_attendance_outputs(summary) if shares_progress else []),
             _output(
                 "discharge-summary",
                 "Discharge summary",
                 valueReference={"reference": f"urn:uuid:{summary_id}", "type": "Composition"},
             ),
         ]
+        composition = _discharge_composition(
+            summary, referral, when, list(observations), shares_progress=shares_progress
+        )
         entries.append(
-            {
-                "fullUrl": f"urn:uuid:{summary_id}",
-                "resource": {"id": summary_id, **_discharge_composition(summary, referral, when)},
-            }
+            {"fullUrl": f"urn:uuid:{summary_id}", "resource": {"id": summary_id, **composition}}
+        )
+        entries.extend(
+            {"fullUrl": f"urn:uuid:{id_}", "resource": {"id": id_, **observation}}
+            for id_, observation in observations.items()
         )
     destination_parts = urlsplit(destination)
     header = {

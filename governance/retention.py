@@ -302,6 +302,7 @@ def _pseudonymise_referrals(ids: list[int], c: Cutoffs, now: datetime.datetime) 
     return Referral.objects.filter(pk__in=locked).update(
         medication_notes="",
         relevant_history="",
+        discharge_recommendations="",
         ubrn="",
         bars_service_request_id="",
         pseudonymised_at=now,

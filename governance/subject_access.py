@@ -68,6 +68,7 @@ REFERRAL_FIELDS = (
     "heart_rate_medication",
     "medication_notes",
     "relevant_history",
+    "discharge_recommendations",
     "exclusions_present",
     "safety_screened_at",
     "risk_tier",

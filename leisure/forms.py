@@ -127,6 +127,18 @@ class RequestInformationForm(forms.Form):
     )
 
 
+def recommendations_field() -> PlainTextField:
+    """The instructor's advice for the referrer, which goes into the discharge summary."""
+    return PlainTextField(
+        max_length=SHORT_NOTE_MAX,
+        label="Recommendations for the referrer (optional)",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        required=False,
+        help_text="The referrer reads this in the discharge summary, for example how to keep "
+        "active and what to review.",
+    )
+
+
 class DischargeForm(forms.Form):
     reason = forms.ChoiceField(
         label="Why is the patient leaving the programme?",
@@ -140,6 +152,7 @@ class DischargeForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
     )
+    recommendations = recommendations_field()
 
 
 class NoteForm(forms.Form):
@@ -151,6 +164,10 @@ class NoteForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
     )
+
+
+class CompleteForm(NoteForm):
+    recommendations = recommendations_field()
 
 
 class BookForm(forms.Form):

@@ -10,7 +10,7 @@ import datetime
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypedDict, cast
 
-from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Now
 from django.utils import timezone
 
@@ -74,17 +74,70 @@ def classes_run_by(user: "User") -> QuerySet[ProgrammeClass]:
 
 
 def classes_today_for(user: "User", day: datetime.date) -> QuerySet[ProgrammeClass]:
-    """The user's classes that run on `day`: active classes in that weekday's slot, and any class
-    with sessions booked that day (its slot may have moved since they were booked)."""
+    """The user's classes that meet on `day`'s weekday: the active ones, and an inactive one
+    that still has sessions that day. Exactly those: a session on another weekday (a class's
+    slot moved, a one-to-one) is listed apart, by `sessions_of_the_day`, so no class shows up
+    on a day it does not meet."""
     start, end = day_bounds(day)
     sessions_that_day = Session.objects.filter(
         programme_class=OuterRef("pk"), scheduled_at__gte=start, scheduled_at__lt=end
     )
     return (
         classes_run_by(user)
-        .filter(Q(is_active=True, weekday=day.weekday()) | Exists(sessions_that_day))
+        .filter(weekday=day.weekday())
+        .filter(Q(is_active=True) | Exists(sessions_that_day))
         .order_by("start_time", "facility__name", "name", "id")
     )
+
+
+def sessions_of_the_day(
+    user: "User", day: datetime.date, classes: "Iterable[ProgrammeClass]"
+) -> tuple[dict[int, list[Session]], list[Session]]:
+    """In one query: the registers of `classes` on `day` (class id -> sessions), and the day's
+    other sessions of the user's caseload, on none of those registers: one-to-ones and
+    assessments, and class sessions on a day their class does not meet."""
+    classes = list(classes)
+    registers: dict[int, list[Session]] = {c.id: [] for c in classes}
+    others: list[Session] = []
+    sessions = (
+        _sessions_on(day)
+        .filter(Q(programme_class__in=list(registers)) | Q(referral__in=caseload_scope(user)))
+        .select_related("programme_class")
+    )
+    for session in sessions:
+        if session.programme_class_id in registers:
+            registers[session.programme_class_id].append(session)
+        else:
+            others.append(session)
+    return registers, others
+
+
+def holders_without_session(
+    classes: "Iterable[ProgrammeClass]", day: datetime.date
+) -> dict[int, list[Referral]]:
+    """Per class, participants holding a place (booked or under way) whose sessions run over
+    `day` (booked before and after it) but have none that day: the register names them rather
+    than leave them out. One query; class id -> referrals by surname."""
+    classes = list(classes)
+    start, end = day_bounds(day)
+    that_day = Session.objects.filter(
+        referral=OuterRef("pk"), scheduled_at__gte=start, scheduled_at__lt=end
+    )
+    missing = (
+        Referral.objects.filter(
+            programme_class__in=[c.id for c in classes], status__in=IN_PROGRAMME
+        )
+        .annotate(first_at=Min("sessions__scheduled_at"), last_at=Max("sessions__scheduled_at"))
+        .filter(first_at__lt=start, last_at__gte=end)
+        .exclude(Exists(that_day))
+        .select_related("patient")
+        .order_by("patient__family_name", "patient__given_name", "id")
+    )
+    result: dict[int, list[Referral]] = {c.id: [] for c in classes}
+    for referral in missing:
+        # cast: filtered on the class, so every referral here has one.
+        result[cast(int, referral.programme_class_id)].append(referral)
+    return result
 
 
 # --- Registers ---------------------------------------------------------------------------------

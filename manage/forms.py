@@ -13,6 +13,7 @@ from accounts.validation import ADDRESS_MAX, SHORT_NOTE_MAX, PlainTextField
 from clinical.conditions import Condition, Exclusion
 from facilities.models import Facility, Programme, ProgrammeClass
 from facilities.postcodes import normalise_postcode, validate_postcode
+from facilities.timetable import planned_sessions_problem
 
 _DISTRICT = re.compile(r"^[A-Z]{1,2}[0-9][0-9A-Z]?$")
 TIME_FORMATS = ["%H:%M", "%H.%M"]
@@ -184,8 +185,10 @@ class ProgrammeForm(forms.Form):
         label="Planned sessions",
         min_value=1,
         max_value=500,
-        initial=24,
-        help_text="Adherence is measured against this: attending 75% or more counts as adhering.",
+        initial=12,
+        help_text="Sessions each participant is offered: at most one a week, as a participant "
+        "joins one weekly class. Adherence is measured against this: attending 75% or more "
+        "counts as adhering.",
         error_messages={"required": "Enter the number of planned sessions"},
     )
     dna_limit = forms.IntegerField(
@@ -212,6 +215,11 @@ class ProgrammeForm(forms.Form):
             self.add_error(
                 "max_age", "The maximum age must be the same as or more than the minimum age"
             )
+        weeks, planned = cleaned.get("duration_weeks"), cleaned.get("planned_sessions")
+        if weeks is not None and planned is not None:
+            problem = planned_sessions_problem(weeks, planned)
+            if problem:
+                self.add_error("planned_sessions", problem)
         return cleaned
 
     def service_fields(self) -> dict:

@@ -15,7 +15,9 @@ Definitions (the ones DOMAIN.md leaves open):
   sessions (4 * attended >= 3 * planned, exact integer arithmetic) ÷ started.
 - *completion*: started referrals now completed ÷ started.
 - *days to first session*: calendar days (in the site's time zone) from submission to the first
-  attended session; the median (`percentile_cont(0.5)`) over started referrals.
+  attended session on or after it; the median (`percentile_cont(0.5)`) over started referrals.
+  Never negative: a session recorded before the referral was submitted (a data error, or an
+  import) is no first session of this referral and is left out of the duration.
 - *outcome change*: per instrument and numeric score, referrals with that score at both baseline
   and exit, counting only referrals whose patient consents to evaluation use (consent not given or
   withdrawn takes a referral out of every outcome figure: `referrals.consent.evaluation_referrals`;
@@ -211,7 +213,11 @@ def _with_participation(queryset: QuerySet[Referral]) -> QuerySet[Referral]:
             0,
         ),
         first_attended_at=Subquery(
-            attended.order_by().values("referral").annotate(t=Min("scheduled_at")).values("t")[:1]
+            attended.filter(scheduled_at__gte=OuterRef("submitted_at"))
+            .order_by()
+            .values("referral")
+            .annotate(t=Min("scheduled_at"))
+            .values("t")[:1]
         ),
         attended_x4=F("attended") * 4,
     )
@@ -454,7 +460,7 @@ def headline_rows(report: Report, suppress: bool) -> list[tuple[str, str]]:
         ),
         ("Completed", show_count(c.completed, suppress)),
         ("Completion (completed ÷ started)", show_rate(c.completed, c.started, suppress)),
-        ("Median days from referral to first session", median),
+        ("Median days from submission to first attended session", median),
         (
             "Moved up at least one GPPAQ category (baseline to exit)",
             show_rate(report.gppaq_moved_up, report.gppaq_pairs, suppress),

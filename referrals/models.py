@@ -321,6 +321,10 @@ class Referral(models.Model):
     # Bumped by every change of state: a stale copy cannot overwrite a newer one.
     version = models.PositiveIntegerField(default=1)
 
+    # The instructor's advice for the referrer, given at completion or discharge; it goes to the
+    # referrer in the discharge summary (the letter and the FHIR message).
+    discharge_recommendations = bounded_text_field(SHORT_NOTE_MAX, blank=True)
+
     ubrn = models.CharField("e-RS UBRN", max_length=12, blank=True)
     bars_service_request_id = models.CharField("BaRS ServiceRequest id", max_length=64, blank=True)
     # Set by the retention rule: free text and external ids cleared, coded facts kept.
@@ -377,6 +381,7 @@ class Referral(models.Model):
             ),
             text_length_constraint("referral", "medication_notes", CLINICAL_TEXT_MAX),
             text_length_constraint("referral", "relevant_history", CLINICAL_TEXT_MAX),
+            text_length_constraint("referral", "discharge_recommendations", SHORT_NOTE_MAX),
         ]
         indexes = [
             # Referrer dashboard: an organisation's referrals, most recently changed first.

@@ -423,26 +423,40 @@ def referral_start(*, referral: Referral, by: "User", note: str = "") -> Referra
     return transition(referral, by=by, action_name="start", note=note)
 
 
-def referral_complete(*, referral: Referral, by: "User", note: str = "") -> ReferralEvent:
+def _recommendations(value: str) -> str:
+    """The instructor's advice for the referrer: optional, bounded like any free text."""
+    value = (value or "").strip()
+    check_field_value(Referral, "discharge_recommendations", value, key="recommendations")
+    return value
+
+
+def referral_complete(
+    *, referral: Referral, by: "User", note: str = "", recommendations: str = ""
+) -> ReferralEvent:
+    """Complete the programme; `recommendations` go to the referrer in the discharge summary."""
+    recommendations = _recommendations(recommendations)
     return transition(
         referral,
         by=by,
         action_name="complete",
         note=note,
+        changes={"discharge_recommendations": recommendations},
         then=release_future_sessions(by, Session.Attendance.CANCELLED_PROVIDER),
     )
 
 
 def referral_discharge(
-    *, referral: Referral, by: "User", reason: str, note: str = ""
+    *, referral: Referral, by: "User", reason: str, note: str = "", recommendations: str = ""
 ) -> ReferralEvent:
     _require_reason(reason, DischargeReason, note)
+    recommendations = _recommendations(recommendations)
     return transition(
         referral,
         by=by,
         action_name="discharge",
         reason_code=reason,
         note=note,
+        changes={"discharge_recommendations": recommendations},
         then=release_future_sessions(by, Session.Attendance.CANCELLED_PROVIDER),
     )
 

@@ -78,7 +78,7 @@ class ProgrammeFactory(factory.django.DjangoModelFactory):
     max_age = 90
     exclusions = list(Exclusion.values)
     duration_weeks = 12
-    planned_sessions = 24
+    planned_sessions = 12
 
 
 class ProgrammeClassFactory(factory.django.DjangoModelFactory):

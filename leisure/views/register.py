@@ -11,7 +11,7 @@ htmx swaps a marked row in place.
 import datetime
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 from django.contrib import messages
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 
     from accounts.http import AuthenticatedHttpRequest
     from accounts.models import User
-    from referrals.models import Patient
+    from referrals.models import Patient, Referral
 
 CASELOAD_PAGE_SIZE = 50
 MARKS = (Attendance.ATTENDED, Attendance.DNA, Attendance.CANCELLED_PATIENT)
@@ -114,9 +114,12 @@ def _rows(
     ]
 
 
-def _audit_rows(request: HttpRequest, rows: list[RegisterRow]) -> None:
-    shown = list({row.session.referral_id: row.session.referral for row in rows}.values())
-    audit_read(request, AccessKind.LIST, referrals=shown)
+def _audit_rows(
+    request: HttpRequest, rows: list[RegisterRow], also: "Iterable[Referral]" = ()
+) -> None:
+    shown = {row.session.referral_id: row.session.referral for row in rows}
+    shown.update((referral.id, referral) for referral in also)
+    audit_read(request, AccessKind.LIST, referrals=list(shown.values()))
 
 
 @dataclass(frozen=True)
@@ -124,6 +127,8 @@ class ClassRegister:
     programme_class: ProgrammeClass
     rows: list[RegisterRow]
     url: str
+    # Holding a place, with sessions before and after the day but none on it.
+    missing: "list[Referral]" = field(default_factory=list)
 
 
 def _caseload_summary(rows: list[register.CaseloadRow]) -> dict[str, int]:
@@ -140,13 +145,17 @@ def today(request: "AuthenticatedHttpRequest") -> HttpResponse:
     now = timezone.localdate()
     day = _day_from_query(request.GET.get("day")) or now
     classes = list(register.classes_today_for(request.user, day))
-    sessions = register.registers_for(classes, day)
-    rows = _rows([s for c in classes for s in sessions[c.id]], now)
-    _audit_rows(request, rows)
+    sessions, others = register.sessions_of_the_day(request.user, day, classes)
+    missing = register.holders_without_session(classes, day)
+    rows = _rows([*(s for c in classes for s in sessions[c.id]), *others], now)
+    _audit_rows(request, rows, also=[r for c in classes for r in missing[c.id]])
     rows_by_class: dict[int, list[RegisterRow]] = {c.id: [] for c in classes}
+    other_rows = []
     for row in rows:
-        # cast: these are the classes' registers, so every session has its class.
-        rows_by_class[cast(int, row.session.programme_class_id)].append(row)
+        if row.session.programme_class_id in rows_by_class:
+            rows_by_class[row.session.programme_class_id].append(row)
+        else:
+            other_rows.append(row)
     context = {
         "day": day,
         "is_today": day == now,
@@ -154,9 +163,15 @@ def today(request: "AuthenticatedHttpRequest") -> HttpResponse:
         "previous_day": day - datetime.timedelta(days=1),
         "next_day": day + datetime.timedelta(days=1),
         "registers": [
-            ClassRegister(programme_class=c, rows=rows_by_class[c.id], url=_register_url(c, day))
+            ClassRegister(
+                programme_class=c,
+                rows=rows_by_class[c.id],
+                url=_register_url(c, day),
+                missing=missing[c.id],
+            )
             for c in classes
         ],
+        "other_rows": other_rows,
         "caseload": _caseload_summary(register.caseload_rows(request.user)),
         "alert_panel": open_alerts_panel(request.user),
     }
@@ -171,13 +186,17 @@ def class_register(
     programme_class = _class_or_404(request.user, class_id)
     now = timezone.localdate()
     rows = _rows(register.register_for(programme_class, day), now)
-    _audit_rows(request, rows)
+    missing = register.holders_without_session([programme_class], day)[programme_class.id]
+    _audit_rows(request, rows, also=missing)
     context = {
         "programme_class": programme_class,
         "day": day,
         "is_today": day == now,
         "in_future": day > now,
+        # A day the class does not meet: its sessions still show, with a note.
+        "off_timetable": day.weekday() != programme_class.weekday,
         "rows": rows,
+        "missing": missing,
         "previous_week": _register_url(programme_class, day - datetime.timedelta(weeks=1)),
         "next_week": _register_url(programme_class, day + datetime.timedelta(weeks=1)),
     }

@@ -48,6 +48,7 @@ from .. import selectors
 from ..forms import (
     AcceptForm,
     BookForm,
+    CompleteForm,
     DeclineForm,
     DischargeForm,
     NoteForm,
@@ -186,13 +187,19 @@ ACTION_PAGES = {
         "Sessions booked.",
         fields=("first_session_at", "note"),
     ),
-    "complete": ActionPage("Complete the programme", NoteForm, "Complete", "Programme completed."),
+    "complete": ActionPage(
+        "Complete the programme",
+        CompleteForm,
+        "Complete",
+        "Programme completed.",
+        fields=("note", "recommendations"),
+    ),
     "discharge": ActionPage(
         "Discharge the patient",
         DischargeForm,
         "Discharge",
         "Patient discharged.",
-        fields=("reason", "note"),
+        fields=("reason", "note", "recommendations"),
         warning=True,
     ),
 }

@@ -222,8 +222,14 @@ class Instrument:
     - `scorer` is pure: cleaned answers in (every item code present; optional items may be
       None), a JSON-ready result dict out. The module docstring documents the result shape.
     - `score_ranges` gives the inclusive (min, max) of every numeric output, by dotted path.
-    - `meaningful_change` gives the smallest change that matters, by output path, where known.
-    - `higher_is_better` says which way is improvement, by output path.
+    - `meaningful_change` gives the minimal important difference (the smallest change that
+      matters to a patient) in the score's own units, by output path, where one is published;
+      `meaningful_change_relative` gives it as a fraction of the baseline value instead (5% of
+      body weight). Each module's docstring names its source in one line.
+    - `higher_is_better` says which way is improvement, by output path; an output left out
+      claims no direction (BMI: lower is better for most referrals, not for all).
+    - `summary_outputs` are the scores a discharge summary reports, in order; by default every
+      output with a threshold or a direction.
     - `cross_checks` see the cleaned answers together and return {item code: message}.
     - `licence_setting` names a Django setting that must be True before the instrument scores
       (read when scoring, so tests and deployments can switch it).
@@ -240,7 +246,9 @@ class Instrument:
     instructions: str = ""
     bandings: tuple[Banding, ...] = ()
     meaningful_change: Mapping[str, Number] = field(default_factory=dict)
+    meaningful_change_relative: Mapping[str, Decimal] = field(default_factory=dict)
     higher_is_better: Mapping[str, bool] = field(default_factory=dict)
+    summary_outputs: tuple[str, ...] = ()
     codes: Mapping[str, Coding] = field(default_factory=dict)
     cross_checks: tuple[CrossCheck, ...] = ()
     licence_setting: str | None = None
@@ -261,6 +269,73 @@ class Instrument:
         from django.conf import settings
 
         return getattr(settings, self.licence_setting, False) is True
+
+    @property
+    def reported_outputs(self) -> tuple[str, ...]:
+        """The scores a summary of change reports, in order."""
+        if self.summary_outputs:
+            return self.summary_outputs
+        declared = [
+            *self.meaningful_change,
+            *self.meaningful_change_relative,
+            *self.higher_is_better,
+        ]
+        return tuple(dict.fromkeys(declared)) or tuple(self.score_ranges)[:1]
+
+    def minimal_important_difference(
+        self, output: str, baseline: Number | None = None
+    ) -> tuple[Decimal | None, str]:
+        """The threshold for `output` in its own units (a relative one worked out from
+        `baseline`), and how to say it: (Decimal("3"), "3 points"). (None, "") when the
+        instrument states none, or a relative one has no baseline."""
+        unit = self.output_unit(output)
+        if output in self.meaningful_change:
+            value = Decimal(str(self.meaningful_change[output]))
+            return value, f"{value} {unit or ('point' if value == 1 else 'points')}"
+        if output in self.meaningful_change_relative and baseline is not None:
+            fraction = self.meaningful_change_relative[output]
+            value = abs(Decimal(str(baseline))) * fraction
+            percent = (fraction * 100).normalize()
+            shown = round_half_up(value, 1)
+            return value, f"{percent:f}% of baseline, {shown}{f' {unit}' if unit else ''}"
+        return None, ""
+
+    def output_unit(self, output: str) -> str:
+        """The unit of a numeric output: a number item's own, kg/m² for BMI, else ''."""
+        head = output.split(".")[0]
+        item = next((item for item in self.items if item.code == head), None)
+        if isinstance(item, NumberItem):
+            return item.unit
+        return {"bmi": "kg/m²", "distance_m": "m", "total_met": "MET-min/week"}.get(output, "")
+
+    def output_label(self, output: str) -> str:
+        """A reader's name for an output: "Total score", "BMI", "Weight"."""
+        head = output.split(".")[0]
+        item = next((item for item in self.items if item.code == head), None)
+        if item is not None:
+            return item.text
+        return {
+            "total": "Total score",
+            "bmi": "BMI",
+            "metric": "Metric score",
+            "raw": "Raw score",
+            "pai": "Physical Activity Index",
+            "total_met": "Total physical activity",
+            "distance_m": "Distance walked",
+            "vas": "Health today (0-100)",
+            "count": "Stands in 30 seconds",
+        }.get(output, output.replace("_", " ").capitalize())
+
+    def output_coding(self, output: str) -> Coding | None:
+        """The code naming an output for another system: its own, its item's, or the
+        instrument's when the instrument has one score of note."""
+        head = output.split(".")[0]
+        if output in self.codes:
+            return self.codes[output]
+        item = next((item for item in self.items if item.code == head), None)
+        if item is not None and item.coding is not None:
+            return item.coding
+        return self.codes.get("instrument")
 
     def item(self, code: str) -> Item:
         return next(item for item in self.items if item.code == code)

@@ -12,6 +12,8 @@ Result::
 
 The level labels here are neutral; the licensed questionnaire wording comes with the EuroQol
 licence and must be used when patients fill it in themselves.
+
+Meaningful change: none declared for the VAS (published ones vary by condition); higher is better.
 """
 
 from . import base

@@ -4,6 +4,9 @@ Result::
 
     {"total": 8, "band": "mild", "band_label": "Mild"}
     # total 0-21, lower is better; band minimal | mild | moderate | severe
+
+Meaningful change: 4 points, lower is better (Toussaint et al., Sensitivity to change and minimal
+clinically important difference of the GAD-7, J Affect Disord 2020;265:395-401).
 """
 
 from . import base
@@ -52,6 +55,7 @@ INSTRUMENT = base.Instrument(
     score_ranges={"total": (0, 21)},
     bandings=(SEVERITY,),
     higher_is_better={"total": False},
+    meaningful_change={"total": 4},
     codes={"instrument": Coding(SNOMED, "445455005")},
     licence=(
         "Developed by Drs Robert L Spitzer, Janet B W Williams, Kurt Kroenke and colleagues, with "

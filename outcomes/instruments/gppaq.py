@@ -28,6 +28,9 @@ each cell can be checked against the published guidance and corrected in one pla
   exercise and "<1 h" cycling reads as 1-<3 h here, <1 h under DOMAIN.md. Two banded answers
   cannot give the exact total (two "<1 h" answers could total 0.1 h or 1.9 h), so the published
   Annex 1(c) table is the authority for those cells; it could not be read when this was written.
+
+Meaningful change: one Physical Activity Index category (1 point), higher is better: the index
+is ordinal, so a move of a whole category is the smallest change (DH 2009 guidance, Annex 1).
 """
 
 from . import base
@@ -172,6 +175,7 @@ INSTRUMENT = base.Instrument(
     score_ranges={"pai": (0, 3)},
     bandings=(PAI,),
     higher_is_better={"pai": True},
+    meaningful_change={"pai": 1},
     codes={
         "instrument": Coding(
             SNOMED,

@@ -28,6 +28,9 @@ Days are summed across domains for the "any combination" rules, as the protocol 
 day are required even when days are 0 (the form fills 0 where the questionnaire skips); they are
 then ignored. The protocol's analysis-time exclusion of people reporting more than 16 hours a day
 in total is left to reporting; each domain here accepts up to 960 minutes a day.
+
+Meaningful change: no agreed threshold for MET-minutes a week, so a summary reports the change
+without judging it; higher is better.
 """
 
 from decimal import Decimal

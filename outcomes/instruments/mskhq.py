@@ -7,6 +7,9 @@ Result::
 Item texts here are the 14 domain headings of Hill et al. (2016), and the response labels are a
 neutral 4 (best) to 0 (worst) scale. The licensed form words each question and its five answers
 differently; load that wording from the licence pack before patients fill this in themselves.
+
+Meaningful change: 6 points, higher is better (Price et al., Determining responsiveness and
+meaningful changes for the MSK-HQ, BMJ Open 2019;9:e025357; DOMAIN.md).
 """
 
 from . import base

@@ -12,6 +12,9 @@ Each question is reported on its own, never summed. Result::
 Life satisfaction, worthwhile and happiness (higher is better) band as 0-4 low, 5-6 medium,
 7-8 high, 9-10 very high. Anxiety (lower is better) bands differently: 0-1 very low, 2-3 low,
 4-5 medium, 6-10 high.
+
+Meaningful change: ONS publishes no individual-level threshold, so a summary reports each
+change without judging it; higher is better except for anxiety.
 """
 
 from . import base

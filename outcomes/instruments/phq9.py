@@ -11,6 +11,9 @@ Result::
 
 `safety_alert` is independent of the total: any answer above "Not at all" to item 9 must reach the
 instructor and coordinator at once, whatever the band.
+
+Meaningful change: 5 points, lower is better (Löwe et al., Monitoring depression treatment
+outcomes with the PHQ-9, Med Care 2004;42(12):1194-201).
 """
 
 from . import base
@@ -82,6 +85,7 @@ INSTRUMENT = base.Instrument(
     score_ranges={"total": (0, 27)},
     bandings=(SEVERITY,),
     higher_is_better={"total": False},
+    meaningful_change={"total": 5},
     codes={"instrument": Coding(SNOMED, "720433000")},
     licence=(
         "Developed by Drs Robert L Spitzer, Janet B W Williams, Kurt Kroenke and colleagues, with "

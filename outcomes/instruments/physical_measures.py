@@ -20,6 +20,11 @@ exclusion "resting BP >= 180/100" in DOMAIN.md). Weight, height and blood pressu
 waist and resting heart rate are optional. The WHO BMI bands are used as they stand; NICE's lower
 action thresholds for people of South Asian, Chinese, other Asian, Middle Eastern, Black African
 or African-Caribbean family background need ethnicity, which this instrument does not ask.
+
+Meaningful change: 5% of baseline body weight, and so of BMI at an unchanged height (NICE
+CG189, obesity: a sustained 5% loss brings health benefits); no direction is claimed for weight
+or BMI (lower is better only for those above a healthy weight). No threshold for waist, blood
+pressure or heart rate; lower is better for blood pressure and resting heart rate.
 """
 
 from decimal import Decimal
@@ -157,6 +162,8 @@ INSTRUMENT = base.Instrument(
     },
     bandings=(BMI_BANDS,),
     higher_is_better={"bp_systolic": False, "bp_diastolic": False, "resting_hr": False},
+    meaningful_change_relative={"bmi": Decimal("0.05"), "weight_kg": Decimal("0.05")},
+    summary_outputs=("bmi", "weight_kg", "waist_cm", "bp_systolic", "bp_diastolic", "resting_hr"),
     codes={"bmi": Coding(LOINC, "39156-5", "Body mass index (BMI) [Ratio]")},
     cross_checks=(_diastolic_below_systolic,),
     licence="Standard clinical measurements; LOINC codes © Regenstrief Institute (free licence).",

@@ -3,6 +3,9 @@
 Result::
 
     {"count": 12}   # 0-50, higher is better
+
+Meaningful change: no threshold is declared (published ones vary by condition), so a summary
+reports the change without judging it; higher is better.
 """
 
 from . import base

@@ -3,6 +3,10 @@
 Result::
 
     {"distance_m": 420}   # whole metres, 0-1000, higher is better; about 50 m change matters
+
+Meaningful change: 50 metres, higher is better (Perera et al., Meaningful change and
+responsiveness in common physical performance measures in older adults, J Am Geriatr Soc
+2006;54(5):743-9: 50 m a substantial change).
 """
 
 from . import base

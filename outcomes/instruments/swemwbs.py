@@ -7,6 +7,9 @@ Result::
 The raw sum is not interval-scaled; it is converted to a metric score with the published Rasch
 conversion table (Stewart-Brown et al. 2009; Warwick Medical School SWEMWBS scoring guidance).
 Compare and average the metric score, not the raw sum.
+
+Meaningful change: 3 points on the metric score, higher is better (the upper end of the 1-3
+point minimal important difference in Shah et al., Health Qual Life Outcomes 2018;16:239).
 """
 
 from decimal import Decimal
@@ -86,6 +89,8 @@ INSTRUMENT = base.Instrument(
     scorer=raw_and_metric,
     score_ranges={"raw": (7, 35), "metric": (Decimal("7.00"), Decimal("35.00"))},
     higher_is_better={"raw": True, "metric": True},
+    meaningful_change={"metric": 3},
+    summary_outputs=("metric",),
     codes={"instrument": Coding(SNOMED, "718466001")},
     licence=(
         "Short Warwick-Edinburgh Mental Wellbeing Scale (SWEMWBS) © NHS Health Scotland, "

@@ -3,6 +3,9 @@
 Result::
 
     {"total": 48}   # 14-70, higher is better; no bands (DOMAIN.md gives none)
+
+Meaningful change: 3 points, higher is better (the lower end of the 3-8 point minimal important
+difference in Maheswaran et al., Health Qual Life Outcomes 2012;10:156).
 """
 
 from . import base
@@ -46,6 +49,7 @@ INSTRUMENT = base.Instrument(
     scorer=total,
     score_ranges={"total": (14, 70)},
     higher_is_better={"total": True},
+    meaningful_change={"total": 3},
     codes={"instrument": Coding(SNOMED, "718426000")},
     licence=(
         "Warwick-Edinburgh Mental Wellbeing Scale (WEMWBS) © NHS Health Scotland, University of "

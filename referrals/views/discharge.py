@@ -1,9 +1,11 @@
-"""The printable discharge summary of a completed or discharged referral.
+"""The printable discharge summary of a completed or discharged referral: a letter from the
+centre to the referrer, to print or save as PDF from the browser (the print stylesheet drops the
+site's header, footer and buttons).
 
-Whoever may see the referral
-may see its summary (the same user-scoped selector as the referral page); other referrals, and
-referrals that have not ended, are a 404. The referrer sees attendance and outcomes only while
-the patient's consent to share progress stands.
+Whoever may see the referral may see its summary (the same user-scoped selector as the referral
+page); other referrals, and referrals that have not ended, are a 404. The referrer sees
+attendance, outcomes, safety events and recommendations only while the patient's consent to share
+progress stands.
 """
 
 import datetime
@@ -28,7 +30,9 @@ if TYPE_CHECKING:
 ENDED = frozenset({Status.COMPLETED, Status.DISCHARGED})
 
 
-def _date(value: datetime.date) -> str:
+def _date(value: datetime.date | None) -> str:
+    if value is None:
+        return "Not recorded"
     return formats.date_format(
         timezone.localtime(value) if isinstance(value, datetime.datetime) else value, "j F Y"
     )
@@ -44,9 +48,13 @@ def discharge_summary(request: "AuthenticatedHttpRequest", reference: str) -> Ht
     # Progress (attendance, outcomes) reaches the referrer only while consent to share stands.
     shows_progress = can_see_progress(request.user, referral)
     patient = referral.patient
+    facility = referral.facility
     context = {
         "referral": referral,
         "summary": summary,
+        "facility": facility,
+        "operator": referral.operator,
+        "ended_on": _date(summary.ended_at),
         "patient_rows": [
             ("Name", patient.full_name),
             ("NHS number", patient.nhs_number_display),
@@ -57,7 +65,7 @@ def discharge_summary(request: "AuthenticatedHttpRequest", reference: str) -> Ht
             ("Referred by", f"{referral.clinician_name}, {referral.referring_organisation.name}"),
             ("Referred on", _date(referral.referred_on)),
             ("Programme", referral.programme.name if referral.programme else "Not recorded"),
-            ("Facility", referral.facility.name if referral.facility else "Not assigned"),
+            ("Leisure centre", facility.name if facility else "Not assigned"),
         ],
         "ending_rows": [
             ("Status", summary.status_label),
@@ -65,13 +73,23 @@ def discharge_summary(request: "AuthenticatedHttpRequest", reference: str) -> Ht
             ("Reason", summary.reason_label),
         ],
         "shows_progress": shows_progress,
-        "attendance_rows": [
-            (
-                "Sessions attended",
-                f"{summary.sessions_attended} of {summary.sessions_planned} planned",
-            ),
-            ("Sessions not attended", str(summary.sessions_missed)),
-            ("Sessions cancelled", str(summary.sessions_cancelled)),
+        "attendance_rows": summary.attendance.rows,
+        "outcomes": [
+            {
+                "name": outcome.name,
+                "baseline": f"{outcome.baseline_text} ({outcome.baseline_timepoint}, "
+                f"{_date(outcome.baseline_on)})",
+                "latest": (
+                    f"{outcome.latest_text} ({outcome.latest_timepoint}, "
+                    f"{_date(outcome.latest_on)})"
+                    if outcome.latest is not None
+                    else "Not measured again"
+                ),
+                "change": outcome.change_text,
+                "verdict": outcome.verdict,
+                "direction": outcome.direction_text,
+            }
+            for outcome in summary.outcomes
         ],
     }
     return render(request, "referrals/discharge_summary.html", context)

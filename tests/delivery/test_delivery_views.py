@@ -215,9 +215,9 @@ def test_the_referrer_and_the_operator_see_the_discharge_summary(
     page = response.content.decode()
     assert "Discharge summary" in page
     assert discharged.reference in page
-    assert "1 of 24 planned" in page
+    assert "1 attended, 1 not attended" in page
     assert "Did not attend the limit of sessions in a row" in page
-    assert "No outcome measures recorded" in page
+    assert "No outcome measures were recorded during the programme" in page
     assert discharged.patient.nhs_number_display in page
 
 
@@ -235,10 +235,10 @@ def test_after_withdrawal_the_referrers_summary_leaves_out_attendance_and_outcom
     client.force_login(people.referrer_a)
     page = client.get(summary_url(discharged)).content.decode()
     assert "Did not attend the limit of sessions in a row" in page
-    assert "1 of 24 planned" not in page and "Outcome measures" not in page
+    assert "1 attended, 1 not attended" not in page and "Outcome measures" not in page
     assert "has not consented to sharing their progress" in page
     client.force_login(people.coordinator_x)
-    assert "1 of 24 planned" in client.get(summary_url(discharged)).content.decode()
+    assert "1 attended, 1 not attended" in client.get(summary_url(discharged)).content.decode()
 
 
 @pytest.mark.parametrize("persona", ["referrer_b", "coordinator_y", "commissioner"])

@@ -18,7 +18,7 @@ def test_report_page_is_accessible(page, people, persona):
     page.get_by_role("link", name="Reports").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Programme report")
     # By hand: three submitted referrals, two accepted (active, completed), both started with
-    # one attended session of the 24 planned, one completed. A commissioner sees each count
+    # one attended session of the 12 planned, one completed. A commissioner sees each count
     # from 1 to 4 as "<5" and any rate on such a count suppressed.
     exact = persona == "coordinator_x"
     expected = {

@@ -65,7 +65,7 @@ def programme_form(**overrides):
         "max_age": "",
         "exclusions": [Exclusion.UNSTABLE_ANGINA],
         "duration_weeks": "24",
-        "planned_sessions": "48",
+        "planned_sessions": "24",
         "dna_limit": "2",
         "triage_sla_days": "3",
         "is_active": "on",

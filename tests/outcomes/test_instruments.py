@@ -128,7 +128,9 @@ def test_declared_paths_exist_in_results(instrument):
     for path in (
         *instrument.score_ranges,
         *instrument.meaningful_change,
+        *instrument.meaningful_change_relative,
         *instrument.higher_is_better,
+        *instrument.summary_outputs,
         *(banding.output for banding in instrument.bandings),
         *(banding.output + "_label" for banding in instrument.bandings),
         *(banding.score for banding in instrument.bandings if banding.score),
@@ -151,9 +153,17 @@ def test_bands_cover_the_score_range_once_and_without_gaps(instrument):
             value += unit
 
 
-def test_meaningful_change_only_where_domain_md_gives_one():
+def test_meaningful_change_where_a_source_gives_one():
     declared = {i.code: dict(i.meaningful_change) for i in ALL if i.meaningful_change}
-    assert declared == {"mskhq": {"total": 6}, "six_minute_walk": {"distance_m": 50}}
+    assert declared == {
+        "gad7": {"total": 4},
+        "gppaq": {"pai": 1},
+        "mskhq": {"total": 6},
+        "phq9": {"total": 5},
+        "six_minute_walk": {"distance_m": 50},
+        "swemwbs": {"metric": 3},
+        "wemwbs": {"total": 3},
+    }
 
 
 def test_codes_match_domain_md():

@@ -390,7 +390,7 @@ def test_small_outcome_samples_and_their_rates_are_suppressed_only_when_asked():
     hidden = dict(reports.headline_rows(report, suppress=True))
     assert hidden["Started (attended at least one session)"] == "<5"
     assert hidden["Uptake (started ÷ accepted)"] == "Suppressed"
-    assert hidden["Median days from referral to first session"] == "Suppressed"
+    assert hidden["Median days from submission to first attended session"] == "Suppressed"
     assert hidden["Adherence (attended at least 75% of planned sessions ÷ started)"] == "Suppressed"
     assert reports.outcome_rows(report, suppress=True)[0] | {"instrument": ""} == {
         "instrument": "",

@@ -300,5 +300,6 @@ def test_summary_partial_renders_for_the_referral_page(people, active):
         "outcomes/partials/outcome_summary.html",
         {"summary": outcome_summary(active), "referral": active},
     )
-    assert "PHQ-9" in html and "No threshold set" in html
+    # PHQ-9 declares its meaningful change (5 points): with a baseline only, nothing to judge.
+    assert "PHQ-9" in html and "No threshold set" not in html
     assert progress_url(active) in html

@@ -482,7 +482,7 @@ def test_referral_page_shows_timeline_attendance_and_the_question(client, people
     html = client.get(reverse("referrals:detail", args=[referral.reference])).content.decode()
     assert "Is the knee pain recent?" in html
     assert "Send answer" in html
-    assert "0 of 24 sessions attended" in html
+    assert "0 of 12 sessions attended" in html
     assert "Information requested" in html
 
 
