@@ -10,6 +10,8 @@ class LeisureConfig(AppConfig):
     def ready(self) -> None:
         from referrals.sections import register_section
 
+        from .views.contact import contact_attempts_section
         from .views.triage import triage_actions_section
 
         register_section("triage_actions", triage_actions_section)
+        register_section("contact_attempts", contact_attempts_section)

@@ -181,7 +181,8 @@ def test_instrument_range_errors_show_on_their_field(client, people, active):
     assert response.status_code == 400
     html = response.content.decode()
     assert 'id="id_distance_m_error"' in html
-    assert "Must be between 0 and 1000" in html
+    # The message names the measurement, as the error summary shows it apart from the field.
+    assert "Distance walked in 6 minutes must be between 0 and 1000 m (got 5000)" in html
     assert not Assessment.objects.exists()
 
 
@@ -263,3 +264,51 @@ def test_summary_partial_renders_for_the_referral_page(people, active):
     )
     assert "PHQ-9" in html and "No threshold set" in html
     assert progress_url(active) in html
+
+
+# --- Finding 11 (issue 11): the PHQ-9 form's messages, and one success message -----------------
+
+PHQ9_QUESTIONS = {
+    1: "Little interest or pleasure in doing things",
+    3: "Trouble falling or staying asleep, or sleeping too much",
+    9: "Thoughts that you would be better off dead or of hurting yourself in some way",
+}
+
+
+def test_finding_11_an_empty_phq9_names_each_question_in_its_error(client, people, active):
+    client.force_login(people.instructor_x)
+
+    response = client.post(record_url(active), {})
+
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "This field is required." not in page
+    errors = response.context["form"].errors
+    assert errors["q3"] == [f"Answer question 3: {PHQ9_QUESTIONS[3]}"]
+    assert errors["method"] == ["Select how these answers were collected"]
+    for number in range(1, 10):
+        # The error summary links each message to its question's first answer.
+        assert f'<a href="#id_q{number}_0">Answer question {number}: ' in page
+        assert f'id="id_q{number}_0"' in page
+    assert not Assessment.objects.exists()
+
+
+def test_finding_11_an_answer_outside_the_scale_names_its_question(client, people, active):
+    client.force_login(people.instructor_x)
+
+    response = client.post(record_url(active), phq9_post(q9="7"))
+
+    assert response.status_code == 400
+    assert response.context["form"].errors["q9"] == [
+        f"Choose one of the answers to question 9: {PHQ9_QUESTIONS[9]}"
+    ]
+    assert not Assessment.objects.exists()
+
+
+def test_finding_11_a_saved_measure_shows_its_success_message_once(client, people, active):
+    client.force_login(people.instructor_x)
+
+    response = client.post(record_url(active), phq9_post(), follow=True)
+
+    assert response.status_code == 200
+    assert response.content.decode().count("PHQ-9 (baseline) recorded.") == 1
