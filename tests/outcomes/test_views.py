@@ -1,7 +1,10 @@
 """Outcome pages through Django's test client: access per page, recording, errors, alerts."""
 
+import datetime
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from outcomes.models import Assessment
 from outcomes.services import assessment_record
@@ -312,3 +315,21 @@ def test_finding_11_a_saved_measure_shows_its_success_message_once(client, peopl
 
     assert response.status_code == 200
     assert response.content.decode().count("PHQ-9 (baseline) recorded.") == 1
+
+
+def test_finding_9_the_due_page_lists_no_ended_referral(client, people, frozen_now):
+    frozen_now(timezone.make_aware(datetime.datetime(2026, 11, 2, 9, 0)))
+    people.programme_x.outcome_schedule = SCHEDULE
+    people.programme_x.save()
+    booked = referral_in_state(people, Status.BOOKED)
+    completed = referral_in_state(people, Status.COMPLETED)
+    discharged = referral_in_state(people, Status.DISCHARGED)
+    frozen_now(timezone.make_aware(datetime.datetime(2026, 12, 2, 9, 0)))
+    client.force_login(people.instructor_x)
+
+    page = client.get(reverse("outcomes:due")).content.decode()
+
+    assert booked.reference in page
+    # The completed referral's follow-ups are not due for months; its exit is not chased here.
+    assert completed.reference not in page
+    assert discharged.reference not in page
