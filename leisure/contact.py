@@ -137,3 +137,13 @@ def contact_attempt_record(
         attempt.full_clean()
         attempt.save()
     return attempt
+
+
+def contact_notes_forget(*, referral_ids: "list[int]", **_signal: object) -> int:
+    """Clear the notes of the contact log of referrals past retention (connected to
+    `governance.retention.referrals_pseudonymised`, so in the same transaction). The method,
+    outcome and time stay: they are coded facts, like the timeline's states. The one update
+    the log allows."""
+    return (
+        ContactAttempt.objects.filter(referral_id__in=referral_ids).exclude(note="").update(note="")
+    )

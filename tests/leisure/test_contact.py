@@ -14,8 +14,10 @@ from django.utils import timezone
 
 from audit.models import AccessKind, AccessRecord
 from facilities.models import Programme
+from governance import retention
 from leisure.contact import contact_attempt_record, unable_to_contact_allowed
 from leisure.models import ContactAttempt
+from referrals import services
 from referrals.models import Referral, Status
 from tests.builders import referral_in_state
 
@@ -315,3 +317,21 @@ def test_the_contact_log_runs_the_same_queries_for_1_and_20_attempts(
     _queries(client, url(one))  # once first, so that session and caches are warm
 
     assert _queries(client, url(one)) == _queries(client, url(many))
+
+
+def test_retention_clears_the_notes_of_a_referral_past_retention_and_keeps_the_facts(
+    people, submitted
+):
+    attempt(people, submitted, note="Ring after 2pm, ask for her daughter")
+    other = referral_in_state(people, Status.SUBMITTED)
+    attempt(people, other, note="Within retention: kept")
+    services.referral_decline(referral=submitted, by=people.coordinator_x, reason="outside_area")
+    Referral.objects.filter(pk=submitted.pk).update(
+        status_changed_at=NOW - datetime.timedelta(days=9 * 366)
+    )
+
+    retention.retention_apply(retention.retention_plan(timezone.now()))
+
+    cleared = ContactAttempt.objects.get(referral=submitted)
+    assert (cleared.method, cleared.outcome, cleared.note) == ("phone", "no_answer", "")
+    assert ContactAttempt.objects.get(referral=other).note == "Within retention: kept"
