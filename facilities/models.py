@@ -107,6 +107,11 @@ class Programme(models.Model):
     triage_sla_days = models.PositiveSmallIntegerField(
         default=5, help_text="Working days to action a submitted referral before it is overdue."
     )
+    contact_attempt_limit = models.PositiveSmallIntegerField(
+        default=3,
+        help_text="Attempts to reach the patient before 'unable to contact' may be chosen "
+        "to decline the referral.",
+    )
     commissioners = models.ManyToManyField(
         Organisation,
         related_name="programmes_commissioned",
@@ -138,6 +143,10 @@ class Programme(models.Model):
                     triage_sla_days__gt=0,
                 ),
                 name="programme_counts_positive",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(contact_attempt_limit__gt=0),
+                name="programme_contact_attempt_limit_positive",
             ),
         ]
 

@@ -42,6 +42,7 @@ PROGRAMME_FIELDS = frozenset(
         "planned_sessions",
         "dna_limit",
         "triage_sla_days",
+        "contact_attempt_limit",
         "is_active",
     }
 )
@@ -62,6 +63,7 @@ POSITIVE_PROGRAMME_COUNTS = {
     "planned_sessions": "Plan at least 1 session",
     "dna_limit": "The missed-session limit must be at least 1",
     "triage_sla_days": "Allow at least 1 working day for triage",
+    "contact_attempt_limit": "Allow at least 1 attempt to contact the patient",
 }
 POSITIVE_CLASS_COUNTS = {
     "capacity": "The class must have room for at least 1 person",

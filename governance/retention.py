@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet, Subquery
+from django.dispatch import Signal
 from django.utils import timezone
 
 from referrals.models import (
@@ -279,6 +280,12 @@ def _batches(ids: tuple[int, ...]) -> "Iterator[list[int]]":
         yield list(ids[start : start + size])
 
 
+# Sent inside the batch's transaction with the ids of the referrals just pseudonymised, so that
+# apps above governance clear the free text they keep about a referral (leisure's contact log
+# notes) in the same transaction, without governance importing them (ADR 0004's inversion).
+referrals_pseudonymised = Signal()
+
+
 def _pseudonymise_referrals(ids: list[int], c: Cutoffs, now: datetime.datetime) -> int:
     locked = list(
         past_retention(c)
@@ -299,6 +306,7 @@ def _pseudonymise_referrals(ids: list[int], c: Cutoffs, now: datetime.datetime) 
     Notification.objects.filter(referral_id__in=locked, status__in=FINISHED_DELIVERY).update(
         payload={}
     )
+    referrals_pseudonymised.send(sender=Referral, referral_ids=locked)
     return Referral.objects.filter(pk__in=locked).update(
         medication_notes="",
         relevant_history="",

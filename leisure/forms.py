@@ -13,7 +13,10 @@ from accounts.validation import (
 from clinical.reasons import DeclineReason, DischargeReason
 from facilities.models import Facility, Programme, ProgrammeClass
 from referrals.forms import NHSDateField
-from referrals.models import Status
+from referrals.models import Referral, Status
+
+from .contact import contact_limit, unable_to_contact_allowed
+from .models import ContactMethod, ContactOutcome
 
 
 class TriageFilterForm(forms.Form):
@@ -116,6 +119,21 @@ class DeclineForm(forms.Form):
         "agreed to share.",
     )
 
+    def __init__(self, *args, referral: Referral | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if referral is not None and not unable_to_contact_allowed(referral):
+            # Not offered (and refused if posted) until the programme's attempts are logged.
+            reason = self.fields["reason"]
+            reason.choices = [
+                choice
+                for choice in DeclineReason.choices
+                if choice[0] != DeclineReason.UNABLE_TO_CONTACT
+            ]
+            reason.help_text = (
+                f"'{DeclineReason.UNABLE_TO_CONTACT.label}' is offered once "
+                f"{contact_limit(referral)} attempts to reach the patient are logged."
+            )
+
 
 class RequestInformationForm(forms.Form):
     question = PlainTextField(
@@ -212,4 +230,54 @@ class BookForm(forms.Form):
             cleaned["first_session_at"] = moment
         else:
             cleaned["first_session_at"] = None
+        return cleaned
+
+
+class ContactAttemptForm(forms.Form):
+    """One attempt to reach the patient. Left blank, the date and time are now."""
+
+    method = forms.ChoiceField(
+        label="How did you try to contact the patient?",
+        choices=ContactMethod.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select how you tried to contact the patient"},
+    )
+    outcome = forms.ChoiceField(
+        label="What happened?",
+        choices=ContactOutcome.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select what happened"},
+    )
+    attempted_on = NHSDateField(
+        label="Date of the attempt (optional)",
+        required=False,
+        help_text="Leave blank for today. For example, 15 3 2026",
+    )
+    attempted_time = forms.TimeField(
+        label="Time (optional)",
+        required=False,
+        help_text="Leave blank for now. For example, 14:30",
+        widget=forms.TimeInput(attrs={"inputmode": "numeric"}, format="%H:%M"),
+        error_messages={"invalid": "Enter the time as hours and minutes, like 14:30"},
+    )
+    note = PlainTextField(
+        max_length=SHORT_NOTE_MAX,
+        label="Note (optional)",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        help_text="For colleagues, for example the best time to call back.",
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        day, time = cleaned.get("attempted_on"), cleaned.get("attempted_time")
+        now = timezone.localtime()
+        if day is None and time is None:
+            cleaned["attempted_at"] = None  # now, as the service stamps it
+            return cleaned
+        day = day or now.date()
+        if time is None:
+            # A day without a time: now if it is today, else midday (the hour is not known).
+            time = now.time() if day == now.date() else datetime.time(12, 0)
+        cleaned["attempted_at"] = timezone.make_aware(datetime.datetime.combine(day, time))
         return cleaned

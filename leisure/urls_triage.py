@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from .views import contact as views_contact
 from .views import triage as views_triage
 
 app_name = "triage"
@@ -11,5 +12,10 @@ urlpatterns = [
     path("search/clear/", views_triage.clear_search, name="clear_search"),
     path("classes/", views_triage.classes, name="classes"),
     path("classes/<uuid:public_id>/", views_triage.class_detail, name="class"),
+    path(
+        "<str:reference>/contact-attempts/",
+        views_contact.contact_attempts,
+        name="contact_attempts",
+    ),
     path("<str:reference>/<str:name>/", views_triage.action, name="action"),
 ]

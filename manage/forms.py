@@ -206,6 +206,19 @@ class ProgrammeForm(forms.Form):
         help_text="A referral not accepted, declined or queried by then is shown as overdue.",
         error_messages={"required": "Enter the number of working days"},
     )
+    contact_attempt_limit = forms.IntegerField(
+        label="Attempts to contact the patient before declining as unable to contact",
+        min_value=1,
+        max_value=20,
+        initial=3,
+        required=False,
+        help_text="Coordinators log each call, text, letter or email; after this many, "
+        "'unable to contact' is offered as a reason to decline. Leave blank to keep it as it "
+        "is (3 for a new programme).",
+        error_messages={
+            "invalid": "Enter the number of attempts as a whole number, like 3",
+        },
+    )
     is_active = ActiveField("Taking referrals", initial=True)
 
     def clean(self):
@@ -236,7 +249,11 @@ class ProgrammeForm(forms.Form):
             "dna_limit": data["dna_limit"],
             "triage_sla_days": data["triage_sla_days"],
             "is_active": data["is_active"],
-        }
+        } | (
+            {"contact_attempt_limit": data["contact_attempt_limit"]}
+            if data.get("contact_attempt_limit") is not None
+            else {}
+        )
 
     @staticmethod
     def initial_from(programme: Programme) -> dict:
@@ -253,6 +270,7 @@ class ProgrammeForm(forms.Form):
                 "planned_sessions",
                 "dna_limit",
                 "triage_sla_days",
+                "contact_attempt_limit",
                 "is_active",
             ]
         }

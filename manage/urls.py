@@ -4,6 +4,7 @@ from django.urls import path
 
 from .views import facilities as views
 from .views import members as views_manage
+from .views import schedules as views_schedules
 from .views import subject_access as views_subject_access
 
 app_name = "manage"
@@ -20,6 +21,11 @@ urlpatterns = [
         "<uuid:operator>/programmes/<uuid:programme>/",
         views.programme_edit,
         name="programme_edit",
+    ),
+    path(
+        "<uuid:operator>/programmes/<uuid:programme>/outcomes/",
+        views_schedules.programme_outcomes,
+        name="programme_outcomes",
     ),
     path("<uuid:operator>/classes/", views.class_list, name="classes"),
     path("<uuid:operator>/classes/new/", views.class_create, name="class_create"),

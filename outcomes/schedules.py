@@ -1,24 +1,36 @@
-"""What is due: each programme's `outcome_schedule` against the assessments already recorded.
+"""What each referral should have measured, and when; and the rules a programme's schedule obeys.
 
-`programme.outcome_schedule` is a list of {"instrument": code, "timepoints": [timepoint, ...]}.
+`programme.outcome_schedule` is a list of {"instrument": code, "timepoints": [timepoint, ...]},
+set by the operator's admin on /manage/ (`programme_set_outcome_schedule`, which validates it
+with `validate_schedule`). A referral's schedule is its programme's, plus PHQ-9 and GAD-7 at
+baseline and exit when a reason for referral is a mental-health condition
+(`MENTAL_HEALTH_CONDITIONS`): those measures matter for that patient whatever the programme.
+
 Due dates:
 - baseline: from booking (the "book" event), overdue two weeks later;
 - mid: halfway through the programme's weeks after booking;
-- exit: when the programme ends (completion or discharge: that event's date); until then it is
-  upcoming;
+- exit: at the end of the programme's weeks after booking while the referral is open, or on the
+  day it ended (completion or discharge) once it has;
 - follow-ups: 3, 6 and 12 months after exit, for completed referrals only (a discharged patient
   left the programme and is not followed up).
-Anything not done within GRACE_DAYS of its due date is overdue.
+Anything not done within GRACE_DAYS of its due date is overdue. The instructor's "due" list
+(`assessments_due`) holds open referrals only: once a referral has ended, only its follow-ups are
+chased (`followups_due`).
 """
 
 import calendar
 import datetime
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 
+from accounts.permissions import Permission, has_permission
+from clinical.conditions import Condition
+from facilities.models import Programme
 from referrals.models import Referral, ReferralEvent, Status
 from referrals.selectors import referral_list_for
 
@@ -39,9 +51,18 @@ FOLLOWUP_MONTHS: dict[str, int] = {
 TIMEPOINT_ORDER = {value: index for index, value in enumerate(Timepoint.values)}
 # Referrals with anything to schedule: booked onwards, and ended ones with an exit or follow-up.
 SCHEDULED_STATES = (Status.BOOKED, Status.ACTIVE, Status.COMPLETED, Status.DISCHARGED)
+# Referrals still in the programme: the only ones whose in-programme measures are chased.
+OPEN_STATES = (Status.BOOKED, Status.ACTIVE)
 DATE_ACTIONS = ("book", "complete", "discharge")
 
 DONE, DUE, OVERDUE, UPCOMING = "done", "due", "overdue", "upcoming"
+
+# Reasons for referral that bring PHQ-9 (depression) and GAD-7 (anxiety) whatever the programme.
+MENTAL_HEALTH_CONDITIONS = frozenset({Condition.DEPRESSION, Condition.ANXIETY})
+MENTAL_HEALTH_MEASURES = (
+    {"instrument": "phq9", "timepoints": [Timepoint.BASELINE, Timepoint.EXIT]},
+    {"instrument": "gad7", "timepoints": [Timepoint.BASELINE, Timepoint.EXIT]},
+)
 STATE_LABELS = {DONE: "Done", DUE: "Due", OVERDUE: "Overdue", UPCOMING: "Not due yet"}
 
 
@@ -80,6 +101,130 @@ def add_months(day: datetime.date, months: int) -> datetime.date:
     )
 
 
+# --- The rules of a schedule ------------------------------------------------------------------
+
+
+def schedulable_instruments() -> tuple[instruments.Instrument, ...]:
+    """The measures an admin may choose: every instrument switched on here."""
+    return instruments.all_instruments()
+
+
+def instrument_label(definition: instruments.Instrument) -> str:
+    """A measure's name as people read it: "Six-minute walk test (6MWT)", never its code."""
+    short = definition.short_name
+    return f"{definition.name} ({short})" if short and short != definition.name else definition.name
+
+
+def normalise_schedule(schedule: object) -> list[dict[str, Any]]:
+    """The schedule in one canonical form: instruments in the registry's order, each once, its
+    timepoints in programme order without repeats; entries without timepoints dropped. Anything
+    unreadable is left for `validate_schedule` to name."""
+    by_code: dict[str, list[str]] = {}
+    for entry in schedule if isinstance(schedule, list) else []:
+        if not isinstance(entry, dict) or not isinstance(entry.get("instrument"), str):
+            continue
+        points = entry.get("timepoints")
+        chosen = by_code.setdefault(entry["instrument"], [])
+        for timepoint in points if isinstance(points, list) else []:
+            if isinstance(timepoint, str) and timepoint not in chosen:
+                chosen.append(timepoint)
+    order = {code: index for index, code in enumerate(instruments.REGISTRY)}
+    return [
+        {
+            "instrument": code,
+            "timepoints": sorted(
+                points, key=lambda t: TIMEPOINT_ORDER.get(t, len(TIMEPOINT_ORDER))
+            ),
+        }
+        for code, points in sorted(by_code.items(), key=lambda item: order.get(item[0], len(order)))
+        if points
+    ]
+
+
+def validate_schedule(schedule: object) -> list[dict[str, Any]]:
+    """The schedule, normalised, or a ValidationError whose messages name each measure by name.
+
+    Rules: a list of {"instrument", "timepoints"}; every instrument one this installation offers
+    (licence-gated ones only once switched on); every timepoint one of `Timepoint`; and a measure
+    taken after baseline is also taken at baseline, because change is measured from baseline.
+    """
+    if not isinstance(schedule, list) or not all(
+        isinstance(entry, dict)
+        and isinstance(entry.get("instrument"), str)
+        and isinstance(entry.get("timepoints"), list)
+        for entry in schedule
+    ):
+        raise ValidationError(
+            "The outcome schedule must list measures, each with its timepoints",
+            code="schedule_shape",
+        )
+    normalised = normalise_schedule(schedule)
+    messages = []
+    for entry in normalised:
+        try:
+            definition = instruments.get(entry["instrument"])
+        except instruments.UnknownInstrument:
+            messages.append(f"{entry['instrument'][:40]!r} is not an outcome measure")
+            continue
+        name = instrument_label(definition)
+        if not definition.enabled:
+            messages.append(f"{name} needs a licence that has not been switched on here")
+        unknown = [t for t in entry["timepoints"] if t not in TIMEPOINT_ORDER]
+        if unknown:
+            messages.append(f"{name}: {unknown[0][:40]!r} is not a timepoint")
+        elif Timepoint.BASELINE not in entry["timepoints"]:
+            messages.append(
+                f"{name}: also choose baseline, because change is measured from baseline"
+            )
+    if messages:
+        raise ValidationError(messages, code="schedule_invalid")
+    return normalised
+
+
+def describe_schedule(schedule: object) -> list[tuple[str, list[str]]]:
+    """(measure name, [timepoint labels]) for showing a schedule to people: names, never codes.
+    A measure no longer offered is shown by its code, marked, rather than hidden."""
+    rows = []
+    for entry in normalise_schedule(schedule):
+        try:
+            name = instrument_label(instruments.get(entry["instrument"]))
+        except instruments.UnknownInstrument:
+            name = f"{entry['instrument']} (no longer offered)"
+        labels = [Timepoint(t).label for t in entry["timepoints"] if t in TIMEPOINT_ORDER]
+        rows.append((name, labels))
+    return rows
+
+
+def schedule_entries_for(referral: Referral) -> list[dict[str, Any]]:
+    """The referral's schedule: its programme's, plus PHQ-9 and GAD-7 at baseline and exit when
+    a reason for referral is a mental-health condition."""
+    programme = referral.programme
+    entries = list(programme.outcome_schedule or []) if programme else []
+    if MENTAL_HEALTH_CONDITIONS.intersection(referral.reasons or []):
+        entries.extend(MENTAL_HEALTH_MEASURES)
+    return normalise_schedule(entries)
+
+
+def programme_set_outcome_schedule(
+    *, programme: Programme, schedule: object, by: "User"
+) -> Programme:
+    """Replace the programme's outcome schedule: the operator's admins only, validated first.
+
+    The programme's change history (django-pghistory, `governance.ProgrammeEvent`) records the
+    old and new schedule with who changed it, as for every other programme field.
+    """
+    with transaction.atomic():
+        locked = Programme.objects.select_for_update().get(pk=programme.pk)
+        if not has_permission(by, Permission.FACILITY_MANAGE, locked):
+            raise PermissionDenied("Only an admin of this operator can change its programmes.")
+        locked.outcome_schedule = validate_schedule(schedule)
+        locked.save(update_fields=["outcome_schedule"])
+    return locked
+
+
+# --- A referral's schedule ----------------------------------------------------------------------
+
+
 def _event_dates(referral: Referral) -> dict[str, datetime.date]:
     """{action: local date} of the last book/complete/discharge event (prefetched or queried)."""
     events = getattr(referral, "schedule_events", None)
@@ -101,7 +246,12 @@ def _due_on(
         weeks = referral.programme.duration_weeks if referral.programme else 12
         return booked + datetime.timedelta(days=weeks * 7 // 2)
     if timepoint == Timepoint.EXIT:
-        return exit_on if referral.status in (Status.COMPLETED, Status.DISCHARGED) else None
+        if referral.status in (Status.COMPLETED, Status.DISCHARGED):
+            return exit_on
+        if booked is None:
+            return None
+        weeks = referral.programme.duration_weeks if referral.programme else 12
+        return booked + datetime.timedelta(weeks=weeks)
     if referral.status != Status.COMPLETED or dates.get("complete") is None:
         return None
     return add_months(dates["complete"], FOLLOWUP_MONTHS[timepoint])
@@ -122,8 +272,8 @@ def schedule_for(
     done = {(a.instrument, a.timepoint) for a in referral.assessments.all()}
     dates = _event_dates(referral)
     rows = []
-    for entry in programme.outcome_schedule or []:
-        code = entry.get("instrument")
+    for entry in schedule_entries_for(referral):
+        code = entry["instrument"]
         try:
             definition = instruments.get(code)
         except instruments.UnknownInstrument:
@@ -131,7 +281,7 @@ def schedule_for(
         if not definition.enabled:
             continue
         for timepoint in sorted(
-            (t for t in entry.get("timepoints", []) if t in TIMEPOINT_ORDER),
+            (t for t in entry["timepoints"] if t in TIMEPOINT_ORDER),
             key=TIMEPOINT_ORDER.__getitem__,
         ):
             due_on = _due_on(referral, timepoint, dates)
@@ -175,9 +325,13 @@ def referrals_with_schedule(queryset: "QuerySet[Referral]") -> "QuerySet[Referra
 def assessments_due(
     user: "User", *, today: datetime.date | None = None
 ) -> list[ScheduledAssessment]:
-    """Due and overdue assessments (not follow-ups) on referrals the user can see."""
+    """Due and overdue assessments (not follow-ups) on open referrals the user can see.
+
+    A referral that has ended (completed, discharged, declined, cancelled) is never listed: its
+    exit measure shows on its progress page, and its follow-ups in `followups_due`.
+    """
     referrals = referrals_with_schedule(
-        referral_list_for(user).filter(status__in=SCHEDULED_STATES).order_by("reference")
+        referral_list_for(user).filter(status__in=OPEN_STATES).order_by("reference")
     )
     return [
         row

@@ -4,7 +4,6 @@ service, render."""
 
 from typing import TYPE_CHECKING
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -59,12 +58,13 @@ def _instrument_or_404(code: str) -> instruments.Instrument:
     return definition
 
 
-def _show_errors(form: forms.Form, error: ValidationError) -> None:
+def _show_errors(form: InstrumentForm, error: ValidationError) -> None:
+    """The instrument's own refusals, each on its question and naming it."""
     if hasattr(error, "error_dict"):
         for code, errors in error.message_dict.items():
             form.add_error(
                 code if code in form.fields else None,
-                [message[:1].upper() + message[1:] for message in errors],
+                [form.item_message(code, message) for message in errors],
             )
     else:
         form.add_error(None, error.messages)

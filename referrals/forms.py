@@ -8,6 +8,7 @@ import datetime
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.forms.utils import ErrorDict
 from django.utils import timezone
 
 from accounts.validation import (
@@ -196,6 +197,17 @@ class PatientForm(forms.Form):
         }
 
     @classmethod
+    def for_lookup(cls, nhs_number: str = "", error: str = "") -> "PatientForm":
+        """An empty form after Find patient, holding the number looked up and the lookup's
+        message. It is unbound (nothing else was entered yet, so nothing else is an error), and
+        an unbound form has no `cleaned_data` for `add_error`: the message is set directly."""
+        form = cls(initial={"nhs_number": nhs_number})
+        form._errors = ErrorDict()
+        if error:
+            form._errors["nhs_number"] = form.error_class([error])
+        return form
+
+    @classmethod
     def initial_from(cls, patient: Patient) -> dict:
         methods = [
             method
@@ -221,6 +233,39 @@ class PatientForm(forms.Form):
             "interpreter_language": patient.interpreter_language,
             "ethnicity": patient.ethnicity,
         }
+
+
+class FindPatientForm(forms.Form):
+    """The Find patient button: only the NHS number is read. Every input gets a message: empty,
+    too long, letters, a wrong check digit, a number never issued."""
+
+    nhs_number = forms.CharField(
+        max_length=14,
+        required=True,
+        strip=True,
+        error_messages={
+            "required": "Enter the patient's NHS number to find them",
+            "max_length": "NHS number must be 10 digits",
+        },
+    )
+
+    def clean_nhs_number(self) -> str:
+        value = normalise_nhs_number(self.cleaned_data["nhs_number"])
+        validate_nhs_number(value)
+        return value
+
+    @property
+    def shown_number(self) -> str:
+        """What to put back in the box: the typed text when it is short enough to be a number,
+        with control characters dropped, else nothing (a 10,000-character paste is not echoed)."""
+        typed = str(self.data.get("nhs_number", ""))
+        if len(typed) > 14:
+            return ""
+        return "".join(ch for ch in typed if ch.isprintable())
+
+    @property
+    def message(self) -> str:
+        return " ".join(self.errors.get("nhs_number", []))
 
 
 class StepForm(forms.Form):

@@ -327,6 +327,7 @@ def _free_text_form_fields():
 # Text that is checked by a stricter rule of its own (digits, postcodes) or is only a search term.
 NOT_FREE_TEXT = {
     ("PatientForm", "nhs_number"),
+    ("FindPatientForm", "nhs_number"),
     ("PatientForm", "postcode"),
     ("FacilityForm", "postcode"),
     ("FacilityForm", "postcode_districts"),

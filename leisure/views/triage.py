@@ -45,6 +45,7 @@ from referrals.workflow import ACTIONS, actions_available_from
 from referrals.working_days import working_days_between
 
 from .. import selectors
+from ..contact import contact_log
 from ..forms import (
     AcceptForm,
     BookForm,
@@ -234,6 +235,8 @@ def _form_for(name: str, referral: Referral, data: "QueryDict | None" = None) ->
         return AcceptForm(data, referral=referral, free_places=free)
     if page.form_class is BookForm:
         return BookForm(data, referral=referral)
+    if page.form_class is DeclineForm:
+        return DeclineForm(data, referral=referral)
     return page.form_class(data)
 
 
@@ -283,6 +286,10 @@ def action(request: "AuthenticatedHttpRequest", reference: str, name: str) -> Ht
             "name": name,
             # What the referrer told us, to decide on: the same record as the referral page.
             "clinical_record": visible_clinical_record(request.user, referral),
+            # Whether the patient could be reached bears on accepting or declining.
+            "contact_log": contact_log(request.user, referral)
+            if name in ("accept", "decline")
+            else None,
         },
     )
 

@@ -21,6 +21,7 @@ from accounts.permissions import Permission, has_permission
 from accounts.selectors import active_instructors_of, organisations_managed_by
 from facilities import selectors, services
 from facilities.models import Facility, Programme, ProgrammeClass
+from outcomes.schedules import describe_schedule
 from referrals.web import apply_service_errors
 
 from ..forms import ClassForm, FacilityForm, ProgrammeForm
@@ -206,7 +207,11 @@ def programme_edit(
             by=request.user, programme=programme, **f.service_fields()
         ),
         template="manage/programme_form.html",
-        context={"operator": operator, "programme": programme},
+        context={
+            "operator": operator,
+            "programme": programme,
+            "outcome_schedule": describe_schedule(programme.outcome_schedule),
+        },
         done="{} saved",
         done_url=_url("manage:programmes", operator),
     )

@@ -22,6 +22,7 @@ from ..forms import (
     NONE_APPLY,
     ClinicalDetailsForm,
     ConsentForm,
+    FindPatientForm,
     PatientForm,
     ProgrammeChoiceForm,
     SafetyScreenForm,
@@ -100,17 +101,15 @@ def _after_save(request: HttpRequest, referral: Referral, step: str) -> HttpResp
 def _find_or_create_form(
     request: "AuthenticatedHttpRequest", organisation: "Organisation"
 ) -> tuple[PatientForm, bool | None]:
-    """Handle the 'Find patient' button: fill the form from a patient the organisation knows."""
-    form = PatientForm(request.POST)
-    form.is_valid()  # for cleaned NHS number; other errors are not shown on a lookup
-    nhs_number = form.cleaned_data.get("nhs_number") if "nhs_number" not in form.errors else None
-    if not nhs_number:
-        form = PatientForm(initial={"nhs_number": request.POST.get("nhs_number", "")})
-        form.add_error("nhs_number", "Enter a valid NHS number to find the patient")
-        return form, None
+    """Handle the 'Find patient' button: fill the form from a patient the organisation knows.
+    Only the NHS number is read; any other input is a message on it, never an error page."""
+    lookup = FindPatientForm(request.POST)
+    if not lookup.is_valid():
+        return PatientForm.for_lookup(lookup.shown_number, lookup.message), None
+    nhs_number = lookup.cleaned_data["nhs_number"]
     patient = selectors.patient_known_to(organisation, nhs_number)
     if patient is None:
-        return PatientForm(initial={"nhs_number": nhs_number}), False
+        return PatientForm.for_lookup(nhs_number), False
     audit_read(request, AccessKind.REFERRAL_PAGE, patients=[patient], description="Find patient")
     return PatientForm(initial=PatientForm.initial_from(patient)), True
 

@@ -135,6 +135,14 @@ def pages(people) -> list[Page]:
             [submitted],
         ),
         Page(
+            "triage:contact_attempts",
+            coord,
+            reverse("triage:contact_attempts", args=[submitted.reference]),
+            page_,
+            coordinator,
+            [submitted],
+        ),
+        Page(
             "triage:class",
             coord,
             reverse("triage:class", args=[people.class_x.public_id]),

@@ -36,6 +36,11 @@ URL_MAP = [
     ("/triage/classes/", "triage:classes", "classes"),
     ("/triage/classes/0b7f3c1e-2a4d-4e5f-8a9b-1c2d3e4f5a6b/", "triage:class", "class_detail"),
     ("/triage/ER-23456789/accept/", "triage:action", "action"),
+    (
+        "/triage/ER-23456789/contact-attempts/",
+        "triage:contact_attempts",
+        "contact_attempts",
+    ),
     ("/today/", "register:today", "today"),
     (
         "/today/classes/0b7f3c1e-2a4d-4e5f-8a9b-1c2d3e4f5a6b/2026-03-02/",
@@ -79,6 +84,11 @@ URL_MAP = [
         "/manage/0b7f3c1e-2a4d-4e5f-8a9b-1c2d3e4f5a6b/programmes/0b7f3c1e-2a4d-4e5f-8a9b-1c2d3e4f5a6b/",
         "manage:programme_edit",
         "programme_edit",
+    ),
+    (
+        "/manage/0b7f3c1e-2a4d-4e5f-8a9b-1c2d3e4f5a6b/programmes/0b7f3c1e-2a4d-4e5f-8a9b-1c2d3e4f5a6b/outcomes/",
+        "manage:programme_outcomes",
+        "programme_outcomes",
     ),
     ("/manage/0b7f3c1e-2a4d-4e5f-8a9b-1c2d3e4f5a6b/classes/", "manage:classes", "class_list"),
     (

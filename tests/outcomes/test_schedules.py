@@ -1,8 +1,11 @@
 import datetime
 
 import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
+from clinical.conditions import Condition
+from governance.models import ProgrammeEvent
 from outcomes.schedules import (
     DONE,
     DUE,
@@ -11,7 +14,9 @@ from outcomes.schedules import (
     add_months,
     assessments_due,
     followups_due,
+    programme_set_outcome_schedule,
     schedule_for,
+    validate_schedule,
 )
 from outcomes.services import assessment_record
 from referrals.models import Status
@@ -129,3 +134,190 @@ def test_followups_due_runs_constant_queries(scheduled, django_assert_max_num_qu
     assert sorted((r.referral.pk, r.instrument, r.timepoint) for r in rows) == [
         (referral.pk, "phq9", "followup_3m") for referral in completed
     ]
+
+
+# --- Finding 9 (issue 11): due lists, mental-health defaults, the schedule's rules -------------
+
+PINNED = timezone.make_aware(datetime.datetime(2026, 11, 2, 9, 0))  # a Monday
+
+
+def test_finding_9_outcomes_due_never_lists_ended_referrals(scheduled, frozen_now):
+    frozen_now(PINNED)
+    booked = referral_in_state(scheduled, Status.BOOKED)
+    completed = referral_in_state(scheduled, Status.COMPLETED)
+    discharged = referral_in_state(scheduled, Status.DISCHARGED)
+    a_month_on = datetime.date(2026, 12, 2)
+    # Their baseline and exit were never recorded: overdue on their own pages...
+    assert states(completed, a_month_on)[("phq9", "exit")] == OVERDUE
+    assert states(discharged, a_month_on)[("phq9", "baseline")] == OVERDUE
+
+    rows = assessments_due(scheduled.instructor_x, today=a_month_on)
+
+    # ...but the instructor's due list holds the open referral only.
+    assert {row.referral for row in rows} == {booked}
+
+
+def test_finding_9_exit_falls_due_when_the_programme_ends_while_the_referral_is_open(
+    scheduled, frozen_now
+):
+    frozen_now(PINNED)
+    active = referral_in_state(scheduled, Status.ACTIVE)  # booked on 2 November 2026
+    rows = {(r.instrument, r.timepoint): r for r in schedule_for(active, today=PINNED.date())}
+
+    # 12 weeks after booking: Monday 25 January 2027.
+    assert rows[("phq9", "exit")].due_on == datetime.date(2027, 1, 25)
+    assert rows[("phq9", "exit")].state == UPCOMING
+    due = assessments_due(scheduled.instructor_x, today=datetime.date(2027, 1, 26))
+    assert (active, "phq9", "exit") in {(r.referral, r.instrument, r.timepoint) for r in due}
+
+
+def test_finding_9_a_depression_referral_gets_phq9_and_gad7_at_baseline_and_exit(
+    people, frozen_now
+):
+    frozen_now(PINNED)
+    people.programme_x.outcome_schedule = [
+        {"instrument": "gppaq", "timepoints": ["baseline", "exit"]}
+    ]
+    people.programme_x.save()
+    depressed = referral_in_state(people, Status.BOOKED, reasons=[Condition.DEPRESSION])
+    hypertensive = referral_in_state(people, Status.BOOKED, reasons=[Condition.HYPERTENSION])
+
+    assert {(r.instrument, r.timepoint) for r in schedule_for(depressed)} == {
+        ("gppaq", "baseline"),
+        ("gppaq", "exit"),
+        ("phq9", "baseline"),
+        ("phq9", "exit"),
+        ("gad7", "baseline"),
+        ("gad7", "exit"),
+    }
+    assert {(r.instrument, r.timepoint) for r in schedule_for(hypertensive)} == {
+        ("gppaq", "baseline"),
+        ("gppaq", "exit"),
+    }
+
+
+def test_an_anxiety_referral_keeps_the_programmes_own_phq9_timepoints(scheduled, frozen_now):
+    frozen_now(PINNED)
+    anxious = referral_in_state(scheduled, Status.BOOKED, reasons=[Condition.ANXIETY])
+
+    rows = [(r.instrument, r.timepoint) for r in schedule_for(anxious)]
+
+    # PHQ-9 once per timepoint: the programme's four, which include baseline and exit.
+    assert [t for code, t in rows if code == "phq9"] == [
+        "baseline",
+        "exit",
+        "followup_3m",
+        "followup_6m",
+    ]
+    assert [t for code, t in rows if code == "gad7"] == ["baseline", "exit"]
+
+
+@pytest.mark.parametrize("count", [1, 6])
+def test_assessments_due_runs_constant_queries(
+    scheduled, django_assert_max_num_queries, count, frozen_now
+):
+    frozen_now(PINNED)
+    for _ in range(count):
+        referral_in_state(scheduled, Status.BOOKED, reasons=[Condition.DEPRESSION])
+    user = scheduled.instructor_x
+    from accounts.permissions import forget_cached_permissions
+
+    forget_cached_permissions(user)
+    with django_assert_max_num_queries(6):
+        rows = assessments_due(user, today=PINNED.date())
+    # Each booked today: PHQ-9, six-minute walk and GAD-7 baselines are due (PHQ-9 once).
+    assert len(rows) == count * 3
+
+
+def test_finding_9_schedule_rules_name_measures_by_name():
+    with pytest.raises(ValidationError) as refused:
+        validate_schedule(
+            [
+                {"instrument": "phq9", "timepoints": ["exit"]},
+                {"instrument": "no_such_measure", "timepoints": ["baseline"]},
+                {"instrument": "gad7", "timepoints": ["baseline", "someday"]},
+            ]
+        )
+
+    assert refused.value.messages == [
+        "Patient Health Questionnaire-9 (PHQ-9): also choose baseline, because change is "
+        "measured from baseline",
+        "Generalised Anxiety Disorder Assessment-7 (GAD-7): 'someday' is not a timepoint",
+        "'no_such_measure' is not an outcome measure",
+    ]
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    ["phq9", [["phq9", "baseline"]], [{"instrument": "phq9", "timepoints": "baseline"}], None],
+)
+def test_a_schedule_of_the_wrong_shape_is_refused(schedule):
+    with pytest.raises(ValidationError) as refused:
+        validate_schedule(schedule)
+
+    assert refused.value.messages == [
+        "The outcome schedule must list measures, each with its timepoints"
+    ]
+
+
+def test_a_licence_gated_measure_is_refused_until_switched_on(settings):
+    settings.PORTAL_EQ5D5L_LICENSED = False
+    with pytest.raises(ValidationError) as refused:
+        validate_schedule([{"instrument": "eq5d5l", "timepoints": ["baseline"]}])
+
+    assert refused.value.messages == ["EQ-5D-5L needs a licence that has not been switched on here"]
+
+
+def test_a_valid_schedule_is_stored_in_one_order_without_repeats():
+    assert validate_schedule(
+        [
+            {"instrument": "six_minute_walk", "timepoints": ["exit", "baseline", "exit"]},
+            {"instrument": "gppaq", "timepoints": ["followup_3m", "baseline"]},
+            {"instrument": "phq9", "timepoints": []},
+        ]
+    ) == [
+        {"instrument": "gppaq", "timepoints": ["baseline", "followup_3m"]},
+        {"instrument": "six_minute_walk", "timepoints": ["baseline", "exit"]},
+    ]
+
+
+def test_the_admin_sets_the_schedule_and_the_change_history_keeps_who(people):
+    schedule = [{"instrument": "swemwbs", "timepoints": ["baseline", "mid", "exit"]}]
+
+    programme_set_outcome_schedule(
+        programme=people.programme_x, schedule=schedule, by=people.admin_x
+    )
+
+    people.programme_x.refresh_from_db()
+    assert people.programme_x.outcome_schedule == schedule
+    latest = ProgrammeEvent.objects.filter(pgh_obj_id=people.programme_x.pk).latest("pgh_id")
+    assert latest.outcome_schedule == schedule
+
+
+@pytest.mark.parametrize("persona", ["coordinator_x", "instructor_x", "admin_a", "referrer_a"])
+def test_only_the_operators_admin_sets_the_schedule(people, persona):
+    before = people.programme_x.outcome_schedule
+
+    with pytest.raises(PermissionDenied):
+        programme_set_outcome_schedule(
+            programme=people.programme_x,
+            schedule=[{"instrument": "phq9", "timepoints": ["baseline"]}],
+            by=getattr(people, persona),
+        )
+
+    people.programme_x.refresh_from_db()
+    assert people.programme_x.outcome_schedule == before
+
+
+def test_an_invalid_schedule_changes_nothing(people):
+    before = people.programme_x.outcome_schedule
+
+    with pytest.raises(ValidationError):
+        programme_set_outcome_schedule(
+            programme=people.programme_x,
+            schedule=[{"instrument": "phq9", "timepoints": ["exit"]}],
+            by=people.admin_x,
+        )
+
+    people.programme_x.refresh_from_db()
+    assert people.programme_x.outcome_schedule == before

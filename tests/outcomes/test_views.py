@@ -1,7 +1,10 @@
 """Outcome pages through Django's test client: access per page, recording, errors, alerts."""
 
+import datetime
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from outcomes.models import Assessment
 from outcomes.services import assessment_record
@@ -181,7 +184,8 @@ def test_instrument_range_errors_show_on_their_field(client, people, active):
     assert response.status_code == 400
     html = response.content.decode()
     assert 'id="id_distance_m_error"' in html
-    assert "Must be between 0 and 1000" in html
+    # The message names the measurement, as the error summary shows it apart from the field.
+    assert "Distance walked in 6 minutes must be between 0 and 1000 m (got 5000)" in html
     assert not Assessment.objects.exists()
 
 
@@ -303,3 +307,69 @@ def test_summary_partial_renders_for_the_referral_page(people, active):
     # PHQ-9 declares its meaningful change (5 points): with a baseline only, nothing to judge.
     assert "PHQ-9" in html and "No threshold set" not in html
     assert progress_url(active) in html
+
+
+# --- Finding 11 (issue 11): the PHQ-9 form's messages, and one success message -----------------
+
+PHQ9_QUESTIONS = {
+    1: "Little interest or pleasure in doing things",
+    3: "Trouble falling or staying asleep, or sleeping too much",
+    9: "Thoughts that you would be better off dead or of hurting yourself in some way",
+}
+
+
+def test_finding_11_an_empty_phq9_names_each_question_in_its_error(client, people, active):
+    client.force_login(people.instructor_x)
+
+    response = client.post(record_url(active), {})
+
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "This field is required." not in page
+    errors = response.context["form"].errors
+    assert errors["q3"] == [f"Answer question 3: {PHQ9_QUESTIONS[3]}"]
+    assert errors["method"] == ["Select how these answers were collected"]
+    for number in range(1, 10):
+        # The error summary links each message to its question's first answer.
+        assert f'<a href="#id_q{number}_0">Answer question {number}: ' in page
+        assert f'id="id_q{number}_0"' in page
+    assert not Assessment.objects.exists()
+
+
+def test_finding_11_an_answer_outside_the_scale_names_its_question(client, people, active):
+    client.force_login(people.instructor_x)
+
+    response = client.post(record_url(active), phq9_post(q9="7"))
+
+    assert response.status_code == 400
+    assert response.context["form"].errors["q9"] == [
+        f"Choose one of the answers to question 9: {PHQ9_QUESTIONS[9]}"
+    ]
+    assert not Assessment.objects.exists()
+
+
+def test_finding_11_a_saved_measure_shows_its_success_message_once(client, people, active):
+    client.force_login(people.instructor_x)
+
+    response = client.post(record_url(active), phq9_post(), follow=True)
+
+    assert response.status_code == 200
+    assert response.content.decode().count("PHQ-9 (baseline) recorded.") == 1
+
+
+def test_finding_9_the_due_page_lists_no_ended_referral(client, people, frozen_now):
+    frozen_now(timezone.make_aware(datetime.datetime(2026, 11, 2, 9, 0)))
+    people.programme_x.outcome_schedule = SCHEDULE
+    people.programme_x.save()
+    booked = referral_in_state(people, Status.BOOKED)
+    completed = referral_in_state(people, Status.COMPLETED)
+    discharged = referral_in_state(people, Status.DISCHARGED)
+    frozen_now(timezone.make_aware(datetime.datetime(2026, 12, 2, 9, 0)))
+    client.force_login(people.instructor_x)
+
+    page = client.get(reverse("outcomes:due")).content.decode()
+
+    assert booked.reference in page
+    # The completed referral's follow-ups are not due for months; its exit is not chased here.
+    assert completed.reference not in page
+    assert discharged.reference not in page

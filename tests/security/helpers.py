@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, Organisation, Role, User
 from facilities.models import Facility, Programme, ProgrammeClass
+from leisure.models import ContactAttempt
 from outcomes.models import Assessment
 from outcomes.services import assessment_record
 from referrals.alerts import incident_record
@@ -286,6 +287,7 @@ def _scoped_querysets(organisations: list[Organisation]) -> dict[str, object]:
         "assessments": Assessment.objects.filter(referral__in=referral_ids),
         "notifications": Notification.objects.filter(referral__in=referral_ids),
         "alerts": Alert.objects.filter(referral__in=referral_ids),
+        "contact_attempts": ContactAttempt.objects.filter(referral__in=referral_ids),
         "facilities": Facility.objects.filter(operator_id__in=org_ids),
         "facility_staff": Facility.staff.through.objects.filter(facility__operator_id__in=org_ids),
         "programmes": Programme.objects.filter(operator_id__in=org_ids),
