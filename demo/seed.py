@@ -102,7 +102,7 @@ from referrals.models import (
     Status,
 )
 from referrals.nhs_numbers import synthetic_nhs_numbers
-from referrals.working_days import add_working_days, is_working_day
+from referrals.working_days import add_working_days, is_bank_holiday, is_working_day
 
 # States in which a referral ends the story holding a place in its class.
 HOLDING_PLACES = (Status.ACCEPTED, Status.BOOKED, Status.ACTIVE)
@@ -576,7 +576,7 @@ def _create_draft(demo, case, programme_spec, patient, actors, rng) -> Referral:
         "preferred_facility": _preferred_facility(demo, case, patient.postcode),
         "consent_referral": True,
         "consent_share_outcomes": rng.random() >= 0.12,
-        "consent_research": rng.random() < 0.6,
+        "consent_research": rng.random() < 0.75,
         "exclusions_present": [],
     }
     if case.status == Status.DRAFT:
@@ -702,14 +702,28 @@ class Journey:
             while first <= today:  # a first session still to come (not even today's)
                 first += WEEK
         elif status == Status.ACTIVE:
-            first = self.class_day_on_or_before(today - DAY) - rng.randint(1, weeks - 2) * WEEK
+            last_held = self.class_day_on_or_before(today - DAY)
+            first = self.clear_of_bank_holidays(
+                last_held - rng.randint(1, weeks - 2) * WEEK,
+                earliest=last_held - (weeks - 2) * WEEK,
+                latest=last_held - WEEK,
+            )
         elif status == Status.COMPLETED:
             latest = today - (weeks + 1) * WEEK
-            first = self.class_day_on_or_before(
-                latest - rng.randint(0, (latest - (today - (STORY_DAYS - 40) * DAY)).days) * DAY
+            earliest = today - (STORY_DAYS - 40) * DAY
+            first = self.clear_of_bank_holidays(
+                self.class_day_on_or_before(
+                    latest - rng.randint(0, (latest - earliest).days) * DAY
+                ),
+                earliest=earliest - 4 * WEEK,
+                latest=latest,
             )
-        else:  # discharged: left part way through, from two months ago to eight
-            first = self.class_day_on_or_before(today - rng.randint(80, STORY_DAYS - 40) * DAY)
+        else:  # discharged: left part way through, from about three months ago to eight
+            first = self.clear_of_bank_holidays(
+                self.class_day_on_or_before(today - rng.randint(80, STORY_DAYS - 40) * DAY),
+                earliest=today - STORY_DAYS * DAY,
+                latest=today - 80 * DAY,
+            )
         if status != Status.BOOKED:
             book = self.working_day_on_or_before(first - rng.randint(3, 10) * DAY)
         waitlisted_first = rng.random() < (0.4 if status == Status.BOOKED else 0.2)
@@ -718,6 +732,19 @@ class Journey:
         accept = self.working_days(book, -wait)
         submit = self.working_days(accept, -(rng.randint(1, 4) + 4 * questions))
         return Dates(submit, accept, book, first, waitlisted_first, questions)
+
+    def clear_of_bank_holidays(
+        self, first: datetime.date, *, earliest: datetime.date, latest: datetime.date
+    ) -> datetime.date:
+        """The class day nearest `first` (within the bounds) whose run of weekly sessions has no
+        bank holiday, on which the centre is closed, so the sessions add up to those planned;
+        `first` itself when there is none."""
+        for weeks_away in range(12):
+            for candidate in (first - weeks_away * WEEK, first + weeks_away * WEEK):
+                run = (candidate + week * WEEK for week in range(self.spec.duration_weeks))
+                if earliest <= candidate <= latest and not any(map(is_bank_holiday, run)):
+                    return candidate
+        return first
 
     def placement_class(self) -> ProgrammeClass:
         """The class the referral is (or will be) placed in: a planned one, or one at the

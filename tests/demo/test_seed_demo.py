@@ -406,9 +406,14 @@ def test_finding_10_sessions_meet_on_their_class_weekday_and_attendance_adds_up(
     assert not held.filter(referral__status=Status.ACTIVE, status="booked").exists()
     assert 0.7 < attended / (attended + missed + cancelled) < 0.95
     assert missed > 0 and cancelled > 0
-    for referral in Referral.objects.filter(status=Status.COMPLETED):
+    completed = Referral.objects.filter(status=Status.COMPLETED)
+    as_planned = 0
+    for referral in completed:
         assert referral.sessions.count() <= referral.programme.planned_sessions
         assert not referral.sessions.filter(status="booked").exists()
+        as_planned += referral.sessions.count() == referral.programme.planned_sessions
+    # The demo's programmes run clear of bank holidays (when the centres close) where it can.
+    assert as_planned >= 0.8 * completed.count()
 
 
 def test_finding_10_waiting_lists_are_for_full_classes(seeded, db):
@@ -425,7 +430,9 @@ def test_finding_10_waiting_lists_are_for_full_classes(seeded, db):
 
 
 def test_finding_10_seeding_is_fast_enough_for_make_run(seeded, db):
-    assert seeded.seconds < 90
+    # About 30 s on a quiet machine, most of it in the services' own queries; the bound is loose
+    # because test machines are shared, and is there to catch a story that grows by accident.
+    assert seeded.seconds < 180
 
 
 def test_finding_10_status_updates_were_sent_when_they_happened(seeded, db):
