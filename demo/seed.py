@@ -437,7 +437,10 @@ def _route_to_full_classes(cases: list[Case]) -> None:
         return programme in PROGRAMME_WEIGHTS[case.referrer]
 
     for programme, class_name in FULL_CLASSES.items():
-        capacity = next(c.capacity for c in specs[programme].classes if c.name == class_name)
+        classes = specs[programme].classes
+        capacity = next(c.capacity for c in classes if c.name == class_name)
+        # Enough to fill the class, and a few for each of the programme's other classes.
+        wanted = capacity + 3 * (len(classes) - 1)
         holders = [c for c in current if c.status in HOLDING_PLACES and c.programme == programme]
         spare = [
             c
@@ -446,8 +449,11 @@ def _route_to_full_classes(cases: list[Case]) -> None:
             and c.programme not in FULL_CLASSES
             and refers_to(c, programme)
         ]
-        while len(holders) < capacity:
-            moved = spare.pop(0)
+        while len(holders) < wanted:
+            # From whichever other programme has the most to spare.
+            largest, _count = Counter(c.programme for c in spare).most_common(1)[0]
+            moved = next(c for c in spare if c.programme == largest)
+            spare.remove(moved)
             moved.programme = programme
             holders.append(moved)
         for case in holders[:capacity]:
