@@ -696,7 +696,11 @@ class Journey:
             accept = self.working_days(submit, rng.randint(1, 3) + 4 * questions)
             return Dates(submit=submit, accept=accept, questions=questions)
         if status in (Status.DECLINED, Status.CANCELLED):
-            submit = self.working_day_on_or_before(today - rng.randint(20, STORY_DAYS - 20) * DAY)
+            # A cancellation may come after booking, a few weeks on: room for it before today.
+            soonest = 20 if status == Status.DECLINED else 60
+            submit = self.working_day_on_or_before(
+                today - rng.randint(soonest, STORY_DAYS - 20) * DAY
+            )
             return Dates(submit=submit, questions=rng.random() < 0.3)
         if status == Status.WAITLISTED:
             submit = self.working_days(today, -rng.randint(6, 30))
@@ -982,7 +986,8 @@ class Journey:
         )
         completed_on = self.day
         if self.case.rank % 11 == 2:
-            yield self.office(self.working_days(completed_on, self.rng.randint(5, 15)))
+            letter_on = self.working_days(completed_on, self.rng.randint(5, 15))
+            yield self.office(min(letter_on, self.working_days(self.today, -1)))
             self.withdraw(
                 ConsentPurpose.EVALUATION,
                 self.actors.coordinator,
