@@ -180,10 +180,6 @@ class ProgrammeSpec:
     # Patients are born in these years, which keeps them in the age range for years to come.
     birth_years: tuple[int, int] = (1940, 2000)
 
-    @property
-    def sessions_per_week(self) -> int:
-        return max(1, round(self.planned_sessions / self.duration_weeks))
-
 
 def _schedule(**timepoints_by_instrument) -> list[dict]:
     return [
@@ -204,13 +200,15 @@ CARDIAC_EXCLUSIONS = (
 )
 FOLLOW_UPS = ("followup_3m", "followup_6m", "followup_12m")
 
+# Each class meets once a week and a patient is booked into one class, so a programme plans one
+# session a week: `planned_sessions` is its `duration_weeks`, and the registers add up to it.
 PROGRAMMES = [
     ProgrammeSpec(
         key="eor",
         operator="active",
         name="Exercise on referral (12 weeks)",
-        description="Twelve weeks of supervised gym and group exercise, two sessions a week, "
-        "for adults with a long-term condition or risk factor (NICE PH54).",
+        description="Twelve weeks of supervised gym and group exercise, one class a week plus "
+        "a home plan, for adults with a long-term condition or risk factor (NICE PH54).",
         conditions=(
             C.HYPERTENSION,
             C.TYPE_2_DIABETES,
@@ -227,7 +225,7 @@ PROGRAMMES = [
         max_age=None,
         exclusions=ALL_EXCLUSIONS,
         duration_weeks=12,
-        planned_sessions=24,
+        planned_sessions=12,
         dna_limit=3,
         triage_sla_days=5,
         outcome_schedule=_schedule(
@@ -252,7 +250,7 @@ PROGRAMMES = [
         max_age=None,
         exclusions=CARDIAC_EXCLUSIONS,
         duration_weeks=12,
-        planned_sessions=24,
+        planned_sessions=12,
         dna_limit=2,
         triage_sla_days=3,
         outcome_schedule=_schedule(
@@ -297,18 +295,18 @@ PROGRAMMES = [
         key="back",
         operator="northern",
         name="MSK back pain",
-        description="Eight-week exercise and education course for persistent low back and neck "
-        "pain, run with the community MSK service.",
+        description="Eight-week exercise and education course (one class a week) for "
+        "persistent low back and neck pain, run with the community MSK service.",
         conditions=(C.LOW_BACK_PAIN, C.NECK_PAIN, C.CHRONIC_PAIN),
         min_age=18,
         max_age=None,
         exclusions=(X.RESTING_BP_180_100, X.UNSTABLE_ANGINA, X.ACUTE_ILLNESS),
         duration_weeks=8,
-        planned_sessions=16,
+        planned_sessions=8,
         dna_limit=2,
         triage_sla_days=5,
         outcome_schedule=_schedule(
-            msk_hq=("baseline", "exit", "followup_3m"),
+            mskhq=("baseline", "exit", "followup_3m"),
             gppaq=("baseline", "exit"),
         ),
         classes=(
@@ -320,18 +318,18 @@ PROGRAMMES = [
         key="escape",
         operator="northern",
         name="ESCAPE-pain knee and hip",
-        description="ESCAPE-pain: twelve sessions over six weeks of exercise and self-management "
-        "for chronic knee and hip pain.",
+        description="ESCAPE-pain: six weekly sessions of exercise and self-management for "
+        "chronic knee and hip pain.",
         conditions=(C.KNEE_OSTEOARTHRITIS, C.HIP_OSTEOARTHRITIS, C.CHRONIC_PAIN),
         min_age=45,
         max_age=None,
         exclusions=(X.RESTING_BP_180_100, X.UNSTABLE_ANGINA, X.ACUTE_ILLNESS),
         duration_weeks=6,
-        planned_sessions=12,
+        planned_sessions=6,
         dna_limit=2,
         triage_sla_days=5,
         outcome_schedule=_schedule(
-            msk_hq=("baseline", "exit", "followup_3m"),
+            mskhq=("baseline", "exit", "followup_3m"),
             sit_to_stand_30s=("baseline", "exit"),
         ),
         classes=(
@@ -399,6 +397,16 @@ HISTORIC_CASES = [
     (Status.DECLINED, 10),
     (Status.CANCELLED, 9),
 ]
+
+# The story: every referral happens within the last STORY_DAYS (about nine months) before the day
+# the seed runs, and historic ones end about `years` before it.
+STORY_DAYS = 270
+# Classes that end the story full, with a waiting list: the referrals that end holding a place in
+# one of these programmes (accepted, booked, active) fill the class first, and every referral that
+# ends on a waiting list waits for one of them (so the waiting list is for a full class).
+FULL_CLASSES = {"eor": "Friday lunchtime circuit", "back": "Back in action (morning)"}
+# How a booked session turns out for someone attending the programme (per cent).
+ATTENDANCE_WEIGHTS = {"attended": 84, "dna": 9, "cancelled_patient": 7}
 
 REFERRER_WEIGHTS = {"beech": 45, "meanwood": 35, "msk": 20}
 PROGRAMME_WEIGHTS = {

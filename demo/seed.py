@@ -1,14 +1,24 @@
 """`manage.py seed_demo`: builds the Leeds demo scheme (its tables are in `demo/data.py`).
 
-Everything about a referral goes through the workflow services, by the persona whose job it is, so
-the demo's timelines, sessions and outbox rows look exactly like the product's own. Organisations,
-facilities, programmes, users and memberships are created with the ORM (they have no services yet).
+The demo tells the story of the last nine months (`STORY_DAYS` before the day it runs), so that
+every page and report a newcomer opens has something true to show: referrals waiting for triage
+(some past their service level), classes with a waiting list, attendance on the classes' own
+weekdays, outcome measures at baseline, mid-point and exit, completed and discharged referrals
+with their summaries, and a few referrals that ended long enough ago for the retention rule.
+
+Everything about a referral goes through the services (workflow, attendance, consent, outcome
+measures), by the persona whose job it is, so the demo's timelines, sessions and outbox rows look
+exactly like the product's own. Each referral's journey is played on a story clock
+(`demo/clock.py`) at the moment each step happens, all journeys interleaved in time order, so
+every timestamp is the story's, never the seed's. Organisations, facilities, programmes, users
+and memberships are created with the ORM (they have no services yet), before the story starts.
 
 Running it again creates nothing twice: rows are found by their natural keys (organisation code,
 user email, facility, programme and class name, patient NHS number or name and date of birth), and
 each demo patient has exactly one demo referral, so a patient who already has one is skipped.
 The data comes from fixed seeds, so it is the same on every run and every machine; only dates move,
-as they are counted back from today.
+as they are counted back from today. The whole seed is one transaction: a run that stops half way
+leaves nothing behind.
 """
 
 # Seeded, repeatable randomness is the point here; none of it protects anything.
@@ -22,26 +32,27 @@ import datetime
 import itertools
 import random
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from unittest import mock
 
-from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import DateTimeField, F, OuterRef, QuerySet, Subquery
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from accounts.models import Membership, Organisation, Role
 from clinical.reasons import DischargeReason
-
-# A public demo value, printed on every run: never use the demo outside a local or demo machine.
+from demo.clock import Steps, StoryClock, play
 from demo.data import (
+    ATTENDANCE_WEIGHTS,
     CANCELS,
     DECLINES,
     DEMO_PASSWORD,
     ETHNICITY_WEIGHTS,
     FACILITIES,
     FAMILY_NAMES,
+    FULL_CLASSES,
     GIVEN_NAMES,
     HISTORIC_CASES,
     HISTORY,
@@ -57,31 +68,56 @@ from demo.data import (
     REFERRER_WEIGHTS,
     SEED,
     STATUS_COUNTS,
+    STORY_DAYS,
     USERS,
     Attendance,
     ProgrammeSpec,
 )
+from demo.measures import Participant, answers_for
 from facilities.models import Facility, Programme, ProgrammeClass
+from governance.models import (
+    AssessmentEvent,
+    MembershipEvent,
+    OrganisationEvent,
+    PatientEvent,
+    ProgrammeEvent,
+)
+from outcomes.models import Timepoint
+from outcomes.schedules import FOLLOWUP_MONTHS, add_months
+from outcomes.services import assessment_record
 from referrals import services
 from referrals.consent import consent_holds, consent_record_decision
+from referrals.events import event_recorded
 from referrals.models import (
     ConsentMethod,
     ConsentPurpose,
+    Notification,
     Patient,
     Priority,
     Referral,
+    ReferralEvent,
     RiskTier,
     Session,
     Sex,
     Status,
 )
 from referrals.nhs_numbers import synthetic_nhs_numbers
+from referrals.working_days import add_working_days, is_bank_holiday, is_working_day
+
+# States in which a referral ends the story holding a place in its class.
+HOLDING_PLACES = (Status.ACCEPTED, Status.BOOKED, Status.ACTIVE)
+# The platform's first day in the story: before the first historic referral.
+PLATFORM_YEARS = 11
+# PostgreSQL's NOW(), the start of the transaction, which the change history's triggers stamp
+# (Django's `Now()` is the statement's time instead).
+TRANSACTION_START = RawSQL("NOW()", (), output_field=DateTimeField())
 
 
 @dataclass
 class SeedReport:
     created: Counter = field(default_factory=Counter)
     sign_ins: list[tuple[str, str, str]] = field(default_factory=list)  # email, role, organisation
+    steps: int = 0
 
 
 @dataclass
@@ -104,20 +140,103 @@ class Demo:
 
 def seed_demo(*, log: Callable[[str], None] = lambda message: None) -> SeedReport:
     report = SeedReport()
-    with transaction.atomic():
+    today = timezone.localdate()
+    story_end = timezone.make_aware(datetime.datetime.combine(today, datetime.time.min))
+    setup_at = story_end - datetime.timedelta(days=round(365.25 * PLATFORM_YEARS))
+    clock = StoryClock(setup_at)
+    with transaction.atomic(), clock.running():
         demo = _seed_organisations_and_people(report)
-    log(
-        f"Organisations, people, facilities and programmes ready "
-        f"({sum(report.created.values())} rows created)."
-    )
-    cases = _plan_cases()
-    for number, case in enumerate(cases, start=1):
-        # One transaction a patient: a run that stops half way leaves whole referrals behind.
-        with transaction.atomic(), _clock_turned_back(case.years_ago):
-            _seed_case(demo, case, report)
-        if number % 50 == 0:
-            log(f"{number} of {len(cases)} patients and referrals done.")
+        log(
+            f"Organisations, people, facilities and programmes ready "
+            f"({sum(report.created.values())} rows created)."
+        )
+        journeys = [
+            journey.steps()
+            for case in _plan_cases()
+            if (journey := _journey_for(demo, case, report, today)) is not None
+        ]
+        updates = UpdatesDelivered()
+        with updates.listening():
+            report.steps = play(clock, journeys, until=story_end)
+        updates.record_sent()
+        _restamp_change_history(setup_at)
+    log(f"{len(journeys)} referrals played through the story in {report.steps} steps.")
     return report
+
+
+class UpdatesDelivered:
+    """Records each status-update email as sent at the moment its event happened in the story.
+
+    In the product the Celery worker sends an email seconds after the change commits. Replaying
+    months of changes at once would instead leave every update of the story pending until
+    `make run` starts the worker, which would then send hundreds of stale emails and date them
+    today. The demo's mail goes nowhere, so its email rows are recorded as sent when they were
+    written (in one UPDATE at the end, and before a patient withdraws consent, which would
+    otherwise withhold them; the outbox's own sending is for real updates): the delivery log
+    then tells the story's dates. Only rows for this run's events are touched.
+    """
+
+    def __init__(self) -> None:
+        self.events: list[int] = []
+
+    def noticed(self, event: ReferralEvent, **_signal: object) -> None:
+        self.events.append(event.pk)
+
+    @contextlib.contextmanager
+    def listening(self) -> Iterator[None]:
+        event_recorded.connect(self.noticed, dispatch_uid="demo-updates-delivered")
+        try:
+            yield
+        finally:
+            event_recorded.disconnect(dispatch_uid="demo-updates-delivered")
+
+    def record_sent(self) -> int:
+        return updates_sent(Notification.objects.filter(event_id__in=self.events))
+
+
+def updates_sent(rows: QuerySet[Notification]) -> int:
+    """Record these email rows as sent when they were written (see `UpdatesDelivered`)."""
+    return (
+        rows.filter(status=Notification.DeliveryStatus.PENDING, digest=False)
+        .exclude(channel=Notification.Channel.IN_APP)
+        .update(
+            status=Notification.DeliveryStatus.SENT,
+            sent_at=F("created_at"),
+            last_attempt_at=F("created_at"),
+            attempts=1,
+        )
+    )
+
+
+def _restamp_change_history(setup_at: datetime.datetime) -> None:
+    """Date this run's change-history rows by the story, not the seed.
+
+    The history's database triggers stamp each row with the database's clock (`NOW()`, the start
+    of this transaction), which the story clock cannot turn. Each row this run wrote takes the
+    time of the change it records: the tracked row's own `updated_at` or `created_at`, or the
+    platform's first day for rows without one (set up before the story).
+    """
+    for event_model in (
+        PatientEvent,
+        AssessmentEvent,
+        MembershipEvent,
+        ProgrammeEvent,
+        OrganisationEvent,
+    ):
+        tracked = event_model.pgh_tracked_model
+        names = {f.name for f in tracked._meta.concrete_fields}
+        stamp = next((name for name in ("updated_at", "created_at") if name in names), None)
+        rows = event_model.objects.filter(
+            pgh_created_at__gte=TRANSACTION_START, pgh_obj_id__in=tracked.objects.values("pk")
+        )
+        if stamp is None:
+            rows.update(pgh_created_at=setup_at)
+        else:
+            rows.update(
+                pgh_created_at=Subquery(
+                    tracked.objects.filter(pk=OuterRef("pgh_obj_id")).values(stamp)[:1]
+                )
+            )
 
 
 def _seed_organisations_and_people(report: SeedReport) -> Demo:
@@ -247,7 +366,9 @@ class Case:
     patient: dict
     # Draws for the workflow, so that skipping an existing case never shifts another's data.
     seed: int
-    years_ago: int = 0  # a historic case, played with the clock turned back this far
+    years_ago: int = 0  # a historic case: its story ends this many years before today
+    # The class it is placed in, when planned (FULL_CLASSES); otherwise chosen at acceptance.
+    programme_class: str = ""
 
 
 def _plan_cases() -> list[Case]:
@@ -298,38 +419,50 @@ def _plan_cases() -> list[Case]:
             )
         )
         ranks[status] += 1
+    _route_to_full_classes(cases)
     return cases
 
 
-@contextlib.contextmanager
-def _clock_turned_back(years: int):
-    """Run the services as if it were `years` ago: they stamp events, sessions and outbox rows
-    with `timezone.now()`, and the timeline cannot be back-dated afterwards (it is append-only)."""
-    if not years:
-        yield
-        return
-    real_now, real_localdate = timezone.now, timezone.localdate
-    offset = datetime.timedelta(days=round(365.25 * years))
+def _route_to_full_classes(cases: list[Case]) -> None:
+    """Fill each of FULL_CLASSES with referrals that end holding a place, and send every referral
+    that ends on a waiting list to one of them, so that the waiting list is for a full class.
 
-    def then():
-        return real_now() - offset
+    A programme with too few such referrals takes some from other programmes (of referrers who
+    refer to it too); every other referral is placed in a class that never fills.
+    """
+    specs = {spec.key: spec for spec in PROGRAMMES}
+    current = [case for case in cases if not case.years_ago]
 
-    def then_localdate(value=None, timezone=None):
-        return real_localdate(value or then(), timezone)
+    def refers_to(case: Case, programme: str) -> bool:
+        return programme in PROGRAMME_WEIGHTS[case.referrer]
 
-    shifted = {real_now: then, real_localdate: then_localdate}
-    with contextlib.ExitStack() as stack:
-        stack.enter_context(mock.patch("django.utils.timezone.now", then))
-        # Field defaults hold the clock function itself (`default=timezone.now`), and Django
-        # caches it as the field's `_get_default`: turn those too.
-        for model in apps.get_models():
-            for model_field in model._meta.concrete_fields:
-                default = getattr(model_field, "default", None)
-                if callable(default) and default in shifted:
-                    stack.enter_context(
-                        mock.patch.object(model_field, "_get_default", shifted[default])
-                    )
-        yield
+    for programme, class_name in FULL_CLASSES.items():
+        classes = specs[programme].classes
+        capacity = next(c.capacity for c in classes if c.name == class_name)
+        # Enough to fill the class, and a few for each of the programme's other classes.
+        wanted = capacity + 3 * (len(classes) - 1)
+        holders = [c for c in current if c.status in HOLDING_PLACES and c.programme == programme]
+        spare = [
+            c
+            for c in current
+            if c.status in HOLDING_PLACES
+            and c.programme not in FULL_CLASSES
+            and refers_to(c, programme)
+        ]
+        while len(holders) < wanted:
+            # From whichever other programme has the most to spare.
+            largest, _count = Counter(c.programme for c in spare).most_common(1)[0]
+            moved = next(c for c in spare if c.programme == largest)
+            spare.remove(moved)
+            moved.programme = programme
+            holders.append(moved)
+        for case in holders[:capacity]:
+            case.programme_class = class_name
+    for case in current:
+        if case.status == Status.WAITLISTED:
+            if case.programme not in FULL_CLASSES:
+                case.programme = next(p for p in FULL_CLASSES if refers_to(case, p))
+            case.programme_class = FULL_CLASSES[case.programme]
 
 
 def _weighted(rng: random.Random, weights: dict):
@@ -384,7 +517,7 @@ def _plan_patient(rng: random.Random, programme: ProgrammeSpec, referrer: str) -
     }
 
 
-# --- Driving one referral through the services ---------------------------------------------------
+# --- Driving one referral through the services, on the story clock ------------------------------
 
 
 @dataclass
@@ -395,10 +528,11 @@ class Actors:
     instructor: object
 
 
-def _seed_case(demo: Demo, case: Case, report: SeedReport) -> None:
+def _journey_for(demo: Demo, case: Case, report: SeedReport, today: datetime.date):
+    """The case's journey, or None when its patient already has their demo referral."""
     patient = _find_patient(demo.organisations[case.referrer], case.patient)
     if patient is not None and patient.referrals.exists():
-        return
+        return None
     programme_spec = next(spec for spec in PROGRAMMES if spec.key == case.programme)
     actors = Actors(
         referrer=demo.user(case.referrer, Role.REFERRER),
@@ -406,19 +540,8 @@ def _seed_case(demo: Demo, case: Case, report: SeedReport) -> None:
         coordinator=demo.user(programme_spec.operator, Role.COORDINATOR),
         instructor=demo.user(programme_spec.operator, Role.INSTRUCTOR),
     )
-    if patient is None:
-        patient = services.patient_create(
-            by=actors.referrer, organisation=actors.organisation, **case.patient
-        )
-        report.created["patients"] += 1
-    rng = random.Random(case.seed)
-    referral = _create_draft(demo, case, programme_spec, patient, actors, rng)
-    report.created["referrals"] += 1
-    journey = Journey(demo, case, programme_spec, referral, actors, rng)
-    journey.run()
-    referral.refresh_from_db()
-    if referral.status != case.status:  # pragma: no cover - a bug in the journeys below
-        raise AssertionError(f"Demo referral {referral} ended {referral.status}, not {case.status}")
+    story_ends = today - datetime.timedelta(days=round(365.25 * case.years_ago))
+    return Journey(demo, case, programme_spec, actors, patient, report, story_ends)
 
 
 def _find_patient(organisation, fields: dict) -> Patient | None:
@@ -456,10 +579,10 @@ def _create_draft(demo, case, programme_spec, patient, actors, rng) -> Referral:
         else rng.choices([RiskTier.LOW, RiskTier.MEDIUM], weights=[70, 30])[0],
         "priority": Priority.URGENT if rng.random() < 0.08 else Priority.ROUTINE,
         "programme": programme,
-        "preferred_facility": _preferred_facility(demo, case, patient),
+        "preferred_facility": _preferred_facility(demo, case, patient.postcode),
         "consent_referral": True,
         "consent_share_outcomes": rng.random() >= 0.12,
-        "consent_research": rng.random() < 0.6,
+        "consent_research": rng.random() < 0.75,
         "exclusions_present": [],
     }
     if case.status == Status.DRAFT:
@@ -477,171 +600,479 @@ def _create_draft(demo, case, programme_spec, patient, actors, rng) -> Referral:
     )
 
 
-def _preferred_facility(demo, case, patient) -> Facility | None:
-    district = patient.postcode.split(" ")[0]
+def _preferred_facility(demo, case, postcode: str) -> Facility | None:
+    district = postcode.split(" ")[0]
     for programme_class in demo.classes[case.programme]:
         if district in programme_class.facility.postcode_districts:
             return programme_class.facility
     return None
 
 
-@dataclass(frozen=True)
-class Slot:
-    """When a referral's sessions happen: its class's weekday(s), or 1:1s at a fixed time."""
+@dataclass
+class Dates:
+    """The days a journey is built around, planned backwards from where it must end."""
 
-    weekdays: tuple[int, ...]
-    start: datetime.time
+    submit: datetime.date
+    accept: datetime.date | None = None
+    book: datetime.date | None = None
+    first_session: datetime.date | None = None  # the class day the sessions start
+    waitlisted_first: bool = False  # accepted onto the waiting list, booked from it later
+    questions: bool = False  # the coordinator asks the referrer something before triage
+
+
+DAY = datetime.timedelta(days=1)
+WEEK = datetime.timedelta(weeks=1)
 
 
 class Journey:
-    """Takes one draft to its planned final state through the services, as the real people would."""
+    """Takes one case from a draft to its planned final state through the services, as the real
+    people would, each step at its moment in the story (`steps` yields the moments)."""
 
-    def __init__(self, demo, case, programme_spec, referral, actors, rng):
+    def __init__(self, demo, case, programme_spec, actors, patient, report, story_ends):
         self.demo = demo
         self.case = case
         self.spec = programme_spec
-        self.referral = referral
         self.actors = actors
-        self.rng = rng
+        self.patient = patient
+        self.report = report
+        self.today = story_ends  # nothing in this journey happens on or after this day
+        self.rng = random.Random(case.seed)
+        self.referral: Referral | None = None
+        self.moment: datetime.datetime | None = None
+        self.participant: Participant | None = None
 
-    def run(self) -> None:
+    # --- Time -----------------------------------------------------------------------------------
+
+    def at(self, day: datetime.date, hour: int, minute: int = 0) -> datetime.datetime:
+        moment = timezone.make_aware(datetime.datetime.combine(day, datetime.time(hour, minute)))
+        return self.next_moment(moment)
+
+    def office(self, day: datetime.date) -> datetime.datetime:
+        """A time in office hours on `day` (or just after the last step, if that was later)."""
+        return self.at(day, self.rng.randint(9, 16), self.rng.randrange(0, 60, 5))
+
+    def soon(self, minutes: int = 10) -> datetime.datetime:
+        return self.next_moment(self.moment + datetime.timedelta(minutes=minutes))
+
+    def next_moment(self, moment: datetime.datetime) -> datetime.datetime:
+        """Steps of one journey happen one after another: never before (or with) the last one."""
+        if self.moment is not None and moment <= self.moment:
+            moment = self.moment + datetime.timedelta(minutes=5)
+        self.moment = moment
+        return moment
+
+    def working_days(self, day: datetime.date, count: int) -> datetime.date:
+        return add_working_days(day, count)
+
+    def working_day_on_or_before(self, day: datetime.date) -> datetime.date:
+        while not is_working_day(day):
+            day -= DAY
+        return day
+
+    def class_day_on_or_before(self, day: datetime.date) -> datetime.date:
+        weekday = self.placement_class().weekday
+        return day - datetime.timedelta(days=(day.weekday() - weekday) % 7)
+
+    @property
+    def day(self) -> datetime.date:
+        """The day of the journey's last step."""
+        return timezone.localdate(self.moment)
+
+    # --- The plan -------------------------------------------------------------------------------
+
+    def plan(self) -> Dates:
+        """Where this journey's dates fall, counted back from the end of its story."""
+        rng, status, today, weeks = self.rng, self.case.status, self.today, self.spec.duration_weeks
+        sla = self.spec.triage_sla_days
+        if status == Status.SUBMITTED:
+            # About half are past the programme's triage service level and not yet actioned.
+            back = sla + rng.randint(1, 8) if self.case.rank % 2 == 0 else rng.randint(1, sla - 1)
+            return Dates(submit=self.working_days(today, -back))
+        if status == Status.INFO_REQUESTED:
+            return Dates(submit=self.working_days(today, -rng.randint(3, 12)))
+        if status == Status.ACCEPTED:
+            questions = rng.random() < 0.2
+            submit = self.working_days(today, -rng.randint(8, 15))
+            accept = self.working_days(submit, rng.randint(1, 3) + 4 * questions)
+            return Dates(submit=submit, accept=accept, questions=questions)
+        if status in (Status.DECLINED, Status.CANCELLED):
+            # A cancellation may come after booking, a few weeks on: room for it before today.
+            soonest = 20 if status == Status.DECLINED else 60
+            submit = self.working_day_on_or_before(
+                today - rng.randint(soonest, STORY_DAYS - 20) * DAY
+            )
+            return Dates(submit=submit, questions=rng.random() < 0.3)
+        if status == Status.WAITLISTED:
+            submit = self.working_days(today, -rng.randint(6, 30))
+            return Dates(submit=submit, accept=self.working_days(submit, rng.randint(1, 3)))
+        # Booked, active, completed, discharged: planned back from the first class.
+        if status == Status.BOOKED:
+            book = self.working_day_on_or_before(today - rng.randint(1, 6) * DAY)
+            first = self.class_day_on_or_before(book + 14 * DAY)
+            while first <= today:  # a first session still to come (not even today's)
+                first += WEEK
+        elif status == Status.ACTIVE:
+            last_held = self.class_day_on_or_before(today - DAY)
+            first = self.clear_of_bank_holidays(
+                last_held - rng.randint(1, weeks - 2) * WEEK,
+                earliest=last_held - (weeks - 2) * WEEK,
+                latest=last_held - WEEK,
+            )
+        elif status == Status.COMPLETED:
+            latest = today - (weeks + 1) * WEEK
+            earliest = today - (STORY_DAYS - 40) * DAY
+            first = self.clear_of_bank_holidays(
+                self.class_day_on_or_before(
+                    latest - rng.randint(0, (latest - earliest).days) * DAY
+                ),
+                earliest=earliest - 4 * WEEK,
+                latest=latest,
+            )
+        else:  # discharged: left part way through, from about three months ago to eight
+            first = self.clear_of_bank_holidays(
+                self.class_day_on_or_before(today - rng.randint(80, STORY_DAYS - 40) * DAY),
+                earliest=today - STORY_DAYS * DAY,
+                latest=today - 80 * DAY,
+            )
+        if status != Status.BOOKED:
+            book = self.working_day_on_or_before(first - rng.randint(3, 10) * DAY)
+        waitlisted_first = rng.random() < (0.4 if status == Status.BOOKED else 0.2)
+        questions = rng.random() < 0.2
+        wait = rng.randint(10, 25) if waitlisted_first else rng.randint(1, 4)
+        accept = self.working_days(book, -wait)
+        submit = self.working_days(accept, -(rng.randint(1, 4) + 4 * questions))
+        return Dates(submit, accept, book, first, waitlisted_first, questions)
+
+    def clear_of_bank_holidays(
+        self, first: datetime.date, *, earliest: datetime.date, latest: datetime.date
+    ) -> datetime.date:
+        """The class day nearest `first` (within the bounds) whose run of weekly sessions has no
+        bank holiday, on which the centre is closed, so the sessions add up to those planned;
+        `first` itself when there is none."""
+        for weeks_away in range(12):
+            for candidate in (first - weeks_away * WEEK, first + weeks_away * WEEK):
+                run = (candidate + week * WEEK for week in range(self.spec.duration_weeks))
+                if earliest <= candidate <= latest and not any(map(is_bank_holiday, run)):
+                    return candidate
+        return first
+
+    def placement_class(self) -> ProgrammeClass:
+        """The class the referral is (or will be) placed in: a planned one, or one at the
+        patient's preferred centre among those that never fill."""
+        if not hasattr(self, "_class"):
+            classes = self.demo.classes[self.case.programme]
+            if self.case.programme_class:
+                self._class = next(c for c in classes if c.name == self.case.programme_class)
+            else:
+                open_classes = [
+                    c for c in classes if FULL_CLASSES.get(self.case.programme) != c.name
+                ]
+                preferred = _preferred_facility(self.demo, self.case, self.case.patient["postcode"])
+                self._class = next(
+                    (c for c in open_classes if preferred and c.facility_id == preferred.pk),
+                    open_classes[self.case.number % len(open_classes)],
+                )
+        return self._class
+
+    # --- The story ------------------------------------------------------------------------------
+
+    def steps(self) -> Steps:
         status = self.case.status
         if status == Status.DRAFT:
+            yield self.office(self.today - self.rng.randint(1, 20) * DAY)
+            self.create_draft()
             return
-        self.submit()
+        yield from self.story()
+        yield from self.referrer_reads_updates()
+
+    def story(self) -> Steps:
+        status = self.case.status
+        dates = self.plan()
+        yield self.office(dates.submit - self.rng.choice([0, 0, 0, 1, 3]) * DAY)
+        self.create_draft()
+        yield self.office(dates.submit)
+        services.referral_submit(referral=self.referral, by=self.actors.referrer)
         if status == Status.SUBMITTED:
-            if self.rng.random() < 0.3:
-                self.ask_and_answer()
             return
         if status == Status.INFO_REQUESTED:
+            yield self.office(self.working_days(dates.submit, self.rng.randint(1, 2)))
             self.ask()
             return
+        if dates.questions:
+            yield from self.ask_and_answer()
         if status == Status.DECLINED:
-            if self.rng.random() < 0.3:
-                self.ask_and_answer()
+            yield self.office(self.working_days(self.day, self.rng.randint(1, 4)))
             reason, note = DECLINES[self.case.rank % len(DECLINES)]
             services.referral_decline(
                 referral=self.referral, by=self.actors.coordinator, reason=reason, note=note
             )
             return
         if status == Status.CANCELLED:
-            self.cancel()
+            yield from self.cancel()
             return
-        if self.rng.random() < 0.2:
-            self.ask_and_answer()
+        yield self.office(dates.accept)
         self.accept()
         if status == Status.ACCEPTED:
             return
+        moves_away = status == Status.DISCHARGED and self.case.rank % 4 == 3
+        if status == Status.WAITLISTED or dates.waitlisted_first or moves_away:
+            yield self.soon(20)
+            self.waitlist()
         if status == Status.WAITLISTED:
-            self.waitlist()
             return
-        if status == Status.DISCHARGED:
-            self.discharge()
+        if moves_away:
+            yield from self.moved_away()
             return
-        if self.rng.random() < (0.4 if status == Status.BOOKED else 0.2):
-            self.waitlist()
-        self.book()
+        yield self.office(dates.book)
+        self.book(dates.first_session)
         if status == Status.BOOKED:
             return
-        if status == Status.ACTIVE:
-            self.attend(self.rng.randint(1, self.spec.planned_sessions - 2))
-            if self.case.rank % 10 == 4:
-                self.withdraw(
-                    ConsentPurpose.SHARE_PROGRESS,
-                    self.actors.instructor,
-                    ConsentMethod.IN_PERSON,
-                    "Asked after the session that the surgery is not sent updates.",
-                )
-            return
-        self.attend(self.spec.planned_sessions)
-        self.mark(self.next_session(), Attendance.CANCELLED_PROVIDER, "Programme finished")
-        services.referral_complete(
-            referral=self.referral,
-            by=self.actors.instructor,
-            note="Exit assessment done; patient plans to carry on with a gym membership.",
-        )
-        if self.case.rank % 11 == 2:
-            self.withdraw(
-                ConsentPurpose.EVALUATION,
-                self.actors.coordinator,
-                ConsentMethod.WRITTEN,
-                "Letter after the programme: does not want their results used in evaluations.",
-            )
+        if status == Status.DISCHARGED:
+            yield from self.discharge()
+        else:
+            yield from self.attend(complete=status == Status.COMPLETED)
 
-    # One step each, by the right person.
+    # --- One step each, by the right person -----------------------------------------------------
+
+    def create_draft(self) -> None:
+        if self.patient is None:
+            self.patient = services.patient_create(
+                by=self.actors.referrer, organisation=self.actors.organisation, **self.case.patient
+            )
+            self.report.created["patients"] += 1
+        self.referral = _create_draft(
+            self.demo, self.case, self.spec, self.patient, self.actors, self.rng
+        )
+        self.report.created["referrals"] += 1
+
+    def ask(self) -> str:
+        question, answer = self.rng.choice(QUESTIONS_AND_ANSWERS)
+        services.referral_request_info(
+            referral=self.referral, by=self.actors.coordinator, question=question
+        )
+        return answer
+
+    def ask_and_answer(self) -> Steps:
+        yield self.office(self.working_days(self.day, 1))
+        answer = self.ask()
+        yield self.office(self.working_days(self.day, self.rng.randint(1, 2)))
+        services.referral_answer_info(
+            referral=self.referral, by=self.actors.referrer, answer=answer
+        )
+
+    def accept(self) -> None:
+        programme_class = self.placement_class()
+        services.referral_accept(
+            referral=self.referral,
+            by=self.actors.coordinator,
+            facility=programme_class.facility,
+            programme_class=programme_class,
+            instructor=self.actors.instructor,
+            note="Triage call done; suitable for the programme." if self.rng.random() < 0.5 else "",
+        )
+        self.referral.refresh_from_db()
+
+    def waitlist(self) -> None:
+        """Onto the class's waiting list, unless accepting a full class already put it there."""
+        if self.referral.status == Status.WAITLISTED:
+            return
+        services.referral_waitlist(
+            referral=self.referral,
+            by=self.actors.coordinator,
+            note="The patient can only come to this class; on its waiting list for the next place.",
+        )
+
+    def book(self, first_day: datetime.date) -> None:
+        programme_class = self.placement_class()
+        services.referral_book(
+            referral=self.referral,
+            by=self.actors.coordinator,
+            first_session_at=timezone.make_aware(
+                datetime.datetime.combine(first_day, programme_class.start_time)
+            ),
+            note="Induction booked by phone; confirmation letter sent.",
+        )
+        self.referral.refresh_from_db()
 
     def withdraw(self, purpose: str, by, method: str, note: str) -> bool:
         """The patient withdraws a consent they gave (a demo case that never gave it skips)."""
         self.referral.refresh_from_db()
         if not consent_holds(self.referral, purpose):
             return False
+        # What was written before the patient changed their mind had gone by then.
+        updates_sent(Notification.objects.filter(referral=self.referral))
         consent_record_decision(
             referral=self.referral, by=by, purpose=purpose, method=method, note=note
         )
         return True
 
-    def submit(self) -> None:
-        services.referral_submit(referral=self.referral, by=self.actors.referrer)
+    # --- Sessions and outcome measures ----------------------------------------------------------
 
-    def ask(self) -> tuple[str, str]:
-        question, answer = self.rng.choice(QUESTIONS_AND_ANSWERS)
-        services.referral_request_info(
-            referral=self.referral, by=self.actors.coordinator, question=question
-        )
-        return question, answer
-
-    def ask_and_answer(self) -> None:
-        _question, answer = self.ask()
-        services.referral_answer_info(
-            referral=self.referral, by=self.actors.referrer, answer=answer
+    def booked_sessions(self) -> list[Session]:
+        return list(
+            self.referral.sessions.filter(status=Attendance.BOOKED).order_by("scheduled_at")
         )
 
-    def accept(self) -> None:
-        classes = self.demo.classes[self.case.programme]
-        preferred = self.referral.preferred_facility_id
-        programme_class = next(
-            (c for c in classes if c.facility_id == preferred), self.rng.choice(classes)
+    def session_end(self, session: Session) -> datetime.datetime:
+        minutes = self.placement_class().duration_minutes + self.rng.randint(5, 20)
+        return self.next_moment(session.scheduled_at + datetime.timedelta(minutes=minutes))
+
+    def mark(self, session: Session, status: str, note: str = "") -> None:
+        services.session_record_attendance(
+            session=session, status=status, by=self.actors.instructor, note=note
         )
-        one_to_one_first = self.rng.random() < 0.1
-        services.referral_accept(
+        if status == Attendance.ATTENDED and self.referral.status == Status.BOOKED:
+            # The first attendance moved the referral on (booked to active): pick up its version.
+            self.referral.refresh_from_db()
+
+    def attendance(self, index: int, missed_in_row: int) -> str:
+        """The first session attended (which starts the referral); never `dna_limit` missed in
+        a row; otherwise mostly attended."""
+        if index == 0 or missed_in_row + 1 >= self.spec.dna_limit:
+            return Attendance.ATTENDED
+        return _weighted(self.rng, ATTENDANCE_WEIGHTS)
+
+    def attend(self, *, complete: bool) -> Steps:
+        """Every class before the end of the story (all of them, when the programme completes),
+        with measures at baseline, mid-point and exit, then completion and follow-ups."""
+        sessions = [
+            s for s in self.booked_sessions() if timezone.localdate(s.scheduled_at) < self.today
+        ]
+        if complete:
+            sessions[-1:] = []  # the last is kept to be attended below
+        middle = len(self.booked_sessions()) // 2
+        has_mid = any(Timepoint.MID in entry["timepoints"] for entry in self.spec.outcome_schedule)
+        missed_in_row = 0
+        skip_baseline = self.case.status == Status.ACTIVE and self.case.rank % 6 == 5
+        withdraws_at = (
+            min(2, len(sessions) - 1)
+            if self.case.status == Status.ACTIVE and self.case.rank % 10 == 4
+            else None
+        )
+        for index, session in enumerate(sessions):
+            yield self.session_end(session)
+            status = self.attendance(index, missed_in_row)
+            self.mark(session, status)
+            missed_in_row = missed_in_row + 1 if status == Attendance.DNA else 0
+            if index == 0 and not skip_baseline:
+                yield self.soon(5)
+                self.record(Timepoint.BASELINE)
+            if has_mid and index >= middle and status == Attendance.ATTENDED:
+                has_mid = False  # recorded once, at the first session attended from half way
+                yield self.soon(5)
+                self.record(Timepoint.MID)
+            if index == withdraws_at:
+                yield self.soon(15)
+                self.withdraw(
+                    ConsentPurpose.SHARE_PROGRESS,
+                    self.actors.instructor,
+                    ConsentMethod.IN_PERSON,
+                    "Asked after the session that the surgery is not sent updates.",
+                )
+        if self.case.status == Status.ACTIVE and self.case.rank == 0:
+            seed_alerts(self)
+        if not complete:
+            return
+        last = self.booked_sessions()[0]
+        yield self.session_end(last)
+        self.mark(last, Attendance.ATTENDED, "Exit assessment done.")
+        yield self.soon(5)
+        self.record(Timepoint.EXIT)
+        yield self.soon(10)
+        services.referral_complete(
             referral=self.referral,
-            by=self.actors.coordinator,
-            facility=programme_class.facility,
-            programme_class=None if one_to_one_first else programme_class,
-            instructor=self.actors.instructor,
-            note="Triage call done; suitable for the programme." if self.rng.random() < 0.5 else "",
+            by=self.actors.instructor,
+            note="Exit assessment done; patient plans to carry on with a gym membership.",
         )
+        completed_on = self.day
+        if self.case.rank % 11 == 2:
+            letter_on = self.working_days(completed_on, self.rng.randint(5, 15))
+            yield self.office(min(letter_on, self.working_days(self.today, -1)))
+            self.withdraw(
+                ConsentPurpose.EVALUATION,
+                self.actors.coordinator,
+                ConsentMethod.WRITTEN,
+                "Letter after the programme: does not want their results used in evaluations.",
+            )
+        yield from self.follow_ups(completed_on)
 
-    def waitlist(self) -> None:
-        services.referral_waitlist(
-            referral=self.referral,
-            by=self.actors.coordinator,
-            note="Class full this term; next place expected within 4 weeks.",
+    def follow_ups(self, completed_on: datetime.date) -> Steps:
+        """Follow-up measures that have come round: most recorded within a fortnight of the due
+        date, one in five still outstanding (the instructor's list of follow-ups due)."""
+        due = sorted(
+            {
+                (add_months(completed_on, months), timepoint)
+                for timepoint, months in FOLLOWUP_MONTHS.items()
+                if any(timepoint in entry["timepoints"] for entry in self.spec.outcome_schedule)
+            }
         )
+        for due_on, timepoint in due:
+            on = self.working_days(due_on, self.rng.randint(0, 8))
+            if on >= self.today or self.rng.random() < 0.2:
+                return
+            yield self.office(on)
+            self.record(timepoint)
 
-    def book(self) -> None:
-        services.referral_book(
-            referral=self.referral,
-            by=self.actors.coordinator,
-            first_session_at=self.next_time(),
-            note="Induction booked by phone; confirmation letter sent.",
+    def record(self, timepoint: str) -> None:
+        """Every instrument the programme schedules at `timepoint`, answered by this patient."""
+        who = self.participant or self.draw_participant()
+        for entry in self.spec.outcome_schedule:
+            if timepoint not in entry["timepoints"]:
+                continue
+            assessment_record(
+                referral=self.referral,
+                instrument=entry["instrument"],
+                timepoint=timepoint,
+                answers=answers_for(entry["instrument"], timepoint, who),
+                by=self.actors.instructor,
+                administered_at=self.moment,
+            )
+
+    def draw_participant(self) -> Participant:
+        referral, patient = self.referral, self.patient
+        self.participant = Participant.draw(
+            random.Random(self.case.seed + 1),
+            age=self.today.year - patient.date_of_birth.year,
+            female=patient.sex == Sex.FEMALE,
+            bp_systolic=referral.bp_systolic or 135,
+            bp_diastolic=referral.bp_diastolic or 82,
+            weight_programme=self.case.programme == "weight",
         )
+        return self.participant
 
-    def cancel(self) -> None:
-        # Withdrawn at some point between submission and the first session.
+    def referrer_reads_updates(self) -> Steps:
+        """The referrer opened the referral a couple of days after its last news; recent news
+        (the last fortnight) is still unread on their dashboard."""
+        day = self.working_days(self.day, self.rng.randint(1, 3))
+        if day >= self.today - 14 * DAY:
+            return
+        yield self.office(day)
+        services.notifications_mark_read(user=self.actors.referrer, referral=self.referral)
+
+    # --- Endings --------------------------------------------------------------------------------
+
+    def cancel(self) -> Steps:
+        """Withdrawn at some point between submission and the first session."""
         stages = ["submitted", "info_requested", "accepted", "waitlisted", "booked"]
         stage = stages[self.case.rank % len(stages)]
         by = self.actors.referrer
         if stage == "info_requested":
+            yield self.office(self.working_days(self.day, 1))
             self.ask()
         elif stage in {"accepted", "waitlisted", "booked"}:
+            yield self.office(self.working_days(self.day, self.rng.randint(1, 3)))
             self.accept()
             by = self.actors.coordinator
             if stage == "waitlisted":
+                yield self.soon(20)
                 self.waitlist()
             if stage == "booked":
-                self.book()
-                self.mark(self.next_session(), Attendance.CANCELLED_PATIENT, "Patient rang")
+                yield self.office(self.working_days(self.day, self.rng.randint(1, 4)))
+                self.book(self.class_day_on_or_before(self.day + 14 * DAY))
+                first = self.booked_sessions()[0]
+                yield self.office(timezone.localdate(first.scheduled_at) - 2 * DAY)
+                self.mark(first, Attendance.CANCELLED_PATIENT, "Patient rang")
+        yield self.office(self.working_days(self.day, self.rng.randint(1, 5)))
         if self.case.rank in (3, 6):
             # The patient takes back their consent: recording it is what cancels the referral.
             self.withdraw(
@@ -654,19 +1085,51 @@ class Journey:
         reason, note = CANCELS[self.case.rank % len(CANCELS)]
         services.referral_cancel(referral=self.referral, by=by, reason=reason, note=note)
 
-    def discharge(self) -> None:
-        """Left early: after too many missed sessions, by choice, for medical reasons, moving."""
+    def moved_away(self) -> Steps:
+        yield self.office(self.working_days(self.day, self.rng.randint(10, 25)))
+        services.referral_discharge(
+            referral=self.referral,
+            by=self.actors.coordinator,
+            reason=DischargeReason.MOVED_AWAY,
+            note="Moved to Bradford while on the waiting list.",
+        )
+
+    def discharge(self) -> Steps:
+        """Left early: after too many missed sessions, by choice, or for medical reasons."""
         variant = self.case.rank % 4
+        sessions = self.booked_sessions()
+        if variant == 2:  # never started
+            first = sessions[0]
+            yield self.office(timezone.localdate(first.scheduled_at) - 3 * DAY)
+            self.mark(first, Attendance.CANCELLED_PATIENT, "In hospital")
+            yield self.soon(30)
+            self.discharge_for(
+                DischargeReason.MEDICAL, "Admitted for a hip replacement; re-refer after."
+            )
+            return
+        attended = self.rng.randint(2, min(6, len(sessions) - self.spec.dna_limit - 1))
+        for index, session in enumerate(sessions[:attended]):
+            yield self.session_end(session)
+            self.mark(session, Attendance.ATTENDED)
+            if index == 0:
+                yield self.soon(5)
+                self.record(Timepoint.BASELINE)
         if variant == 0:  # the DNA limit
-            self.book()
-            self.attend(self.rng.randint(2, 6), then_missed=self.spec.dna_limit)
-            self.mark(self.next_session(), Attendance.CANCELLED_PROVIDER, "Discharged")
-            reason = DischargeReason.DNA_LIMIT
-            note = f"Missed {self.spec.dna_limit} sessions in a row; letter sent to the patient."
-        elif variant == 1 and self.case.rank == 5:
+            for session in sessions[attended : attended + self.spec.dna_limit]:
+                yield self.session_end(session)
+                self.mark(session, Attendance.DNA)
+            yield self.office(self.working_days(self.day, 1))
+            self.discharge_for(
+                DischargeReason.DNA_LIMIT,
+                f"Missed {self.spec.dna_limit} sessions in a row; letter sent to the patient.",
+            )
+            return
+        # Stopping by choice: the last measures are taken at the last session they come to.
+        yield self.soon(5)
+        self.record(Timepoint.EXIT)
+        if self.case.rank == 5:
             # Part way through, the patient withdraws consent to the referral: that discharges.
-            self.book()
-            self.attend(self.rng.randint(2, 8))
+            yield self.soon(10)
             self.withdraw(
                 ConsentPurpose.REFERRAL,
                 self.actors.instructor,
@@ -674,93 +1137,27 @@ class Journey:
                 "Told me at the session they want to stop and have their referral closed.",
             )
             return
-        elif variant == 1:
-            self.book()
-            self.attend(self.rng.randint(2, 8))
-            self.mark(self.next_session(), Attendance.CANCELLED_PATIENT, "Stopping")
-            reason, note = (
-                DischargeReason.PATIENT_CHOICE,
-                "Found the sessions too early in the day.",
-            )
-        elif variant == 2:
-            self.book()
-            self.mark(self.next_session(), Attendance.CANCELLED_PATIENT, "In hospital")
-            reason, note = (
-                DischargeReason.MEDICAL,
-                "Admitted for a hip replacement; re-refer after.",
-            )
-        else:
-            self.waitlist()
-            reason, note = (
-                DischargeReason.MOVED_AWAY,
-                "Moved to Bradford while on the waiting list.",
-            )
+        following = sessions[attended]
+        yield self.office(timezone.localdate(following.scheduled_at) - DAY)
+        self.mark(following, Attendance.CANCELLED_PATIENT, "Stopping")
+        yield self.soon(30)
+        self.discharge_for(
+            DischargeReason.PATIENT_CHOICE, "Found the sessions too early in the day."
+        )
+
+    def discharge_for(self, reason: str, note: str) -> None:
         services.referral_discharge(
             referral=self.referral, by=self.actors.coordinator, reason=reason, note=note
         )
 
-    # Sessions.
 
-    def slot(self) -> Slot:
-        programme_class = self.referral.programme_class
-        if programme_class is None:  # 1:1 sessions before joining a class
-            return Slot((self.case.number % 5,), datetime.time(14, 30))
-        weekday = programme_class.weekday
-        if self.spec.sessions_per_week == 1:
-            return Slot((weekday,), programme_class.start_time)
-        second = weekday + 2 if weekday <= 2 else weekday - 2
-        return Slot(tuple(sorted({weekday, second})), programme_class.start_time)
+def seed_alerts(journey: Journey) -> None:
+    """An open safety alert for the demo: a place kept for the `Alert` model (issue 11).
 
-    def next_time(self) -> datetime.datetime:
-        slot = self.slot()
-        day = timezone.localdate() + datetime.timedelta(days=1)
-        while day.weekday() not in slot.weekdays:
-            day += datetime.timedelta(days=1)
-        return timezone.make_aware(datetime.datetime.combine(day, slot.start))
-
-    def past_times(self, count: int) -> list[datetime.datetime]:
-        """The `count` most recent slots before today, oldest first."""
-        slot = self.slot()
-        times = []
-        day = timezone.localdate() - datetime.timedelta(days=1)
-        while len(times) < count:
-            if day.weekday() in slot.weekdays:
-                times.append(timezone.make_aware(datetime.datetime.combine(day, slot.start)))
-            day -= datetime.timedelta(days=1)
-        return times[::-1]
-
-    def next_session(self) -> Session:
-        return self.referral.sessions.filter(status=Attendance.BOOKED).earliest("scheduled_at")
-
-    def mark(self, session: Session, status: str, note: str = "") -> None:
-        services.session_record_attendance(
-            session=session, status=status, by=self.actors.instructor, note=note
-        )
-
-    def attend(self, count: int, *, then_missed: int = 0) -> None:
-        """Sessions already held: the first attended (which makes the referral active), most of
-        the rest attended, never `dna_limit` missed in a row unless `then_missed` says so."""
-        kind = Session.Kind.CLASS if self.referral.programme_class_id else Session.Kind.ONE_TO_ONE
-        missed_in_row = 0
-        times = self.past_times(count + then_missed)
-        for index, scheduled_at in enumerate(times):
-            session = Session.objects.create(
-                referral=self.referral,
-                programme_class_id=self.referral.programme_class_id,
-                kind=Session.Kind.ASSESSMENT if index == 0 else kind,
-                scheduled_at=scheduled_at,
-            )
-            if index >= count:
-                status = Attendance.DNA
-            elif index == 0 or missed_in_row + 1 >= self.spec.dna_limit:
-                status = Attendance.ATTENDED
-            else:
-                status = self.rng.choices(
-                    [Attendance.ATTENDED, Attendance.DNA, Attendance.CANCELLED_PATIENT],
-                    weights=[84, 10, 6],
-                )[0]
-            missed_in_row = missed_in_row + 1 if status == Attendance.DNA else 0
-            note = "Baseline assessment done." if index == 0 else ""
-            self.mark(session, status, note)
-        # Attendance moved the referral on (booked to active): pick up the new version.
-        self.referral.refresh_from_db()
+    Called once, on one active referral (`Journey.attend`, case rank 0 of the active ones), with
+    the story clock at the end of its latest session, so that whatever is raised here is dated
+    then and is still open today. It does nothing yet: once the `Alert` model and its service
+    are merged, raise one here through that service (for example a PHQ-9 with question 9
+    answered 1, recorded with `outcomes.services.assessment_record`, or a BP of 182/104 at the
+    centre) by `journey.actors.instructor` on `journey.referral`, and leave it unacknowledged.
+    """

@@ -12,8 +12,9 @@ from demo.seed import seed_demo
 
 class Command(BaseCommand):
     help = (
-        "Create demo organisations, people, programmes, patients and referrals in every state. "
-        "Safe to run again: nothing is created twice."
+        "Create demo organisations, people and programmes, and play the last nine months of "
+        "referrals in every state through the services, each step dated when it happened. "
+        "Safe to run again: nothing is created or changed twice."
     )
 
     def add_arguments(self, parser):
