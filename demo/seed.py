@@ -86,11 +86,13 @@ from outcomes.models import Timepoint
 from outcomes.schedules import FOLLOWUP_MONTHS, add_months
 from outcomes.services import assessment_record
 from referrals import services
+from referrals.alerts import incident_record
 from referrals.consent import consent_holds, consent_record_decision
 from referrals.events import event_recorded
 from referrals.models import (
     ConsentMethod,
     ConsentPurpose,
+    IncidentKind,
     Notification,
     Patient,
     Priority,
@@ -1152,12 +1154,21 @@ class Journey:
 
 
 def seed_alerts(journey: Journey) -> None:
-    """An open safety alert for the demo: a place kept for the `Alert` model (issue 11).
-
-    Called once, on one active referral (`Journey.attend`, case rank 0 of the active ones), with
-    the story clock at the end of its latest session, so that whatever is raised here is dated
-    then and is still open today. It does nothing yet: once the `Alert` model and its service
-    are merged, raise one here through that service (for example a PHQ-9 with question 9
-    answered 1, recorded with `outcomes.services.assessment_record`, or a BP of 182/104 at the
-    centre) by `journey.actors.instructor` on `journey.referral`, and leave it unacknowledged.
-    """
+    """An open safety alert for the demo: the instructor logs that the patient felt dizzy in the
+    latest session (called once, on one active referral, with the story clock at the end of that
+    session), so the coordinator's and instructor's pages show an alert still to acknowledge."""
+    latest = (
+        journey.referral.sessions.filter(status=Attendance.ATTENDED)
+        .order_by("-scheduled_at")
+        .first()
+    )
+    if latest is None:
+        return
+    incident_record(
+        session=latest,
+        by=journey.actors.instructor,
+        incident_kind=IncidentKind.DIZZINESS,
+        description="Felt light-headed during the cool-down and sat out the last five minutes.",
+        immediate_action="Sat down with water; blood pressure 128/82 after ten minutes; "
+        "went home with a friend.",
+    )

@@ -397,7 +397,10 @@ def test_finding_10_completed_referrals_have_measures_at_baseline_and_exit(seede
         assert {"baseline", "exit"} <= timepoints, referral
         summary = discharge_summary_for(referral)
         assert summary.status == Status.COMPLETED
-        assert summary.sessions_attended >= 1
+        assert summary.attendance.attended >= 1
+        # The letter lists outcomes, with a baseline and a latest value for each.
+        assert summary.outcomes, referral
+        assert all(o.baseline is not None and o.latest is not None for o in summary.outcomes)
     # Mid-point and follow-up measures too, where the programme schedules them.
     recorded = set(Assessment.objects.values_list("timepoint", flat=True))
     assert {"baseline", "mid", "exit", "followup_3m"} <= recorded
@@ -462,3 +465,26 @@ def test_finding_10_status_updates_were_sent_when_they_happened(seeded, db):
     fortnight_ago = _start_of_today() - datetime.timedelta(days=14)
     assert in_app.filter(read_at=None, created_at__gte=fortnight_ago).exists()
     assert in_app.filter(read_at__isnull=False).exists()
+
+
+def test_finding_10_an_open_safety_alert_waits_for_the_coordinator_and_instructor(seeded, db):
+    from referrals.alerts import open_alerts_panel
+    from referrals.models import Alert
+
+    alert = Alert.objects.select_related("referral").get(acknowledged_at=None)
+    assert alert.raised_at < _start_of_today()
+    operator = alert.referral.operator
+    staff = User.objects.filter(
+        memberships__organisation=operator, memberships__role__in=["coordinator", "instructor"]
+    )
+    assert staff.count() >= 2
+    for user in staff:
+        panel = open_alerts_panel(user)
+        assert panel is not None and [a.pk for a in panel.alerts] == [alert.pk], user
+    others = User.objects.filter(memberships__role="coordinator").exclude(
+        memberships__organisation=operator
+    )
+    assert others.exists()
+    for user in others:
+        panel = open_alerts_panel(user)
+        assert panel is not None and panel.count == 0, user
