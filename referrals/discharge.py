@@ -297,13 +297,13 @@ class SafetyEvent:
     @property
     def sentence(self) -> str:
         state = (
-            f"acknowledged; action taken: {self.action_taken}"
+            f"acknowledged; action taken: {self.action_taken.rstrip('. ')}"
             if self.acknowledged and self.action_taken
             else "acknowledged"
             if self.acknowledged
             else "not yet acknowledged"
         )
-        return f"{self.raised_on:%d/%m/%Y} {self.kind} ({self.severity}): {state}."
+        return f"{self.raised_on:%-d %B %Y}: {self.kind} ({self.severity.lower()}), {state}."
 
 
 def safety_events_for(referral: Referral) -> list[SafetyEvent]:
@@ -368,6 +368,8 @@ class DischargeSummary:
 
     @property
     def ending_text(self) -> str:
+        if self.reason_label.startswith(self.status_label):  # "Completed the programme"
+            return f"{self.reason_label}."
         return f"{self.status_label}: {self.reason_label}."
 
 

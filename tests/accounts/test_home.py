@@ -132,6 +132,13 @@ def test_coordinator_sees_referrals_to_their_operator_but_not_drafts_or_other_op
     assert "Araminta" not in html
 
 
+def test_the_staff_homes_link_each_reference_to_its_referral(client, people, seeded):
+    _, a_submitted, _ = seeded
+    link = f'href="{reverse("referrals:detail", args=[a_submitted.reference])}"'
+
+    assert link in home_html(client, people.coordinator_x)
+
+
 def test_other_operators_coordinator_sees_only_their_referrals(client, people, seeded):
     _, a_submitted, b_submitted = seeded
 
@@ -296,7 +303,7 @@ def home_query_count(client, references) -> int:
     html = response.content.decode()
     shown = min(len(references), 25)
     assert f"Showing 1 to {shown} of {len(references)}" in html
-    on_page = [r for r in references if f'<span class="nhsuk-u-nowrap">{r}</span>' in html]
+    on_page = [r for r in references if f">{r}</a>" in html]
     assert len(on_page) == shown
     return len(queries)
 

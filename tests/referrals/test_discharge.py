@@ -182,7 +182,7 @@ def test_finding_4_recommendations_and_reason_are_in_the_summary(completed):
     summary = discharge_summary_for(completed)
 
     assert summary.status == Status.COMPLETED
-    assert summary.ending_text == "Completed: Completed the programme."
+    assert summary.ending_text == "Completed the programme."
     assert summary.recommendations == (
         "Keep up two brisk walks a week; review blood pressure in 3 months."
     )
@@ -209,8 +209,9 @@ def test_finding_4_the_summary_lists_each_alert_and_what_was_done(people, comple
     summary = discharge_summary_for(completed)
 
     assert summary.safety_text == (
-        "22/09/2026 Incident in a session: fall (High): acknowledged; action taken: Checked by "
-        "first aider. 29/09/2026 Resting heart rate out of range (High): not yet acknowledged."
+        "22 September 2026: Incident in a session: fall (high), acknowledged; action taken: "
+        "Checked by first aider. 29 September 2026: Resting heart rate out of range (high), "
+        "not yet acknowledged."
     )
 
 
