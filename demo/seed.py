@@ -42,7 +42,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from accounts.models import Membership, Organisation, Role
-from clinical.reasons import DischargeReason
+from clinical.reasons import DeclineReason, DischargeReason
 from demo.clock import Steps, StoryClock, play
 from demo.data import (
     ATTENDANCE_WEIGHTS,
@@ -82,6 +82,8 @@ from governance.models import (
     PatientEvent,
     ProgrammeEvent,
 )
+from leisure.contact import contact_attempt_record
+from leisure.models import ContactMethod, ContactOutcome
 from outcomes.models import Timepoint
 from outcomes.schedules import FOLLOWUP_MONTHS, add_months
 from outcomes.services import assessment_record
@@ -108,6 +110,13 @@ from referrals.working_days import add_working_days, is_bank_holiday, is_working
 
 # States in which a referral ends the story holding a place in its class.
 HOLDING_PLACES = (Status.ACCEPTED, Status.BOOKED, Status.ACTIVE)
+# Before "unable to contact": three calls on different days and a letter (method, outcome, hour).
+UNANSWERED_ATTEMPTS = (
+    (ContactMethod.PHONE, ContactOutcome.NO_ANSWER, 10),
+    (ContactMethod.PHONE, ContactOutcome.LEFT_MESSAGE, 17),
+    (ContactMethod.PHONE, ContactOutcome.NO_ANSWER, 12),
+    (ContactMethod.LETTER, ContactOutcome.SENT, 15),
+)
 # The platform's first day in the story: before the first historic referral.
 PLATFORM_YEARS = 11
 # PostgreSQL's NOW(), the start of the transaction, which the change history's triggers stamp
@@ -805,6 +814,8 @@ class Journey:
         if status == Status.DECLINED:
             yield self.office(self.working_days(self.day, self.rng.randint(1, 4)))
             reason, note = DECLINES[self.case.rank % len(DECLINES)]
+            if reason == DeclineReason.UNABLE_TO_CONTACT:
+                yield from self.try_to_reach()
             services.referral_decline(
                 referral=self.referral, by=self.actors.coordinator, reason=reason, note=note
             )
@@ -846,6 +857,18 @@ class Journey:
             self.demo, self.case, self.spec, self.patient, self.actors, self.rng
         )
         self.report.created["referrals"] += 1
+
+    def try_to_reach(self) -> Steps:
+        """Three calls on different days, then a letter: the attempts behind "unable to
+        contact", logged as the coordinator makes them."""
+        day = self.day
+        for method, outcome, hour in UNANSWERED_ATTEMPTS:
+            day = self.working_days(day, 1)
+            yield self.at(day, hour)
+            contact_attempt_record(
+                referral=self.referral, by=self.actors.coordinator, method=method, outcome=outcome
+            )
+        yield self.at(self.working_days(day, 5), 10)
 
     def ask(self) -> str:
         question, answer = self.rng.choice(QUESTIONS_AND_ANSWERS)

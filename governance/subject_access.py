@@ -8,11 +8,14 @@ One gathering, two formats: the JSON download and the printable document both re
 - a commissioner holds no identifiable records, so it never finds anyone.
 
 With each referral: consent, the timeline, sessions, safety alerts, assessments (answers and
-scores) and the notifications sent to this organisation about it. Another organisation's patient
-is simply not found (None), exactly like an NHS number nobody holds.
+scores) and the notifications sent to this organisation about it, and the records that apps
+above this one keep about a referral (registered with `register_referral_records`: the
+coordinator's contact attempts, from `leisure`). Another organisation's patient is simply not
+found (None), exactly like an NHS number nobody holds.
 """
 
 import datetime
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -85,6 +88,24 @@ CONSENT_FIELDS = (
     "consent_research",
     "consent_recorded_at",
 )
+
+
+@dataclass(frozen=True)
+class ReferralRecords:
+    """Records another app keeps about a referral, for the export: `gather` takes the
+    organisation and its referrals and returns each referral's records (by referral id) as
+    plain dicts, in one query, only those the organisation itself holds."""
+
+    title: str
+    gather: Callable[[Organisation, Sequence[Referral]], dict[int, list[dict[str, Any]]]]
+
+
+_referral_records: dict[str, ReferralRecords] = {}
+
+
+def register_referral_records(key: str, records: ReferralRecords) -> None:
+    """Called from an app's `ready()`: the export and its document then carry `key`."""
+    _referral_records[key] = records
 
 
 @dataclass(frozen=True)
@@ -164,7 +185,7 @@ def _patient(patient: Patient) -> dict[str, Any]:
     return {"id": str(patient.public_id), **_fields(patient, PATIENT_FIELDS)}
 
 
-def _referral(referral: Referral) -> dict[str, Any]:
+def _referral(referral: Referral, extra: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     def named(obj: "Programme | Facility | ProgrammeClass | None") -> str | None:
         return obj.name if obj is not None else None
 
@@ -260,6 +281,7 @@ def _referral(referral: Referral) -> dict[str, Any]:
             }
             for n in referral.sent_to_organisation  # type: ignore[attr-defined]  # Prefetch to_attr
         ],
+        **extra,
     }
 
 
@@ -277,13 +299,19 @@ def subject_access_export(
     if not referrals:
         return None
     patients = {r.patient_id: r.patient for r in referrals}
+    gathered = {
+        key: records.gather(organisation, referrals) for key, records in _referral_records.items()
+    }
     now = timezone.now()
     data = {
         "organisation": {"name": organisation.name, "code": organisation.code},
         "nhs_number": format_nhs_number(number),
         "generated_at": _value(now),
         "patients": [_patient(p) for p in patients.values()],
-        "referrals": [_referral(r) for r in referrals],
+        "referrals": [
+            _referral(r, {key: found.get(r.pk, []) for key, found in gathered.items()})
+            for r in referrals
+        ],
     }
     return SubjectAccessExport(
         organisation=organisation,
@@ -350,6 +378,10 @@ def document_context(export: SubjectAccessExport) -> dict[str, Any]:
                 "alerts": table(r["alerts"]),
                 "assessments": table(r["assessments"]),
                 "notifications": table(r["notifications"]),
+                "more": [
+                    {"title": records.title, "table": table(r.get(key, []))}
+                    for key, records in _referral_records.items()
+                ],
             }
             for r in data["referrals"]
         ],

@@ -8,15 +8,26 @@ class LeisureConfig(AppConfig):
     label = "leisure"
 
     def ready(self) -> None:
+        from clinical.reasons import DeclineReason
         from governance.retention import referrals_pseudonymised
+        from governance.subject_access import ReferralRecords, register_referral_records
         from referrals.sections import register_section
+        from referrals.services import register_decline_check
 
-        from .contact import contact_notes_forget
+        from .contact import (
+            contact_attempts_held_by,
+            contact_notes_forget,
+            unable_to_contact_refusal,
+        )
         from .views.contact import contact_attempts_section
         from .views.triage import triage_actions_section
 
         register_section("triage_actions", triage_actions_section)
         register_section("contact_attempts", contact_attempts_section)
+        register_referral_records(
+            "contact_attempts", ReferralRecords("Contact attempts", contact_attempts_held_by)
+        )
+        register_decline_check(DeclineReason.UNABLE_TO_CONTACT, unable_to_contact_refusal)
         referrals_pseudonymised.connect(
             contact_notes_forget, dispatch_uid="leisure.contact_notes_forget"
         )

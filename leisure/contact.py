@@ -10,7 +10,7 @@ never declined for that without the calls behind it).
 
 import datetime
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -22,7 +22,9 @@ from referrals.models import Referral, Status
 from .models import ContactAttempt, ContactOutcome
 
 if TYPE_CHECKING:
-    from accounts.models import User
+    from collections.abc import Sequence
+
+    from accounts.models import Organisation, User
 
 # Before the patient is booked: the states in which the centre is trying to reach them.
 LOGGABLE_STATES = (Status.SUBMITTED, Status.INFO_REQUESTED, Status.ACCEPTED, Status.WAITLISTED)
@@ -89,6 +91,16 @@ def unable_to_contact_allowed(referral: Referral) -> bool:
     return tried >= contact_limit(referral)
 
 
+def unable_to_contact_refusal(referral: Referral) -> str | None:
+    """Why "unable to contact" cannot be the reason to decline yet, or None once it can."""
+    if unable_to_contact_allowed(referral):
+        return None
+    return (
+        f"'Unable to contact the patient' can be chosen once {contact_limit(referral)} attempts "
+        "to reach them are logged"
+    )
+
+
 def contact_attempt_record(
     *,
     referral: Referral,
@@ -137,6 +149,30 @@ def contact_attempt_record(
         attempt.full_clean()
         attempt.save()
     return attempt
+
+
+def contact_attempts_held_by(
+    organisation: "Organisation", referrals: "Sequence[Referral]"
+) -> dict[int, list[dict[str, Any]]]:
+    """For a subject access export: the attempts `organisation` logged on these referrals, by
+    referral id, oldest first (one query). A referrer holds none, so it gets none."""
+    held: dict[int, list[dict[str, Any]]] = {}
+    attempts = (
+        ContactAttempt.objects.filter(referral__in=referrals, organisation=organisation)
+        .select_related("recorded_by")
+        .order_by("attempted_at", "id")
+    )
+    for attempt in attempts:
+        held.setdefault(attempt.referral_id, []).append(
+            {
+                "attempted_at": timezone.localtime(attempt.attempted_at).isoformat(),
+                "method": attempt.get_method_display(),
+                "outcome": attempt.get_outcome_display(),
+                "note": attempt.note,
+                "recorded_by": attempt.recorded_by.get_full_name(),
+            }
+        )
+    return held
 
 
 def contact_notes_forget(*, referral_ids: "list[int]", **_signal: object) -> int:

@@ -5,7 +5,7 @@ from django.contrib import admin
 
 from audit.admin import AuditedAdminMixin
 
-from .models import ConsentRecord, Patient, Referral, ReferralEvent, Session
+from .models import Alert, ConsentRecord, Patient, Referral, ReferralEvent, Session
 
 
 @admin.register(Patient)
@@ -114,3 +114,24 @@ class SessionAdmin(AuditedAdminMixin, admin.ModelAdmin):
     search_fields = ["referral__reference"]
     list_select_related = ["referral"]
     raw_id_fields = ["referral", "programme_class", "logged_by"]
+
+
+@admin.register(Alert)
+class AlertAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """Read only: an alert is raised by what was recorded and acknowledged on the referral page,
+    by `referrals.alerts`, which also writes its emails and timeline entry."""
+
+    audit_referral_attr = "referral_id"
+    list_display = ["referral", "kind", "severity", "raised_at", "acknowledged_at", "escalated_at"]
+    list_filter = ["kind", "severity", ("acknowledged_at", admin.EmptyFieldListFilter)]
+    search_fields = ["referral__reference", "public_id"]
+    list_select_related = ["referral"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -322,10 +322,24 @@ def referral_accept(
     )
 
 
+# A decline reason that holds only when something else is true of the referral: the check
+# returns why the reason cannot be given yet, or None. Registered by the app that knows (leisure:
+# "unable to contact" after the programme's logged attempts), so every caller is held to it.
+DeclineCheck = Callable[[Referral], str | None]
+_decline_checks: dict[str, DeclineCheck] = {}
+
+
+def register_decline_check(reason: str, check: DeclineCheck) -> None:
+    _decline_checks[reason] = check
+
+
 def referral_decline(
     *, referral: Referral, by: "User", reason: str, note: str = ""
 ) -> ReferralEvent:
     _require_reason(reason, DeclineReason, note)
+    check = _decline_checks.get(reason)
+    if check is not None and (refusal := check(referral)):
+        raise ValidationError({"reason": refusal})
     return transition(referral, by=by, action_name="decline", reason_code=reason, note=note)
 
 

@@ -29,7 +29,15 @@ from referrals.nhs_numbers import validate_nhs_number
 from referrals.workflow import ALLOWED_MOVES
 from tests import personas
 
-PROJECT_APPS = {"accounts", "facilities", "referrals", "outcomes", "governance", "audit"}
+PROJECT_APPS = {
+    "accounts",
+    "facilities",
+    "referrals",
+    "outcomes",
+    "governance",
+    "audit",
+    "leisure",
+}
 
 # One process runs the whole module (`make test` distributes by `--dist loadgroup`), so the demo
 # is seeded once rather than once per process that happens to get one of these tests.
@@ -430,6 +438,21 @@ def test_finding_10_sessions_meet_on_their_class_weekday_and_attendance_adds_up(
         as_planned += referral.sessions.count() == referral.programme.planned_sessions
     # The demo's programmes run clear of bank holidays (when the centres close) where it can.
     assert as_planned >= 0.8 * completed.count()
+
+
+def test_finding_10_unable_to_contact_declines_follow_the_logged_attempts(seeded, db):
+    from leisure.contact import contact_limit
+    from leisure.models import ContactAttempt, ContactOutcome
+
+    declines = ReferralEvent.objects.filter(action="decline", reason_code="unable_to_contact")
+    assert declines.exists()
+    for decline in declines.select_related("referral__programme"):
+        tried = ContactAttempt.objects.filter(
+            referral=decline.referral, attempted_at__lt=decline.created_at
+        ).exclude(outcome=ContactOutcome.SPOKE)
+        assert tried.count() >= contact_limit(decline.referral), decline.referral.reference
+        days = {timezone.localdate(a.attempted_at) for a in tried}
+        assert len(days) == tried.count(), "one attempt a day, as the decline's note says"
 
 
 def test_finding_10_waiting_lists_are_for_full_classes(seeded, db):

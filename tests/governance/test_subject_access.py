@@ -275,3 +275,30 @@ def test_the_export_includes_the_referrals_safety_alerts(client, people, record)
     assert alert["description"] == "Light-headed after the treadmill"
     assert alert["done_at_the_time"] == "Sat her down with water"
     assert alert["acknowledged_at"] is None
+
+
+def test_the_providers_export_includes_its_contact_attempts_and_the_referrers_does_not(
+    client, people, record
+):
+    from leisure.contact import contact_attempt_record
+
+    _, submitted = record
+    contact_attempt_record(
+        referral=submitted,
+        by=people.coordinator_x,
+        method="phone",
+        outcome="left_message",
+        note="Asked her to ring back about a Tuesday class",
+    )
+    number = submitted.patient.nhs_number
+
+    provider = json.loads(_post(client, people.admin_x, people.operator_x, number).content)
+    (attempt,) = provider["referrals"][0]["contact_attempts"]
+    assert (attempt["method"], attempt["outcome"]) == ("Phone call", "Left a message")
+    assert attempt["note"] == "Asked her to ring back about a Tuesday class"
+    assert attempt["recorded_by"] == people.coordinator_x.get_full_name()
+    document = _post(client, people.admin_x, people.operator_x, number, "html").content.decode()
+    assert "Contact attempts" in document and "ring back about a Tuesday class" in document
+
+    referrer = json.loads(_post(client, people.admin_a, people.practice_a, number).content)
+    assert referrer["referrals"][0]["contact_attempts"] == []

@@ -123,6 +123,27 @@ def test_unable_to_contact_is_offered_only_after_the_programmes_limit(client, pe
     assert declined_referral.events.latest("created_at").reason_code == "unable_to_contact"
 
 
+def test_the_decline_service_holds_every_caller_to_the_limit(people, submitted):
+    """Not only the form: the service refuses "unable to contact" before the attempts, so an
+    interface to another system cannot skip them."""
+    attempt(people, submitted)
+    attempt(people, submitted, outcome="spoke")
+
+    with pytest.raises(ValidationError, match="once 3 attempts to reach them are logged"):
+        services.referral_decline(
+            referral=submitted, by=people.coordinator_x, reason="unable_to_contact"
+        )
+    assert Referral.objects.get(pk=submitted.pk).status == Status.SUBMITTED
+    assert not submitted.events.filter(action="decline").exists()
+
+    attempt(people, submitted, outcome="left_message")
+    attempt(people, submitted, method="letter", outcome="sent")
+    services.referral_decline(
+        referral=submitted, by=people.coordinator_x, reason="unable_to_contact"
+    )
+    assert Referral.objects.get(pk=submitted.pk).status == Status.DECLINED
+
+
 def test_the_admin_sets_the_programmes_limit(client, people, submitted):
     client.force_login(people.admin_x)
     page = reverse(
