@@ -194,6 +194,25 @@ def alerts_raise_for_measures(
     return raised
 
 
+# An incident can be logged from the warm-up before a session starts: not for one still to come.
+INCIDENT_LEAD = datetime.timedelta(minutes=15)
+NOT_HELD = (Session.Attendance.CANCELLED_PATIENT, Session.Attendance.CANCELLED_PROVIDER)
+
+
+def incident_refusal(session: Session, now: datetime.datetime | None = None) -> str | None:
+    """Why no incident can be logged in this session yet (or at all), or None if it can."""
+    now = now or timezone.now()
+    if session.status in NOT_HELD:
+        return "This session was cancelled: log the incident in the session it happened in."
+    if session.scheduled_at > now + INCIDENT_LEAD:
+        starts = timezone.localtime(session.scheduled_at)
+        return (
+            f"This session has not happened yet (it starts on {starts:%-d %B %Y at %H:%M}): "
+            "log an incident once it has begun."
+        )
+    return None
+
+
 def incident_record(
     *,
     session: Session,
@@ -222,10 +241,8 @@ def incident_record(
     with transaction.atomic():
         referral = Referral.objects.select_for_update().get(pk=session.referral_id)
         current = Session.objects.get(pk=session.pk)
-        if timezone.localdate(current.scheduled_at) > timezone.localdate():
-            raise ValidationError(
-                "This session has not happened yet: log an incident on the day or after."
-            )
+        if refusal := incident_refusal(current):
+            raise ValidationError(refusal)
         day = f"{timezone.localtime(current.scheduled_at):%d %B %Y}".lstrip("0")
         return alert_raise(
             referral=referral,
@@ -368,11 +385,9 @@ def alerts_section(viewer: Viewer, referral: Referral) -> dict[str, Any]:
     ]
     incident_session = None
     if has_permission(viewer.user, Permission.SESSION_RECORD, referral):
-        tomorrow = datetime.datetime.combine(
-            timezone.localdate() + datetime.timedelta(days=1), datetime.time.min
-        )
         incident_session = (
-            referral.sessions.filter(scheduled_at__lt=timezone.make_aware(tomorrow))
+            referral.sessions.filter(scheduled_at__lte=timezone.now() + INCIDENT_LEAD)
+            .exclude(status__in=NOT_HELD)
             .order_by("-scheduled_at", "-id")
             .first()
         )

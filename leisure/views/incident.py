@@ -17,7 +17,7 @@ from django.shortcuts import redirect, render
 from accounts.permissions import Permission, has_permission
 from audit.models import AccessKind
 from audit.services import audit_read
-from referrals.alerts import incident_record
+from referrals.alerts import incident_record, incident_refusal
 from referrals.models import Session
 from referrals.web import apply_service_errors
 
@@ -59,6 +59,13 @@ def log_incident(request: "AuthenticatedHttpRequest", session_id: "UUID") -> Htt
     return render(
         request,
         "register/incident.html",
-        {"session": session, "referral": referral, "patient": referral.patient, "form": form},
+        {
+            "session": session,
+            "referral": referral,
+            "patient": referral.patient,
+            "form": form,
+            # A session still to come or cancelled gets the reason instead of the form.
+            "refusal": incident_refusal(session) if request.method == "GET" else None,
+        },
         status=400 if request.method == "POST" else 200,
     )

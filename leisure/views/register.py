@@ -31,7 +31,7 @@ from audit.models import AccessKind
 from audit.services import audit_read
 from facilities.models import ProgrammeClass
 from referrals import services
-from referrals.alerts import open_alerts_panel
+from referrals.alerts import incident_refusal, open_alerts_panel
 from referrals.models import Attendance, Session, Status
 from referrals.web import is_htmx
 from referrals.workflow import WorkflowError
@@ -90,6 +90,8 @@ class RegisterRow:
     # Attendance can be marked on the day of the session and after, cancellations at any time.
     can_mark: bool
     has_happened: bool
+    # An incident only in a session that has begun and was not cancelled (referrals.alerts).
+    can_log_incident: bool = False
     error: str = ""
 
     @property
@@ -102,12 +104,14 @@ def _rows(
 ) -> list[RegisterRow]:
     sessions = list(sessions)
     progress = register.progress_for({s.referral_id for s in sessions})
+    now = timezone.now()
     return [
         RegisterRow(
             session=s,
             progress=progress.get(s.referral_id),
             can_mark=s.referral.status in register.IN_PROGRAMME,
             has_happened=timezone.localdate(s.scheduled_at) <= today,
+            can_log_incident=incident_refusal(s, now) is None,
             error=(errors or {}).get(s.pk, ""),
         )
         for s in sessions

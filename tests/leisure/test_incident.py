@@ -1,9 +1,13 @@
 """Logging an incident in a session (issue 11, finding 2): the instructor's page raises a safety
 alert; the wrong role is refused and another operator's session is a 404."""
 
+import datetime
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
+from referrals import services
 from referrals.models import Alert, Session, Status
 from tests.builders import referral_in_state, session_due_now
 
@@ -90,3 +94,42 @@ def test_the_register_and_the_referral_page_link_to_it(client, people, session):
 
     today = client.get(reverse("register:today"))
     assert f'href="{incident_url(session)}"' in today.content.decode()
+
+
+def test_a_session_later_today_gets_the_reason_and_no_form_until_just_before_it(
+    client, people, frozen_now
+):
+    """Found on the walk: at 04:49 an incident was logged in a class starting at 10:00."""
+    booked = referral_in_state(people, Status.BOOKED)
+    first = booked.sessions.order_by("scheduled_at").first()
+    starts = (timezone.localtime(first.scheduled_at) + datetime.timedelta(days=1)).replace(
+        hour=10, minute=0
+    )
+    Session.objects.filter(pk=first.pk).update(scheduled_at=starts)
+
+    frozen_now(starts.replace(hour=4, minute=49))
+    client.force_login(people.instructor_x)
+    page = client.get(incident_url(first)).content.decode()
+    assert "has not happened yet" in page and "Log incident</button>" not in page
+    assert client.post(incident_url(first), FORM).status_code == 400
+    assert not Alert.objects.exists()
+
+    frozen_now(starts - datetime.timedelta(minutes=10))  # the warm-up before it starts
+    client.force_login(people.instructor_x)  # signed in again after the idle timeout
+    assert "Log incident</button>" in client.get(incident_url(first)).content.decode()
+    assert client.post(incident_url(first), FORM).status_code == 302
+    assert Alert.objects.get().session == first
+
+
+def test_a_cancelled_session_takes_no_incident(client, people):
+    booked = referral_in_state(people, Status.BOOKED)
+    cancelled = session_due_now(booked.sessions.order_by("scheduled_at").first())
+    services.session_record_attendance(
+        session=cancelled, status=Session.Attendance.CANCELLED_PATIENT, by=people.instructor_x
+    )
+    client.force_login(people.instructor_x)
+
+    assert "was cancelled" in client.get(incident_url(cancelled)).content.decode()
+    response = client.post(incident_url(cancelled), FORM)
+    assert response.status_code == 400 and "was cancelled" in response.content.decode()
+    assert not Alert.objects.exists()
