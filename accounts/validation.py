@@ -89,6 +89,20 @@ class PlainTextField(forms.CharField):
 # --- Structured answers -----------------------------------------------------------------------
 
 
+_PHONE = re.compile(r"\+?[0-9][0-9 ()-]*")
+PHONE_MESSAGE = "Enter a phone number, like 0113 496 0123 or +44 113 496 0123"
+
+
+def validate_phone_number(value: str) -> None:
+    """A UK or international number as people write it: digits, spaces, brackets, hyphens and a
+    leading +, with 10 to 15 digits (a UK number has 10 or 11)."""
+    if not value:
+        return
+    digits = sum(ch.isdigit() for ch in value)
+    if not _PHONE.fullmatch(value) or not 10 <= digits <= 15:
+        raise ValidationError(PHONE_MESSAGE, code="phone")
+
+
 def validate_answers_size(answers) -> None:
     """Bound what an API or a crafted POST can put in a JSON column."""
     size = len(json.dumps(answers, default=str))

@@ -105,6 +105,9 @@ class FacilitySpec:
     postcode: str
     districts: tuple[str, ...]
     accessibility: str
+    # On the patient's letter: Ofcom's numbers for drama (0113 496 0000 to 0999), never a real one.
+    phone: str = ""
+    email: str = ""
 
 
 FACILITIES = [
@@ -117,6 +120,8 @@ FACILITIES = [
         ("LS4", "LS5", "LS6", "LS13"),
         "Step-free entrance and lift to the gym; pool hoist; accessible changing room with "
         "shower; hearing loop at reception. Blue badge bays by the main door.",
+        phone="0113 496 0101",
+        email="kirkstall@activeleeds.demo",
     ),
     FacilitySpec(
         "holtpark",
@@ -127,6 +132,8 @@ FACILITIES = [
         ("LS16", "LS17", "LS18"),
         "Fully accessible: level access throughout, Changing Places toilet, warm-water "
         "therapy pool with ramp and hoist, inclusive fitness (IFI) equipment.",
+        phone="0113 496 0202",
+        email="holtpark@activeleeds.demo",
     ),
     FacilitySpec(
         "meanwoodvalley",
@@ -137,6 +144,8 @@ FACILITIES = [
         ("LS6", "LS7", "LS17"),
         "Ground-floor studio and gym; accessible toilet; no pool. Limited parking: the 51 and "
         "52 buses stop outside.",
+        phone="0113 496 0303",
+        email="meanwood@northernleisure.demo",
     ),
     FacilitySpec(
         "richmondhill",
@@ -147,6 +156,8 @@ FACILITIES = [
         ("LS8", "LS9", "LS14", "LS15"),
         "Lift to first-floor gym; pool with steps and a portable hoist (ask at reception); "
         "accessible changing cubicles; quiet hour on Sunday mornings.",
+        phone="0113 496 0404",
+        email="richmondhill@northernleisure.demo",
     ),
 ]
 

@@ -274,6 +274,8 @@ def _seed_organisations_and_people(report: SeedReport) -> Demo:
                 name=spec.name,
                 address=spec.address,
                 postcode=spec.postcode,
+                phone=spec.phone,
+                email=spec.email,
                 postcode_districts=list(spec.districts),
                 accessibility_notes=spec.accessibility,
             )

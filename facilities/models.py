@@ -14,6 +14,7 @@ from accounts.validation import (
     SHORT_NOTE_MAX,
     bounded_text_field,
     text_length_constraint,
+    validate_phone_number,
     validate_single_line_text,
 )
 from clinical.conditions import Condition, Exclusion
@@ -34,6 +35,9 @@ class Facility(models.Model):
     name = models.CharField(max_length=200, validators=[validate_single_line_text])
     address = bounded_text_field(ADDRESS_MAX)
     postcode = models.CharField(max_length=8, validators=[validate_postcode])
+    # How patients reach the centre to change or cancel a session: on the patient's letter.
+    phone = models.CharField(max_length=20, blank=True, validators=[validate_phone_number])
+    email = models.EmailField(blank=True)
     accessibility_notes = bounded_text_field(SHORT_NOTE_MAX, blank=True)
     # Outward codes ('LS6') this facility takes referrals from; routing suggests nearest first.
     postcode_districts = ArrayField(models.CharField(max_length=4), default=list, blank=True)

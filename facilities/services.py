@@ -28,7 +28,16 @@ if TYPE_CHECKING:
     from django.db.models import Model
 
 FACILITY_FIELDS = frozenset(
-    {"name", "address", "postcode", "postcode_districts", "accessibility_notes", "is_active"}
+    {
+        "name",
+        "address",
+        "postcode",
+        "phone",
+        "email",
+        "postcode_districts",
+        "accessibility_notes",
+        "is_active",
+    }
 )
 PROGRAMME_FIELDS = frozenset(
     {

@@ -9,7 +9,12 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from accounts.models import User
-from accounts.validation import ADDRESS_MAX, SHORT_NOTE_MAX, PlainTextField
+from accounts.validation import (
+    ADDRESS_MAX,
+    SHORT_NOTE_MAX,
+    PlainTextField,
+    validate_phone_number,
+)
 from clinical.conditions import Condition, Exclusion
 from facilities.models import Facility, Programme, ProgrammeClass
 from facilities.postcodes import normalise_postcode, validate_postcode
@@ -53,6 +58,22 @@ class FacilityForm(forms.Form):
         max_length=10,
         error_messages={"required": "Enter the facility's postcode"},
         widget=forms.TextInput(attrs={"autocomplete": "postal-code"}),
+    )
+    phone = forms.CharField(
+        label="Phone number (optional)",
+        required=False,
+        max_length=20,
+        validators=[validate_phone_number],
+        help_text="Patients ring this to change or cancel a session: it is on their letter.",
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "type": "tel"}),
+    )
+    email = forms.EmailField(
+        label="Email (optional)",
+        required=False,
+        max_length=254,
+        help_text="Also on the patient's letter.",
+        error_messages={"invalid": "Enter an email address, like bookings@centre.example"},
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "spellcheck": "false"}),
     )
     postcode_districts = forms.CharField(
         label="Postcode districts served",
@@ -105,6 +126,8 @@ class FacilityForm(forms.Form):
             "name": data["name"].strip(),
             "address": data["address"].strip(),
             "postcode": data["postcode"],
+            "phone": data["phone"].strip(),
+            "email": data["email"].strip(),
             "postcode_districts": data["postcode_districts"],
             "accessibility_notes": data["accessibility_notes"].strip(),
             "is_active": data["is_active"],
@@ -116,6 +139,8 @@ class FacilityForm(forms.Form):
             "name": facility.name,
             "address": facility.address,
             "postcode": facility.postcode,
+            "phone": facility.phone,
+            "email": facility.email,
             "postcode_districts": ", ".join(facility.postcode_districts),
             "accessibility_notes": facility.accessibility_notes,
             "staff": [user.pk for user in facility.staff.all()],

@@ -216,6 +216,27 @@ def test_a_facility_with_mistakes_is_shown_again_with_errors_and_nothing_lost(cl
     assert not Facility.objects.filter(name="Riverside Leisure Centre").exists()
 
 
+def test_the_facility_takes_a_phone_number_and_email_for_the_patients_letter(client, people):
+    client.force_login(people.admin_x)
+    page = url("facility_edit", people.operator_x.public_id, people.facility_x.public_id)
+    fields = {"name": "X Leisure Centre", "staff": [str(people.instructor_x.pk)]}
+
+    refused = client.post(page, facility_form(**fields, phone="ring us", email="desk@"))
+    assert refused.status_code == 200
+    content = refused.content.decode()
+    assert "Enter a phone number, like 0113 496 0123" in content
+    assert "Enter an email address, like bookings@centre.example" in content
+    assert Facility.objects.get(pk=people.facility_x.pk).phone == ""
+
+    saved = client.post(
+        page, facility_form(**fields, phone=" 0113 496 0123 ", email="desk@x.example")
+    )
+    assert saved.status_code == 302
+    facility = Facility.objects.get(pk=people.facility_x.pk)
+    assert (facility.phone, facility.email) == ("0113 496 0123", "desk@x.example")
+    assert client.get(page).context["form"].initial["phone"] == "0113 496 0123"
+
+
 def test_a_duplicate_facility_name_is_a_form_error(client, people):
     client.force_login(people.admin_x)
     response = client.post(

@@ -54,6 +54,19 @@ def test_finding_7_patient_letter_shows_the_centre_and_first_session(
     assert "data-portal-print" in html
 
 
+def test_finding_7_the_letter_says_how_to_reach_the_centre(client, people, booked):
+    client.force_login(people.coordinator_x)
+    without = unescape(client.get(letter_url(booked)).content.decode())
+    assert "ask at the centre's reception" in without
+
+    type(people.facility_x).objects.filter(pk=people.facility_x.pk).update(
+        phone="0113 496 0123", email="desk@x.example"
+    )
+    html = unescape(client.get(letter_url(booked)).content.decode())
+    assert 'Phone: <strong class="nhsuk-u-nowrap">0113 496 0123</strong>' in html
+    assert "Email: <strong>desk@x.example</strong>" in html
+
+
 def test_finding_7_the_letter_is_audited_as_a_printout(client, people, booked):
     client.force_login(people.coordinator_x)
 
