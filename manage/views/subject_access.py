@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from django import forms
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -32,10 +32,14 @@ if TYPE_CHECKING:
     from accounts.models import User
 
 
+# In the range NHS numbers are issued from, with a right check digit: the example must be accepted.
+EXAMPLE_NHS_NUMBER = "401 023 2137"
+
+
 class SubjectAccessForm(forms.Form):
     nhs_number = forms.CharField(
         label="NHS number",
-        help_text="10 digits, for example 943 476 5919",
+        help_text=f"10 digits, for example {EXAMPLE_NHS_NUMBER}",
         max_length=20,
     )
     format = forms.ChoiceField(
@@ -50,10 +54,7 @@ class SubjectAccessForm(forms.Form):
 
     def clean_nhs_number(self) -> str:
         number = normalise_nhs_number(self.cleaned_data["nhs_number"])
-        try:
-            validate_nhs_number(number)
-        except ValidationError:
-            raise ValidationError("Enter a valid 10-digit NHS number") from None
+        validate_nhs_number(number)  # its messages say what is wrong with the number
         return number
 
 

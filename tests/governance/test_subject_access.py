@@ -166,10 +166,26 @@ def test_a_patient_of_another_organisation_is_not_found(client, people, record):
     assert subject_access_export(people.commissioner_org, referral.patient.nhs_number) is None
 
 
-def test_an_invalid_nhs_number_gets_a_clear_message(client, people):
-    response = _post(client, people.admin_a, people.practice_a, "12345")
+@pytest.mark.parametrize(
+    ("nhs_number", "message"),
+    [
+        ("12345", "NHS number must be 10 digits"),
+        ("401 023 2138", "check the digits and try again"),
+        ("943 476 5919", "no NHS number starts with these digits"),
+    ],
+)
+def test_an_invalid_nhs_number_gets_a_clear_message(client, people, nhs_number, message):
+    response = _post(client, people.admin_a, people.practice_a, nhs_number)
     assert response.status_code == 200
-    assert "Enter a valid 10-digit NHS number" in response.content.decode()
+    assert message in response.content.decode()
+
+
+def test_the_example_nhs_number_in_the_hint_is_one_the_form_accepts(client, people):
+    from manage.views.subject_access import EXAMPLE_NHS_NUMBER, SubjectAccessForm
+
+    form = SubjectAccessForm({"nhs_number": EXAMPLE_NHS_NUMBER, "format": "json"})
+    assert form.is_valid(), form.errors
+    assert f"for example {EXAMPLE_NHS_NUMBER}" in str(form["nhs_number"].help_text)
 
 
 def test_the_html_document_is_readable_and_not_stored(client, people, record):
