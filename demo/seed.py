@@ -140,6 +140,8 @@ class Demo:
     facilities: dict[str, Facility]
     programmes: dict[str, Programme]
     classes: dict[str, list[ProgrammeClass]]  # by programme key
+    # Operators whose first active referral has had its open safety alert raised.
+    alerted_operators: set[int] = field(default_factory=set)
 
     def user(self, organisation_key: str, role: str):
         return next(
@@ -996,8 +998,14 @@ class Journey:
                     ConsentMethod.IN_PERSON,
                     "Asked after the session that the surgery is not sent updates.",
                 )
-        if self.case.status == Status.ACTIVE and self.case.rank == 0:
-            seed_alerts(self)
+        operator = self.referral.operator_id
+        alerted = self.demo.alerted_operators
+        if (
+            self.case.status == Status.ACTIVE
+            and operator not in alerted
+            and seed_alerts(self, OPEN_INCIDENTS[len(alerted) % len(OPEN_INCIDENTS)])
+        ):
+            alerted.add(operator)
         if not complete:
             return
         last = self.booked_sessions()[0]
@@ -1178,22 +1186,39 @@ class Journey:
         )
 
 
-def seed_alerts(journey: Journey) -> None:
-    """An open safety alert for the demo: the instructor logs that the patient felt dizzy in the
-    latest session (called once, on one active referral, with the story clock at the end of that
-    session), so the coordinator's and instructor's pages show an alert still to acknowledge."""
+# The demo's open alerts, one per operator: what the instructor logged and did at the time.
+OPEN_INCIDENTS = (
+    (
+        IncidentKind.DIZZINESS,
+        "Felt light-headed during the cool-down and sat out the last five minutes.",
+        "Sat down with water; blood pressure 128/82 after ten minutes; went home with a friend.",
+    ),
+    (
+        IncidentKind.FALL,
+        "Lost balance stepping off the aerobic step and fell onto their left side; grazed elbow.",
+        "First aid for the graze; no head injury; checked over for 20 minutes and walked out "
+        "unaided. Asked them to see their GP if the hip hurts tomorrow.",
+    ),
+)
+
+
+def seed_alerts(journey: Journey, incident: tuple[str, str, str]) -> bool:
+    """An open safety alert for the demo: the instructor logs an incident in the latest session
+    (called once per operator, on an active referral, with the story clock at the end of that
+    session), so each operator's coordinator and instructor see an alert still to acknowledge."""
     latest = (
         journey.referral.sessions.filter(status=Attendance.ATTENDED)
         .order_by("-scheduled_at")
         .first()
     )
     if latest is None:
-        return
+        return False
+    kind, description, immediate_action = incident
     incident_record(
         session=latest,
         by=journey.actors.instructor,
-        incident_kind=IncidentKind.DIZZINESS,
-        description="Felt light-headed during the cool-down and sat out the last five minutes.",
-        immediate_action="Sat down with water; blood pressure 128/82 after ten minutes; "
-        "went home with a friend.",
+        incident_kind=kind,
+        description=description,
+        immediate_action=immediate_action,
     )
+    return True

@@ -490,24 +490,21 @@ def test_finding_10_status_updates_were_sent_when_they_happened(seeded, db):
     assert in_app.filter(read_at__isnull=False).exists()
 
 
-def test_finding_10_an_open_safety_alert_waits_for_the_coordinator_and_instructor(seeded, db):
+def test_finding_10_each_operator_has_an_open_safety_alert_for_its_staff_only(seeded, db):
     from referrals.alerts import open_alerts_panel
     from referrals.models import Alert
 
-    alert = Alert.objects.select_related("referral").get(acknowledged_at=None)
-    assert alert.raised_at < _start_of_today()
-    operator = alert.referral.operator
-    staff = User.objects.filter(
-        memberships__organisation=operator, memberships__role__in=["coordinator", "instructor"]
-    )
-    assert staff.count() >= 2
-    for user in staff:
-        panel = open_alerts_panel(user)
-        assert panel is not None and [a.pk for a in panel.alerts] == [alert.pk], user
-    others = User.objects.filter(memberships__role="coordinator").exclude(
-        memberships__organisation=operator
-    )
-    assert others.exists()
-    for user in others:
-        panel = open_alerts_panel(user)
-        assert panel is not None and panel.count == 0, user
+    open_alerts = Alert.objects.select_related("referral").filter(acknowledged_at=None)
+    operators = Organisation.objects.filter(kind="leisure_operator")
+    assert sorted(a.referral.operator_id for a in open_alerts) == sorted(o.pk for o in operators)
+    for alert in open_alerts:
+        assert alert.raised_at < _start_of_today()
+        operator = alert.referral.operator
+        coordinators = User.objects.filter(
+            memberships__organisation=operator, memberships__role="coordinator"
+        )
+        instructors = User.objects.filter(facilities_worked=alert.referral.facility)
+        assert coordinators.exists() and instructors.exists()
+        for user in [*coordinators, *instructors]:
+            panel = open_alerts_panel(user)
+            assert panel is not None and [a.pk for a in panel.alerts] == [alert.pk], user
