@@ -16,7 +16,7 @@ from accounts.permissions import (
 from facilities.models import Programme
 from facilities.selectors import programmes_commissioned_by
 
-from .models import FINAL_STATES, Attendance, Notification, Patient, Referral, Status
+from .models import FINAL_STATES, Notification, Patient, Referral, Status
 from .working_days import add_working_days
 
 if TYPE_CHECKING:
@@ -170,18 +170,6 @@ def referral_timeline(referral: Referral) -> "QuerySet[ReferralEvent]":
     return referral.events.select_related("actor", "actor_organisation").order_by(
         "created_at", "id"
     )
-
-
-def attendance_summary(referral: Referral) -> dict[str, int]:
-    """Sessions attended out of the programme's planned number, and missed sessions."""
-    counts = dict(referral.sessions.order_by().values_list("status").annotate(n=Count("id")))
-    planned = referral.programme.planned_sessions if referral.programme else 0
-    return {
-        "attended": counts.get(Attendance.ATTENDED, 0),
-        "planned": planned,
-        "missed": counts.get(Attendance.DNA, 0),
-        "booked": counts.get(Attendance.BOOKED, 0),
-    }
 
 
 # --- Home pages: counts, not rows -----------------------------------------------------------------
