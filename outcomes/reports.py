@@ -30,7 +30,9 @@ Definitions (the ones DOMAIN.md leaves open):
   assigned (as the triage worklist does).
 
 Small-number suppression (`present`): for anyone with a commissioner role every count from 1 to 4
-is shown as "<5", and any rate, mean or median derived from such a count is suppressed too.
+is shown as "<5", and any rate, mean or median derived from such a count is suppressed too. In a
+breakdown, a column with one small count also hides its next smallest count ("Suppressed"), so
+that the headline total less the counts shown cannot give the small one away.
 Coordinators see exact numbers for their own operators' programmes. Deprivation is not recorded,
 so there is no deprivation breakdown.
 """
@@ -497,19 +499,51 @@ def outcome_rows(report: Report, suppress: bool) -> list[dict[str, str]]:
     return rows
 
 
-def breakdown_rows(report: Report, suppress: bool) -> dict[str, list[dict[str, str]]]:
-    return {
-        title: [
-            {
-                "group": row.group,
-                "referrals": show_count(row.counts.referrals, suppress),
-                "accepted": show_count(row.counts.accepted, suppress),
-                "started": show_count(row.counts.started, suppress),
-                "completed": show_count(row.counts.completed, suppress),
-                "uptake": show_rate(row.counts.started, row.counts.accepted, suppress),
-                "completion": show_rate(row.counts.completed, row.counts.started, suppress),
-            }
-            for row in rows
+BREAKDOWN_COUNTS = ("referrals", "accepted", "started", "completed")
+
+
+def hidden_cells(values: list[int]) -> set[int]:
+    """The cells of one breakdown column to hide: each small count (1 to 4), and, when that is
+    a single cell, the next smallest non-zero one too. Otherwise the column's total (the
+    headline figure) less the cells shown would give the small one away."""
+    hidden = {index for index, value in enumerate(values) if is_small(value)}
+    if len(hidden) == 1:
+        others = [
+            (value, index) for index, value in enumerate(values) if value and index not in hidden
         ]
-        for title, rows in report.breakdowns.items()
+        if others:
+            hidden.add(min(others)[1])
+    return hidden
+
+
+def _breakdown_table(rows: list[BreakdownRow], suppress: bool) -> list[dict[str, str]]:
+    hidden = {
+        name: hidden_cells([getattr(row.counts, name) for row in rows]) if suppress else set()
+        for name in BREAKDOWN_COUNTS
     }
+
+    def cell(name: str, index: int, value: int) -> str:
+        if index not in hidden[name]:
+            return str(value)
+        return SUPPRESSED if is_small(value) else "Suppressed"
+
+    def rate(numerator: str, denominator: str, index: int, counts: Counts) -> str:
+        if index in hidden[numerator] or index in hidden[denominator]:
+            return "Suppressed"
+        return show_rate(getattr(counts, numerator), getattr(counts, denominator), False)
+
+    return [
+        {
+            "group": row.group,
+            **{name: cell(name, index, getattr(row.counts, name)) for name in BREAKDOWN_COUNTS},
+            "uptake": rate("started", "accepted", index, row.counts),
+            "completion": rate("completed", "started", index, row.counts),
+        }
+        for index, row in enumerate(rows)
+    ]
+
+
+def breakdown_rows(report: Report, suppress: bool) -> dict[str, list[dict[str, str]]]:
+    """Each breakdown's rows as shown. With suppression, a count hidden in a column (small, or
+    hidden beside a small one) hides the rates built on it as well."""
+    return {title: _breakdown_table(rows, suppress) for title, rows in report.breakdowns.items()}

@@ -431,3 +431,43 @@ def test_small_outcome_samples_and_their_rates_are_suppressed_only_when_asked():
     exact = dict(reports.headline_rows(report, suppress=False))
     assert exact["Uptake (started ÷ accepted)"] == "44.4%"
     assert reports.outcome_rows(report, suppress=False)[0]["ci"] == "-4.50 to 0.50"
+
+
+def test_a_small_count_cannot_be_worked_out_from_the_total_less_the_others():
+    """Found on the walk: Female "<5" beside Male 6 under a total of 9 gave Female away (3)."""
+    counts = [
+        ("Female", reports.Counts(referrals=3, accepted=3, started=3, adherent=1, completed=1)),
+        ("Male", reports.Counts(referrals=6, accepted=6, started=6, adherent=3, completed=6)),
+        ("Other", reports.Counts(referrals=0, accepted=0, started=0, adherent=0, completed=0)),
+    ]
+    report = reports.Report(
+        counts=reports.Counts(referrals=9, accepted=9, started=9, adherent=4, completed=7),
+        median_days_to_first_session=None,
+        outcomes=[],
+        gppaq_pairs=0,
+        gppaq_moved_up=0,
+        breakdowns={"Sex": [reports.BreakdownRow(g, c) for g, c in counts]},
+    )
+
+    female, male, other = reports.breakdown_rows(report, suppress=True)["Sex"]
+
+    assert female["referrals"] == "<5" and male["referrals"] == "Suppressed"
+    assert female["completed"] == "<5" and male["completed"] == "Suppressed"
+    assert male["uptake"] == "Suppressed" and female["completion"] == "Suppressed"
+    assert other["referrals"] == "0"  # a zero gives nothing away, and is no cover for one
+    exact = reports.breakdown_rows(report, suppress=False)["Sex"]
+    assert (exact[0]["referrals"], exact[1]["referrals"]) == ("3", "6")
+
+
+@pytest.mark.parametrize(
+    ("values", "hidden"),
+    [
+        ([3, 6, 0], {0, 1}),
+        ([3, 4, 20], {0, 1}),  # two small ones already cover each other
+        ([0, 12, 30], set()),
+        ([2, 0, 0], {0}),  # nothing to hide it among: the total is small and suppressed too
+        ([7, 2, 9, 5], {1, 3}),
+    ],
+)
+def test_secondary_suppression_hides_the_next_smallest_count(values, hidden):
+    assert reports.hidden_cells(values) == hidden
