@@ -69,6 +69,9 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "django.forms",
     "rest_framework",
+    "oauth2_provider",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -84,6 +87,7 @@ INSTALLED_APPS = [
     "audit",
     "governance",
     "manage",
+    "api",
     "axes",
 ]
 
@@ -360,8 +364,46 @@ CELERY_BEAT_SCHEDULE["retention"] = {
 }
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # /api/v1/ takes OAuth2 client-credentials tokens only (api/authentication.py): no cookies,
+    # so no CSRF exposure, and a person's session never reaches the API.
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.ClientTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.ClientHasScope"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "api.problems.problem_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+
+# OAuth2 client credentials for organisation systems (ADR 0006, docs/api.md). Tokens last an
+# hour; a token carries only its client's scopes (accounts.api_clients.ClientScopes).
+OAUTH2_PROVIDER = {
+    "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
+    "SCOPES_BACKEND_CLASS": "accounts.api_clients.ClientScopes",
+    "ALLOWED_GRANT_TYPES": ["client_credentials"],
+    "PKCE_REQUIRED": True,
+}
+
+# django-oauth-toolkit's application model, named here because accounts.ApiClient refers to it.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Referral Portal API",
+    "DESCRIPTION": (
+        "For the systems of GP practices, MSK services, leisure operators and commissioners. "
+        "Every call acts for the client's organisation, under the same rules as its people. "
+        "How to get a client and a token: docs/api.md."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    # No validator badge: it would send the schema to validator.swagger.io.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # The token URL in the schema's client-credentials security scheme (api/schema.py).
+    "OAUTH2_TOKEN_URL": "/oauth/token/",
 }
 
 SESSION_COOKIE_HTTPONLY = True
