@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import AllowAny
 
@@ -13,6 +13,10 @@ app_name = "api"
 urlpatterns = [
     path("referrals/", referrals.ReferralList.as_view(), name="referral-list"),
     path("referrals/<str:reference>/", referrals.ReferralDetail.as_view(), name="referral-detail"),
+    # Writes to referrals (drafts, submission, workflow actions) and patient lookup.
+    path("", include("api.urls_referral_writes")),
+    # Catalogue, sessions and attendance, assessments, the events feed, notifications.
+    path("", include("api.urls_data")),
     path("schema/", SpectacularAPIView.as_view(**PUBLIC), name="schema"),
     path(
         "docs/",
