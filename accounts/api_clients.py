@@ -16,7 +16,7 @@ from django.utils import timezone
 from oauth2_provider.models import AccessToken, Application, RefreshToken
 from oauth2_provider.scopes import BaseScopes
 
-from .models import ApiClient, ApiScope, Membership, Organisation, Role, User
+from .models import SCOPES_BY_KIND, ApiClient, ApiScope, Membership, Organisation, Role, User
 from .permissions import Permission, has_permission
 
 if TYPE_CHECKING:
@@ -45,14 +45,23 @@ class IssuedCredentials:
         }
 
 
-def _clean_scopes(scopes: "Iterable[str]") -> list[str]:
+def _clean_scopes(scopes: "Iterable[str]", organisation: Organisation) -> list[str]:
     chosen = [scope.strip() for scope in scopes if scope and scope.strip()]
     if not chosen:
         raise ValidationError({"scopes": "Choose at least one scope"})
+    fitting = SCOPES_BY_KIND[organisation.kind]
     unknown = sorted(set(chosen) - set(ApiScope.values))
     if unknown:
         raise ValidationError(
-            {"scopes": f"Unknown scope {', '.join(unknown)}: choose from {', '.join(ApiScope)}"}
+            {"scopes": f"Unknown scope {', '.join(unknown)}: choose from {', '.join(fitting)}"}
+        )
+    unfitting = sorted(set(chosen) - set(fitting))
+    if unfitting:
+        raise ValidationError(
+            {
+                "scopes": f"A {organisation.get_kind_display().lower()} cannot have "
+                f"{', '.join(unfitting)}: choose from {', '.join(fitting)}"
+            }
         )
     return [scope for scope in ApiScope.values if scope in chosen]  # in a fixed order
 
@@ -75,7 +84,7 @@ def api_client_create(
     name = (name or "").strip()
     if not name:
         raise ValidationError({"name": "Enter a name for the client, like the system's name"})
-    chosen = _clean_scopes(scopes)
+    chosen = _clean_scopes(scopes, organisation)
     if not organisation.is_active:
         raise ValidationError("This organisation is not active.")
     secret = secrets.token_urlsafe(SECRET_BYTES)
@@ -189,3 +198,12 @@ class ClientScopes(BaseScopes):
 
     def get_default_scopes(self, application=None, request=None, *args, **kwargs) -> list[str]:
         return self.get_available_scopes(application, request)
+
+
+def api_clients_of(organisation: Organisation) -> "list[ApiClient]":
+    """The organisation's clients for its admin's page: in use first, then revoked."""
+    return list(
+        ApiClient.objects.filter(organisation=organisation)
+        .select_related("created_by", "revoked_by", "application")
+        .order_by("revoked_at", "name")
+    )

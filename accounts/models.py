@@ -281,6 +281,23 @@ class ApiScope(models.TextChoices):
     REPORTS_READ = "reports:read", "Read programme reports"
 
 
+# The scopes that fit each kind of organisation's work (a GP system never records attendance).
+SCOPES_BY_KIND: dict[str, tuple[str, ...]] = {
+    OrganisationKind.GP_PRACTICE: (
+        ApiScope.REFERRALS_READ,
+        ApiScope.REFERRALS_WRITE,
+        ApiScope.OUTCOMES_READ,
+    ),
+    OrganisationKind.MSK_SERVICE: (
+        ApiScope.REFERRALS_READ,
+        ApiScope.REFERRALS_WRITE,
+        ApiScope.OUTCOMES_READ,
+    ),
+    OrganisationKind.LEISURE_OPERATOR: tuple(ApiScope),
+    OrganisationKind.COMMISSIONER: (ApiScope.REPORTS_READ,),
+}
+
+
 class ApiClient(models.Model):
     """An organisation's system, calling `/api/v1/` with OAuth2 client credentials.
 

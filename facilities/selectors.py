@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
-from accounts.models import Membership, Organisation, OrganisationKind, Role, User
+from accounts.models import ApiClient, Membership, Organisation, OrganisationKind, Role, User
 from accounts.permissions import organisation_ids_with_role
 from accounts.selectors import organisations_managed_by
 
@@ -60,12 +60,16 @@ def organisation_summaries(organisations: list[Organisation]) -> list[Organisati
         facility_count=_count(Facility.objects.filter(is_active=True), "operator"),
         programme_count=_count(Programme.objects.filter(is_active=True), "operator"),
         class_count=_count(ProgrammeClass.objects.filter(is_active=True), "programme__operator"),
-        # People, not roles: someone who is both coordinator and admin counts once.
+        # People, not roles: someone who is both coordinator and admin counts once; its
+        # systems (API clients) are not people.
         member_count=_count(
-            Membership.objects.filter(is_active=True, user__is_active=True),
+            Membership.objects.filter(is_active=True, user__is_active=True).exclude(
+                role=Role.SYSTEM
+            ),
             "organisation",
             counting="user",
         ),
+        api_client_count=_count(ApiClient.objects.filter(revoked_at__isnull=True), "organisation"),
     )
     by_id = {o.pk: o for o in counted}
     return [by_id[o.pk] for o in organisations]

@@ -8,9 +8,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from accounts.api_clients import IssuedCredentials, api_client_create
-from accounts.models import ApiScope
-
-ALL_SCOPES = list(ApiScope.values)
+from accounts.models import SCOPES_BY_KIND
 
 
 def token_for(credentials: IssuedCredentials, scope: str | None = None) -> dict:
@@ -29,7 +27,9 @@ def token_for(credentials: IssuedCredentials, scope: str | None = None) -> dict:
 
 @pytest.fixture
 def client_of(people) -> Callable[..., IssuedCredentials]:
-    def make(organisation, scopes=ALL_SCOPES, name="Test system") -> IssuedCredentials:
+    def make(organisation, scopes=None, name="Test system") -> IssuedCredentials:
+        """A client with `scopes`, by default every scope that fits the organisation's kind."""
+        scopes = SCOPES_BY_KIND[organisation.kind] if scopes is None else scopes
         return api_client_create(organisation=organisation, name=name, scopes=scopes, by=None)
 
     return make
