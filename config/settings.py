@@ -368,11 +368,26 @@ REST_FRAMEWORK = {
     # so no CSRF exposure, and a person's session never reaches the API.
     "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.ClientTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["api.permissions.ClientHasScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.ClientRateThrottle"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "api.problems.problem_exception_handler",
     "UNAUTHENTICATED_USER": None,
+}
+
+# Each API client's request budget (api/throttling.py), counted in Redis across web processes.
+PORTAL_API_RATE = os.environ.get("PORTAL_API_RATE", "600/minute")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "api": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        # Celery's "redis+socket://path" (the embedded Redis) is redis-py's "unix://path".
+        "LOCATION": REDIS_URL.replace("redis+socket://", "unix://", 1),
+        "KEY_PREFIX": "portal",
+        "TIMEOUT": 3600,
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+    },
 }
 
 # OAuth2 client credentials for organisation systems (ADR 0006, docs/api.md). Tokens last an

@@ -227,3 +227,27 @@ def test_the_schema_and_its_docs_are_served_from_this_host(client, db):
     assert docs.status_code == 200
     html = docs.content.decode()
     assert "http://" not in html.replace("http://testserver", "") and "https://" not in html
+
+
+def test_a_client_over_its_budget_gets_a_429_problem_with_retry_after(
+    people, client_of, api_as, settings
+):
+    settings.PORTAL_API_RATE = "3/minute"
+    api = api_as(client_of(people.operator_x))
+    other = api_as(client_of(people.operator_y))
+
+    assert [api.get(LIST).status_code for _ in range(3)] == [200, 200, 200]
+    over = api.get(LIST)
+    assert over.status_code == 429
+    assert over["Content-Type"] == "application/problem+json"
+    assert 0 < int(over["Retry-After"]) <= 60
+    assert other.get(LIST).status_code == 200  # a budget per client, not shared
+
+
+def test_with_the_counter_down_requests_are_served(people, client_of, api_as, monkeypatch):
+    from django.core.cache.backends.redis import RedisCache
+
+    unreachable = RedisCache("redis://127.0.0.1:1/0", {"OPTIONS": {"socket_connect_timeout": 1}})
+    monkeypatch.setattr("api.throttling.caches", {"api": unreachable})
+    api = api_as(client_of(people.operator_x))
+    assert api.get(LIST).status_code == 200
