@@ -362,6 +362,11 @@ CELERY_BEAT_SCHEDULE["retention"] = {
     "task": "governance.tasks.retention_run",
     "schedule": crontab(hour=PORTAL_RETENTION_HOUR, minute=30),
 }
+# The API's idempotency keys keep first responses (patient details among them) for a day only.
+CELERY_BEAT_SCHEDULE["api-idempotency-keys-purge"] = {
+    "task": "api.tasks.idempotency_keys_purge",
+    "schedule": crontab(minute=15),
+}
 
 REST_FRAMEWORK = {
     # /api/v1/ takes OAuth2 client-credentials tokens only (api/authentication.py): no cookies,

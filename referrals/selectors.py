@@ -21,6 +21,7 @@ from .working_days import add_working_days
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+    from uuid import UUID
 
     from accounts.models import Organisation, User
 
@@ -164,6 +165,11 @@ def patient_known_to(organisation: "Organisation", nhs_number: str) -> Patient |
     same person is never shown here.
     """
     return Patient.objects.filter(organisation=organisation, nhs_number=nhs_number).first()
+
+
+def patient_of(organisation: "Organisation", public_id: "UUID | str") -> Patient | None:
+    """One of `organisation`'s own patient records by its public id, else None."""
+    return Patient.objects.filter(organisation=organisation, public_id=public_id).first()
 
 
 def referral_timeline(referral: Referral) -> "QuerySet[ReferralEvent]":

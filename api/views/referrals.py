@@ -1,11 +1,13 @@
 """`/api/v1/referrals/`: the referrals the client's organisation may see, as its people see them
 (`referrals.selectors.referral_list_for`), newest first, a page at a time; and one by reference.
-Every read of patient data is audited, as on the pages."""
+Every read of patient data is audited, as on the pages. Making a draft (POST on the list) and
+changing one (PATCH on a referral) share these URLs: `api/views/referral_writes.py`."""
 
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, serializers
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
@@ -16,6 +18,7 @@ from referrals.models import Referral, Status
 from referrals.selectors import referral_list_for
 
 from ..serializers import ReferralSerializer
+from .referral_writes import DraftCreate, DraftUpdate
 
 
 class NewestFirst(CursorPagination):
@@ -33,14 +36,16 @@ class ReferralFilters(serializers.Serializer):
     updated_after = serializers.DateTimeField(required=False)
 
 
-@extend_schema(
-    tags=["Referrals"],
-    parameters=[
-        OpenApiParameter("status", str, many=True, enum=Status.values, explode=True),
-        OpenApiParameter("updated_after", "date-time"),
-    ],
+@extend_schema_view(
+    get=extend_schema(
+        parameters=[
+            OpenApiParameter("status", str, many=True, enum=Status.values, explode=True),
+            OpenApiParameter("updated_after", OpenApiTypes.DATETIME),
+        ],
+    )
 )
-class ReferralList(generics.ListAPIView):
+@extend_schema(tags=["Referrals"])
+class ReferralList(DraftCreate, generics.ListAPIView):
     """Referrals the client's organisation may see: the referrer's own (drafts too), or those
     sent to the operator."""
 
@@ -80,7 +85,7 @@ class ReferralList(generics.ListAPIView):
 
 
 @extend_schema(tags=["Referrals"])
-class ReferralDetail(generics.RetrieveAPIView):
+class ReferralDetail(DraftUpdate, generics.RetrieveAPIView):
     """One referral by its reference (a 404 for one the organisation may not see)."""
 
     serializer_class = ReferralSerializer
