@@ -3,7 +3,10 @@
 Every error the API returns has `type`, `title`, `status` and `detail`; a refused input also has
 `errors`, one entry per field (`{"field": ..., "message": ...}`), so an integration can show the
 message beside the field it came from. Django's `ValidationError` and `PermissionDenied` raised by
-the services are translated here, so views call the services and let their errors through.
+the services are translated here, so views call the services and let their errors through; so is
+a refused workflow move (`referrals.workflow.WorkflowError`), a 409 whose `code` says which:
+`referral_changed` (a stale version: read the referral again), `invalid_transition` (not from
+its current state) or `workflow_error`.
 """
 
 from typing import Any
@@ -13,7 +16,9 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
-from rest_framework.views import exception_handler
+from rest_framework.views import exception_handler, set_rollback
+
+from referrals.workflow import WorkflowError
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 TYPE_BASE = "https://referral-portal.example/problems/"  # identifiers, not fetched
@@ -80,6 +85,9 @@ def problem(status_code: int, detail: str, **extra: Any) -> Response:
 
 
 def problem_exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, WorkflowError):
+        set_rollback()
+        return problem(status.HTTP_409_CONFLICT, exc.message, code=exc.code)
     if isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages}
         exc = exceptions.ValidationError(detail)

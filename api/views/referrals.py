@@ -5,6 +5,7 @@ Every read of patient data is audited, as on the pages."""
 from typing import Any
 
 from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
 from rest_framework.pagination import CursorPagination
@@ -37,7 +38,7 @@ class ReferralFilters(serializers.Serializer):
     tags=["Referrals"],
     parameters=[
         OpenApiParameter("status", str, many=True, enum=Status.values, explode=True),
-        OpenApiParameter("updated_after", "date-time"),
+        OpenApiParameter("updated_after", OpenApiTypes.DATETIME),
     ],
 )
 class ReferralList(generics.ListAPIView):
