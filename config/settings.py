@@ -433,6 +433,12 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # The token URL in the schema's client-credentials security scheme (api/schema.py).
     "OAUTH2_TOKEN_URL": "/oauth/token/",
+    # Several fields are called `status`: each set of choices gets a name of its own.
+    "ENUM_NAME_OVERRIDES": {
+        "ReferralStatusEnum": "referrals.models.Status",
+        "AttendanceEnum": "referrals.models.Attendance",
+        "RecordableAttendanceEnum": "api.serializers_data.RECORDABLE_ATTENDANCE",
+    },
 }
 
 SESSION_COOKIE_HTTPONLY = True
