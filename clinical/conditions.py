@@ -3,6 +3,8 @@
 Conditions are SNOMED CT concepts so that the FHIR interface can send them as coded reasons.
 """
 
+from collections.abc import Iterable
+
 from django.db import models
 
 SNOMED_SYSTEM = "http://snomed.info/sct"
@@ -46,3 +48,14 @@ class Exclusion(models.TextChoices):
 def bp_is_excluded(systolic: int | None, diastolic: int | None) -> bool:
     """Resting BP of 180 systolic or 100 diastolic or more contraindicates exercise."""
     return (systolic or 0) >= 180 or (diastolic or 0) >= 100
+
+
+def exclusions_with_bp(
+    exclusions: Iterable[str], systolic: int | None, diastolic: int | None
+) -> list[str]:
+    """`exclusions` with the BP one added when the reading calls for it, order kept: the reading,
+    not the box, decides that exclusion, so the form, the draft service and eligibility agree."""
+    chosen = list(exclusions)
+    if bp_is_excluded(systolic, diastolic) and Exclusion.RESTING_BP_180_100 not in chosen:
+        chosen.append(Exclusion.RESTING_BP_180_100)
+    return chosen

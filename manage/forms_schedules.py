@@ -32,8 +32,14 @@ class Cell:
 
     id: str
     value: str
-    label: str  # for screen readers: "Patient Health Questionnaire-9 at baseline"
+    measure: str  # heard, not seen: "Patient Health Questionnaire-9"
+    timepoint: str  # seen on a phone, where the column headings are hidden: "Baseline"
     checked: bool
+
+    @property
+    def label(self) -> str:
+        """What a screen reader says: "Patient Health Questionnaire-9 at baseline"."""
+        return f"{self.measure} at {self.timepoint.lower()}"
 
 
 @dataclass(frozen=True)
@@ -81,8 +87,9 @@ class OutcomeScheduleForm(forms.Form):
             for timepoint, label in Timepoint.choices:
                 value = cell_value(definition.code, timepoint)
                 # The first box carries the id the error summary links to.
-                spoken = f"{definition.name} at {label.lower()}"
-                cells.append(Cell(f"id_cells_{index}", value, spoken, value in ticked))
+                cells.append(
+                    Cell(f"id_cells_{index}", value, definition.name, label, value in ticked)
+                )
                 index += 1
             rows.append(Row(name, cells))
         return rows

@@ -18,9 +18,10 @@ Definitions (the ones DOMAIN.md leaves open):
   attended session on or after it; the median (`percentile_cont(0.5)`) over started referrals.
   Never negative: a session recorded before the referral was submitted (a data error, or an
   import) is no first session of this referral and is left out of the duration.
-- *outcome change*: per instrument and numeric score, referrals with that score at both baseline
-  and exit, counting only referrals whose patient consents to evaluation use (consent not given or
-  withdrawn takes a referral out of every outcome figure: `referrals.consent.evaluation_referrals`;
+- *outcome change*: per instrument and reported score (`Instrument.reported_outputs`, named by
+  its label, never its key), referrals with that score at both baseline and exit, counting only
+  referrals whose patient consents to evaluation use (consent not given or withdrawn takes a
+  referral out of every outcome figure: `referrals.consent.evaluation_referrals`;
   the counts of referrals, uptake and attendance are service activity and keep every referral);
   n, mean of (exit - baseline), sample SD and a 95% CI (see `t_critical_95`).
   *moved up a GPPAQ category*: exit Physical Activity Index above baseline (the PAI is the band
@@ -253,6 +254,7 @@ class OutcomeChange:
     instrument: str
     instrument_name: str
     score: str
+    score_label: str
     n: int
     mean_change: float | None
     sd: float | None
@@ -335,11 +337,13 @@ def _breakdown(queryset, expression, order, *, alias=None) -> list[BreakdownRow]
 
 
 def _score_paths() -> list[tuple[str, str, str]]:
-    """(instrument code, dotted score path, label) for every numeric score of every instrument."""
+    """(instrument code, dotted score path, heading) for every outcome score of every
+    instrument: its `reported_outputs`, as the discharge summary reports, so a measurement taken
+    only to work another out (height, for BMI) is no outcome here either."""
     return [
-        (code, path, path.replace(".score", "").replace("_", " "))
+        (code, path, instrument.output_heading(path))
         for code, instrument in instruments.REGISTRY.items()
-        for path in instrument.score_ranges
+        for path in instrument.reported_outputs
     ]
 
 
@@ -370,7 +374,7 @@ def _outcome_changes(referrals: QuerySet[Referral]) -> tuple[list[OutcomeChange]
     ).aggregate(**aggregates)
 
     changes = []
-    for index, (code, _path, label) in enumerate(paths):
+    for index, (code, path, label) in enumerate(paths):
         n = result[f"n{index}"]
         if not n:
             continue
@@ -383,7 +387,8 @@ def _outcome_changes(referrals: QuerySet[Referral]) -> tuple[list[OutcomeChange]
             OutcomeChange(
                 instrument=code,
                 instrument_name=instruments.get(code).short_name or instruments.get(code).name,
-                score=label,
+                score=path,
+                score_label=label,
                 n=n,
                 mean_change=mean,
                 sd=sd,
@@ -475,7 +480,7 @@ def outcome_rows(report: Report, suppress: bool) -> list[dict[str, str]]:
         rows.append(
             {
                 "instrument": change.instrument_name,
-                "score": change.score,
+                "score": change.score_label,
                 "n": show_count(change.n, suppress),
                 "mean_change": "Suppressed" if hidden else show_number(change.mean_change, 2),
                 "ci_low": "Suppressed" if hidden else show_number(change.ci_low, 2),

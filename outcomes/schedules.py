@@ -7,15 +7,18 @@ baseline and exit when a reason for referral is a mental-health condition
 (`MENTAL_HEALTH_CONDITIONS`): those measures matter for that patient whatever the programme.
 
 Due dates:
-- baseline: from booking (the "book" event), overdue two weeks later;
+- baseline: on the patient's first booked session (the earliest not cancelled), where the
+  baseline is taken; on the booking date only if no such session exists;
 - mid: halfway through the programme's weeks after booking;
 - exit: at the end of the programme's weeks after booking while the referral is open, or on the
   day it ended (completion or discharge) once it has;
 - follow-ups: 3, 6 and 12 months after exit, for completed referrals only (a discharged patient
   left the programme and is not followed up).
-Anything not done within GRACE_DAYS of its due date is overdue. The instructor's "due" list
-(`assessments_due`) holds open referrals only: once a referral has ended, only its follow-ups are
-chased (`followups_due`).
+Anything not done within GRACE_DAYS of its due date is overdue. A follow-up not done within
+FOLLOWUP_MISSED_AFTER_MONTHS of its due date was missed: it is no longer due, as a "3 months
+after" answer given years later measures nothing, and by then the next follow-up is due (3 months
+is the gap between the 3- and 6-month ones). The instructor's "due" list (`assessments_due`) holds
+open referrals only: once a referral has ended, only its follow-ups are chased (`followups_due`).
 """
 
 import calendar
@@ -25,13 +28,13 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import Min, OuterRef, Prefetch, Subquery
 from django.utils import timezone
 
 from accounts.permissions import Permission, has_permission
 from clinical.conditions import Condition
 from facilities.models import Programme
-from referrals.models import Referral, ReferralEvent, Status
+from referrals.models import Attendance, Referral, ReferralEvent, Session, Status
 from referrals.selectors import referral_list_for
 
 from . import instruments
@@ -43,6 +46,7 @@ if TYPE_CHECKING:
     from accounts.models import User
 
 GRACE_DAYS = 14
+FOLLOWUP_MISSED_AFTER_MONTHS = 3
 FOLLOWUP_MONTHS: dict[str, int] = {
     Timepoint.FOLLOWUP_3M: 3,
     Timepoint.FOLLOWUP_6M: 6,
@@ -55,7 +59,7 @@ SCHEDULED_STATES = (Status.BOOKED, Status.ACTIVE, Status.COMPLETED, Status.DISCH
 OPEN_STATES = (Status.BOOKED, Status.ACTIVE)
 DATE_ACTIONS = ("book", "complete", "discharge")
 
-DONE, DUE, OVERDUE, UPCOMING = "done", "due", "overdue", "upcoming"
+DONE, DUE, OVERDUE, UPCOMING, MISSED = "done", "due", "overdue", "upcoming", "missed"
 
 # Reasons for referral that bring PHQ-9 (depression) and GAD-7 (anxiety) whatever the programme.
 MENTAL_HEALTH_CONDITIONS = frozenset({Condition.DEPRESSION, Condition.ANXIETY})
@@ -63,7 +67,15 @@ MENTAL_HEALTH_MEASURES = (
     {"instrument": "phq9", "timepoints": [Timepoint.BASELINE, Timepoint.EXIT]},
     {"instrument": "gad7", "timepoints": [Timepoint.BASELINE, Timepoint.EXIT]},
 )
-STATE_LABELS = {DONE: "Done", DUE: "Due", OVERDUE: "Overdue", UPCOMING: "Not due yet"}
+STATE_LABELS = {
+    DONE: "Done",
+    DUE: "Due",
+    OVERDUE: "Overdue",
+    UPCOMING: "Not due yet",
+    MISSED: "Missed",
+}
+# Sessions that still take place: the baseline is due at the first of them.
+CANCELLED = (Attendance.CANCELLED_PATIENT, Attendance.CANCELLED_PROVIDER)
 
 
 @dataclass(frozen=True)
@@ -225,12 +237,34 @@ def programme_set_outcome_schedule(
 # --- A referral's schedule ----------------------------------------------------------------------
 
 
+def _first_session_at() -> Subquery:
+    """When the referral's first session not cancelled is (or was), as a subquery."""
+    sessions = Session.objects.filter(referral=OuterRef("pk")).exclude(status__in=CANCELLED)
+    return Subquery(
+        sessions.order_by().values("referral").annotate(at=Min("scheduled_at")).values("at")[:1]
+    )
+
+
 def _event_dates(referral: Referral) -> dict[str, datetime.date]:
-    """{action: local date} of the last book/complete/discharge event (prefetched or queried)."""
+    """{action: local date} of the last book/complete/discharge event, and "first_session": the
+    first session's local date (prefetched and annotated by `referrals_with_schedule`, or
+    queried)."""
     events = getattr(referral, "schedule_events", None)
     if events is None:
         events = referral.events.filter(action__in=DATE_ACTIONS).order_by("created_at", "id")
-    return {event.action: timezone.localdate(event.created_at) for event in events}
+    dates = {event.action: timezone.localdate(event.created_at) for event in events}
+    if hasattr(referral, "schedule_first_session_at"):
+        first_at = referral.schedule_first_session_at
+    else:
+        first_at = (
+            referral.sessions.exclude(status__in=CANCELLED)
+            .order_by("scheduled_at")
+            .values_list("scheduled_at", flat=True)
+            .first()
+        )
+    if first_at is not None:
+        dates["first_session"] = timezone.localdate(first_at)
+    return dates
 
 
 def _due_on(
@@ -239,7 +273,7 @@ def _due_on(
     booked = dates.get("book")
     exit_on = dates.get("complete") or dates.get("discharge")
     if timepoint == Timepoint.BASELINE:
-        return booked
+        return dates.get("first_session", booked)
     if timepoint == Timepoint.MID:
         if booked is None:
             return None
@@ -255,6 +289,17 @@ def _due_on(
     if referral.status != Status.COMPLETED or dates.get("complete") is None:
         return None
     return add_months(dates["complete"], FOLLOWUP_MONTHS[timepoint])
+
+
+def due_state(due_on: datetime.date | None, today: datetime.date, *, followup: bool) -> str:
+    """Whether a measure not yet done is upcoming, due, overdue, or (a follow-up) missed."""
+    if due_on is None or due_on > today:
+        return UPCOMING
+    if followup and add_months(due_on, FOLLOWUP_MISSED_AFTER_MONTHS) < today:
+        return MISSED
+    if (today - due_on).days > GRACE_DAYS:
+        return OVERDUE
+    return DUE
 
 
 def schedule_for(
@@ -285,14 +330,11 @@ def schedule_for(
             key=TIMEPOINT_ORDER.__getitem__,
         ):
             due_on = _due_on(referral, timepoint, dates)
-            if (code, timepoint) in done:
-                state = DONE
-            elif due_on is None or due_on > today:
-                state = UPCOMING
-            elif (today - due_on).days > GRACE_DAYS:
-                state = OVERDUE
-            else:
-                state = DUE
+            state = (
+                DONE
+                if (code, timepoint) in done
+                else due_state(due_on, today, followup=timepoint in FOLLOWUP_MONTHS)
+            )
             rows.append(
                 ScheduledAssessment(
                     referral=referral,
@@ -309,7 +351,9 @@ def schedule_for(
 
 
 def referrals_with_schedule(queryset: "QuerySet[Referral]") -> "QuerySet[Referral]":
-    """Prefetch what `schedule_for` reads: assessments and the dating events."""
+    """Prefetch what `schedule_for` reads: assessments, the dating events and the first
+    session's time (annotated, so no query more)."""
+    queryset = queryset.annotate(schedule_first_session_at=_first_session_at())
     return queryset.select_related("programme", "patient").prefetch_related(
         "assessments",
         Prefetch(

@@ -96,18 +96,6 @@ def _primary_output(definition: instruments.Instrument) -> str:
     return next(iter(definition.score_ranges))
 
 
-def _output_label(definition: instruments.Instrument, output: str) -> str:
-    item_codes = {item.code: item for item in definition.items}
-    head = output.split(".")[0]
-    if head in item_codes:
-        item = item_codes[head]
-        unit = getattr(item, "unit", "")  # number items only
-        return f"{item.text} ({unit})" if unit else item.text
-    return {"total": "Total score", "bmi": "BMI (kg/m²)", "metric": "Metric score"}.get(
-        output, output.replace("_", " ").capitalize()
-    )
-
-
 def _band_label(definition: instruments.Instrument, scores: dict[str, Any], output: str) -> str:
     for banding in definition.bandings:
         if banding.score == output:
@@ -145,7 +133,7 @@ def outcome_summary(referral: Referral) -> list[InstrumentSummary]:
                 code=definition.code,
                 name=definition.short_name or definition.name,
                 output=output,
-                output_label=_output_label(definition, output),
+                output_label=definition.output_heading(output),
                 higher_is_better=definition.higher_is_better.get(output),
                 threshold=definition.meaningful_change.get(output),
             )

@@ -147,4 +147,12 @@ def due(request: "AuthenticatedHttpRequest") -> HttpResponse:
     due, followups = schedules.assessments_due(request.user), schedules.followups_due(request.user)
     shown = list({row.referral.pk: row.referral for row in [*due, *followups]}.values())
     audit_read(request, AccessKind.LIST, referrals=shown)
-    return render(request, "outcomes/due.html", {"due": due, "followups": followups})
+    return render(
+        request,
+        "outcomes/due.html",
+        {
+            "due": due,
+            "followups": followups,
+            "missed_after_months": schedules.FOLLOWUP_MISSED_AFTER_MONTHS,
+        },
+    )

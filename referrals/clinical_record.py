@@ -17,9 +17,11 @@ from accounts.models import User
 from accounts.permissions import Permission, has_permission
 from clinical.conditions import Condition, Exclusion
 
+from .eligibility import exclusions_met, safety_screen_to_answer_again
 from .models import Referral
 
 NOT_GIVEN = "Not given"
+NOT_ANSWERED = "Not answered"
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,12 @@ def _contact_section(referral: Referral) -> RecordSection:
     )
 
 
+def _heart_rate_medication(referral: Referral) -> str:
+    if referral.heart_rate_medication is None:
+        return NOT_ANSWERED
+    return "Yes (for example beta blockers)" if referral.heart_rate_medication else "No"
+
+
 def _clinical_section(referral: Referral) -> RecordSection:
     if referral.bp_systolic is not None:
         bp = f"{referral.bp_systolic}/{referral.bp_diastolic} mmHg"
@@ -93,19 +101,23 @@ def _clinical_section(referral: Referral) -> RecordSection:
         rows=[
             ("Reasons for referral", reasons or "None selected"),
             ("Blood pressure", bp),
-            (
-                "Medication affecting heart rate",
-                "Yes (for example beta blockers)" if referral.heart_rate_medication else "No",
-            ),
+            ("Medication affecting heart rate", _heart_rate_medication(referral)),
             ("Medication notes", referral.medication_notes or "None given"),
             ("Relevant history", referral.relevant_history or "None given"),
-            ("Risk level", referral.get_risk_tier_display()),
+            ("Risk level", referral.get_risk_tier_display() or NOT_ANSWERED),
             ("Priority", referral.get_priority_display()),
         ],
     )
 
 
 def _safety_section(referral: Referral) -> RecordSection:
+    if safety_screen_to_answer_again(referral):
+        return RecordSection(
+            title="Safety screen",
+            rows=[],
+            note="The blood pressure changed after the safety screen was answered: the referrer "
+            "must answer it again.",
+        )
     if referral.safety_screened_at is None:
         return RecordSection(
             title="Safety screen", rows=[], note="The referrer has not answered the safety screen."
@@ -114,7 +126,8 @@ def _safety_section(referral: Referral) -> RecordSection:
     note = f"Answered on {_moment(referral.safety_screened_at)}"
     if who is not None:
         note = f"Answered by {who.get_full_name()} on {_moment(referral.safety_screened_at)}"
-    present = set(referral.exclusions_present)
+    # The BP decides its own exclusion, even on a referral saved before the service kept to that.
+    present = exclusions_met(referral)
     rows = [
         (label, "Yes, applies" if code in present else "No") for code, label in Exclusion.choices
     ]

@@ -4,7 +4,7 @@ from typing import TYPE_CHECKING
 
 from django.utils import timezone
 
-from clinical.conditions import Exclusion, bp_is_excluded
+from clinical.conditions import Exclusion, exclusions_with_bp
 
 if TYPE_CHECKING:
     import datetime
@@ -16,10 +16,15 @@ if TYPE_CHECKING:
 
 def exclusions_met(referral: "Referral") -> set[str]:
     """Exclusions that apply to this referral: those declared, plus a resting BP of 180/100+."""
-    met = set(referral.exclusions_present)
-    if bp_is_excluded(referral.bp_systolic, referral.bp_diastolic):
-        met.add(Exclusion.RESTING_BP_180_100)
-    return met
+    return set(
+        exclusions_with_bp(referral.exclusions_present, referral.bp_systolic, referral.bp_diastolic)
+    )
+
+
+def safety_screen_to_answer_again(referral: "Referral") -> bool:
+    """The screen was answered, then the BP fell below 180/100 and the draft service set the
+    answer aside: its ticks are kept for the referrer to review, without an answer time."""
+    return referral.safety_screened_at is None and bool(referral.exclusions_present)
 
 
 def eligibility_problems(

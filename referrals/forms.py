@@ -19,7 +19,7 @@ from accounts.validation import (
     PortalDateField,
     date_from_parts,
 )
-from clinical.conditions import Condition, Exclusion, bp_is_excluded
+from clinical.conditions import Condition, Exclusion, bp_is_excluded, exclusions_with_bp
 from clinical.reasons import CancelReason
 from facilities.postcodes import normalise_postcode, validate_postcode
 
@@ -35,6 +35,8 @@ from .models import (
 from .nhs_numbers import is_valid_nhs_number, normalise_nhs_number, validate_nhs_number
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
+# A yes/no radio's answer; nothing chosen is None, not "no".
+YES_NO_ANSWERS = {"yes": True, "no": False}
 
 
 class DateInputWidget(forms.MultiWidget):
@@ -291,7 +293,8 @@ BP_MAX_AGE_DAYS = 2 * 365
 
 
 class ClinicalDetailsForm(StepForm):
-    required_to_continue = ("reasons",)
+    # Clinical answers start unanswered: a preselected one would be sent though nobody chose it.
+    required_to_continue = ("reasons", "heart_rate_medication", "risk_tier")
 
     reasons = forms.MultipleChoiceField(
         label="Reasons for referral",
@@ -313,6 +316,9 @@ class ClinicalDetailsForm(StepForm):
         choices=YES_NO,
         widget=forms.RadioSelect,
         required=False,
+        error_messages={
+            "required": "Select yes if the patient takes medication that affects heart rate"
+        },
     )
     medication_notes = PlainTextField(
         max_length=CLINICAL_TEXT_MAX,
@@ -330,8 +336,8 @@ class ClinicalDetailsForm(StepForm):
         label="Risk level",
         choices=RiskTier.choices,
         widget=forms.RadioSelect,
-        initial=RiskTier.LOW,
         required=False,
+        error_messages={"required": "Select the patient's risk level"},
     )
     priority = forms.ChoiceField(
         label="Priority",
@@ -339,6 +345,8 @@ class ClinicalDetailsForm(StepForm):
         widget=forms.RadioSelect,
         initial=Priority.ROUTINE,
         required=False,
+        help_text="Routine is selected unless you change it. Select urgent if the patient "
+        "should be seen sooner.",
     )
 
     def clean(self):
@@ -369,10 +377,10 @@ class ClinicalDetailsForm(StepForm):
             "bp_systolic": data["bp_systolic"],
             "bp_diastolic": data["bp_diastolic"],
             "bp_measured_on": data["bp_measured_on"],
-            "heart_rate_medication": data.get("heart_rate_medication") == "yes",
+            "heart_rate_medication": YES_NO_ANSWERS.get(data["heart_rate_medication"]),
             "medication_notes": data["medication_notes"],
             "relevant_history": data["relevant_history"],
-            "risk_tier": data["risk_tier"] or RiskTier.LOW,
+            "risk_tier": data["risk_tier"],
             "priority": data["priority"] or Priority.ROUTINE,
         }
 
@@ -419,9 +427,8 @@ class SafetyScreenForm(StepForm):
             )
             if not self.is_bound:
                 chosen = [c for c in self.initial.get("exclusions", []) if c != NONE_APPLY]
-                if Exclusion.RESTING_BP_180_100 not in chosen:
-                    chosen.append(Exclusion.RESTING_BP_180_100)
-                self.initial["exclusions"] = chosen
+                self.initial["exclusions"] = exclusions_with_bp(chosen, systolic, diastolic)
+        self.bp = bp
 
     def clean_exclusions(self):
         chosen = self.cleaned_data["exclusions"]
@@ -434,8 +441,7 @@ class SafetyScreenForm(StepForm):
                     "or higher, so 'None of these apply' cannot be selected. If the blood "
                     "pressure was entered wrongly, change it in the clinical details"
                 )
-            if Exclusion.RESTING_BP_180_100 not in chosen:
-                chosen = [*chosen, Exclusion.RESTING_BP_180_100]
+            chosen = exclusions_with_bp(chosen, *self.bp)
         return chosen
 
     def exclusions_present(self) -> list[str]:

@@ -252,8 +252,10 @@ class Referral(models.Model):
     bp_systolic = models.PositiveSmallIntegerField("BP systolic (mmHg)", null=True, blank=True)
     bp_diastolic = models.PositiveSmallIntegerField("BP diastolic (mmHg)", null=True, blank=True)
     bp_measured_on = models.DateField(null=True, blank=True)
+    # None until the referrer answers (a draft may leave it; a referral is sent only with it):
+    # a default would be an answer nobody gave.
     heart_rate_medication = models.BooleanField(
-        "takes medication affecting heart rate (e.g. beta blockers)", default=False
+        "takes medication affecting heart rate (e.g. beta blockers)", null=True, blank=True
     )
     medication_notes = bounded_text_field(CLINICAL_TEXT_MAX, blank=True)
     relevant_history = bounded_text_field(CLINICAL_TEXT_MAX, blank=True)
@@ -263,14 +265,16 @@ class Referral(models.Model):
         models.CharField(max_length=40, choices=Exclusion.choices), default=list, blank=True
     )
     # When the referrer answered the safety screen: an empty list above means "none apply" only
-    # once this is set.
+    # once this is set. A draft whose BP falls below 180/100 after the answer loses it (the ticks
+    # stay for the referrer to review): see `services._keep_safety_screen_true_to_bp`.
     safety_screened_at = models.DateTimeField(null=True, blank=True)
     # Who answered it: the provider judges the answers by who gave them (another referrer at the
     # practice may have finished the draft).
     safety_screened_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
-    risk_tier = models.CharField(max_length=10, choices=RiskTier.choices, default=RiskTier.LOW)
+    # Blank until the referrer answers, like the medication question above.
+    risk_tier = models.CharField(max_length=10, choices=RiskTier.choices, blank=True, default="")
     priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.ROUTINE)
 
     programme = models.ForeignKey(

@@ -21,7 +21,6 @@ from facilities.selectors import programmes_commissioned_by
 from .consent import progress_visible_to, timeline_visible_to
 from .models import (
     FINAL_STATES,
-    Attendance,
     Notification,
     Patient,
     Referral,
@@ -259,18 +258,6 @@ def events_feed_for(user: "User", after: FeedPosition, limit: int) -> FeedPage:
         return FeedPage(events, FeedPosition(last.txid, last.id))
     # Every event below the horizon was read: the next read starts there.
     return FeedPage(events, max(after, FeedPosition(horizon, 0)))
-
-
-def attendance_summary(referral: Referral) -> dict[str, int]:
-    """Sessions attended out of the programme's planned number, and missed sessions."""
-    counts = dict(referral.sessions.order_by().values_list("status").annotate(n=Count("id")))
-    planned = referral.programme.planned_sessions if referral.programme else 0
-    return {
-        "attended": counts.get(Attendance.ATTENDED, 0),
-        "planned": planned,
-        "missed": counts.get(Attendance.DNA, 0),
-        "booked": counts.get(Attendance.BOOKED, 0),
-    }
 
 
 # --- Home pages: counts, not rows -----------------------------------------------------------------

@@ -19,11 +19,12 @@ from accounts.permissions import (
     Permission,
 )
 from accounts.validation import check_field_value
+from clinical.conditions import bp_is_excluded, exclusions_with_bp
 from clinical.reasons import CancelReason, DeclineReason, DischargeReason
 from facilities.models import Facility, ProgrammeClass
 
 from .consent import record_consent_at_submission
-from .eligibility import eligibility_problems
+from .eligibility import eligibility_problems, safety_screen_to_answer_again
 from .events import event_recorded
 from .models import Notification, Patient, Referral, ReferralEvent, Session, Status
 from .places import holding_places, waitlist_queue_length
@@ -130,6 +131,31 @@ def patient_record_for_referral(
     return locked
 
 
+def _keep_safety_screen_true_to_bp(
+    referral: Referral, *, by: "User", answered: bool, bp_was_excluded: bool
+) -> None:
+    """Record the safety screen (when `answered` now) and keep it true to the draft's BP.
+
+    At 180/100 or more the BP exclusion applies whatever was ticked, so an answered screen gets
+    it here. When the BP falls below the limit, the answer was given about another reading: it
+    is set aside (no answer time or person; the ticks are kept for the referrer to review, never
+    unticked for them), so the referral cannot be sent until the screen is answered again.
+    """
+    if answered:
+        referral.safety_screened_at = timezone.now()
+        referral.safety_screened_by = by
+    if referral.safety_screened_at is None:
+        return
+    systolic, diastolic = referral.bp_systolic, referral.bp_diastolic
+    if bp_is_excluded(systolic, diastolic):
+        referral.exclusions_present = exclusions_with_bp(
+            referral.exclusions_present, systolic, diastolic
+        )
+    elif bp_was_excluded and not answered:
+        referral.safety_screened_at = None
+        referral.safety_screened_by = None
+
+
 def referral_create_draft(
     *, by: "User", organisation: Organisation, patient: Patient, **fields: Any
 ) -> Referral:
@@ -150,9 +176,9 @@ def referral_create_draft(
     if referral.consent_referral:
         referral.consent_recorded_at = timezone.now()
         referral.consent_recorded_by = by
-    if "exclusions_present" in fields:
-        referral.safety_screened_at = timezone.now()
-        referral.safety_screened_by = by
+    _keep_safety_screen_true_to_bp(
+        referral, by=by, answered="exclusions_present" in fields, bp_was_excluded=False
+    )
     referral.full_clean(exclude=["reference"])
     for _attempt in range(5):
         try:
@@ -175,6 +201,7 @@ def referral_create_draft(
 
 
 def referral_update_draft(*, referral: Referral, by: "User", **fields: Any) -> Referral:
+    """Change a draft's answers; the safety screen is kept true to the BP they leave."""
     unknown = set(fields) - DRAFT_FIELDS
     if unknown:
         raise ValueError(f"Not draft fields: {', '.join(sorted(unknown))}")
@@ -185,6 +212,7 @@ def referral_update_draft(*, referral: Referral, by: "User", **fields: Any) -> R
             raise ReferralChanged()
         if locked.status != Status.DRAFT:
             raise WorkflowError("Only a draft can be edited.")
+        bp_was_excluded = bp_is_excluded(locked.bp_systolic, locked.bp_diastolic)
         for field, value in fields.items():
             setattr(locked, field, value)
         if locked.consent_referral and locked.consent_recorded_at is None:
@@ -193,9 +221,12 @@ def referral_update_draft(*, referral: Referral, by: "User", **fields: Any) -> R
         if not locked.consent_referral:
             locked.consent_recorded_at = None
             locked.consent_recorded_by = None
-        if "exclusions_present" in fields:
-            locked.safety_screened_at = timezone.now()
-            locked.safety_screened_by = by
+        _keep_safety_screen_true_to_bp(
+            locked,
+            by=by,
+            answered="exclusions_present" in fields,
+            bp_was_excluded=bp_was_excluded,
+        )
         locked.full_clean(exclude=["reference"])
         locked.version += 1
         locked.save()
@@ -208,10 +239,21 @@ def referral_update_draft(*, referral: Referral, by: "User", **fields: Any) -> R
 
 def _validate_submission(referral: Referral) -> None:
     errors: dict[str, str | list[str]] = {}
-    if referral.safety_screened_at is None:
+    if safety_screen_to_answer_again(referral):
+        errors["exclusions_present"] = (
+            "Answer the safety screen again: the blood pressure changed after it was answered"
+        )
+    elif referral.safety_screened_at is None:
         errors["exclusions_present"] = "Complete the safety screen"
     if not referral.reasons:
         errors["reasons"] = "Select at least one reason for referral"
+    # Clinical answers the referrer must give: a draft may leave them blank, a referral may not.
+    if referral.heart_rate_medication is None:
+        errors["heart_rate_medication"] = (
+            "Select yes if the patient takes medication that affects heart rate"
+        )
+    if not referral.risk_tier:
+        errors["risk_tier"] = "Select the patient's risk level"
     if not referral.consent_referral:
         errors["consent_referral"] = "The patient must consent to the referral before it is sent"
     if referral.programme is None:

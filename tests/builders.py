@@ -30,6 +30,8 @@ def new_draft(people, *, patient=None, **fields) -> Referral:
         "reasons": ["38341003"],
         "bp_systolic": 142,
         "bp_diastolic": 88,
+        "heart_rate_medication": False,
+        "risk_tier": "low",
         "programme": people.programme_x,
         "preferred_facility": people.facility_x,
         "consent_referral": True,

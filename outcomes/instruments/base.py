@@ -230,6 +230,10 @@ class Instrument:
       claims no direction (BMI: lower is better for most referrals, not for all).
     - `summary_outputs` are the scores a discharge summary reports, in order; by default every
       output with a threshold or a direction.
+    - `output_labels` names each scored output that is not simply one item's answer ("pai":
+      "Physical Activity Index"), and may give an item's output a shorter name than its question;
+      `output_units` gives a unit where no number item carries one. Every scored output must end
+      up with a label (checked when the instrument is built), so no page shows a result key.
     - `cross_checks` see the cleaned answers together and return {item code: message}.
     - `licence_setting` names a Django setting that must be True before the instrument scores
       (read when scoring, so tests and deployments can switch it).
@@ -249,6 +253,8 @@ class Instrument:
     meaningful_change_relative: Mapping[str, Decimal] = field(default_factory=dict)
     higher_is_better: Mapping[str, bool] = field(default_factory=dict)
     summary_outputs: tuple[str, ...] = ()
+    output_labels: Mapping[str, str] = field(default_factory=dict)
+    output_units: Mapping[str, str] = field(default_factory=dict)
     codes: Mapping[str, Coding] = field(default_factory=dict)
     cross_checks: tuple[CrossCheck, ...] = ()
     licence_setting: str | None = None
@@ -257,6 +263,16 @@ class Instrument:
         codes = [item.code for item in self.items]
         if len(codes) != len(set(codes)):
             raise ValueError(f"{self.code}: duplicate item codes")
+        outputs = (
+            *self.score_ranges,
+            *self.meaningful_change,
+            *self.meaningful_change_relative,
+            *self.higher_is_better,
+            *self.reported_outputs,
+        )
+        unlabelled = [output for output in outputs if not self._declared_label(output)]
+        if unlabelled:
+            raise ValueError(f"{self.code}: no output_labels entry for {', '.join(unlabelled)}")
 
     @property
     def licence_required(self) -> bool:
@@ -300,31 +316,33 @@ class Instrument:
             return value, f"{percent:f}% of baseline, {shown}{f' {unit}' if unit else ''}"
         return None, ""
 
-    def output_unit(self, output: str) -> str:
-        """The unit of a numeric output: a number item's own, kg/m² for BMI, else ''."""
+    def _output_item(self, output: str) -> Item | None:
         head = output.split(".")[0]
-        item = next((item for item in self.items if item.code == head), None)
-        if isinstance(item, NumberItem):
-            return item.unit
-        return {"bmi": "kg/m²", "distance_m": "m", "total_met": "MET-min/week"}.get(output, "")
+        return next((item for item in self.items if item.code == head), None)
+
+    def _declared_label(self, output: str) -> str:
+        item = self._output_item(output)
+        return self.output_labels.get(output) or (item.text if item is not None else "")
+
+    def output_unit(self, output: str) -> str:
+        """The unit of a numeric output: declared in `output_units`, else its number item's."""
+        if output in self.output_units:
+            return self.output_units[output]
+        item = self._output_item(output)
+        return item.unit if isinstance(item, NumberItem) else ""
 
     def output_label(self, output: str) -> str:
-        """A reader's name for an output: "Total score", "BMI", "Weight"."""
-        head = output.split(".")[0]
-        item = next((item for item in self.items if item.code == head), None)
-        if item is not None:
-            return item.text
-        return {
-            "total": "Total score",
-            "bmi": "BMI",
-            "metric": "Metric score",
-            "raw": "Raw score",
-            "pai": "Physical Activity Index",
-            "total_met": "Total physical activity",
-            "distance_m": "Distance walked",
-            "vas": "Health today (0-100)",
-            "count": "Stands in 30 seconds",
-        }.get(output, output.replace("_", " ").capitalize())
+        """A reader's name for an output ("Physical Activity Index", "Weight"), never its key.
+        KeyError for an output the instrument does not declare."""
+        label = self._declared_label(output)
+        if not label:
+            raise KeyError(f"{self.code} has no output {output!r}")
+        return label
+
+    def output_heading(self, output: str) -> str:
+        """The label with its unit, for a column or row that shows bare numbers: "Weight (kg)"."""
+        label, unit = self.output_label(output), self.output_unit(output)
+        return f"{label} ({unit})" if unit and unit not in label.split() else label
 
     def output_coding(self, output: str) -> Coding | None:
         """The code naming an output for another system: its own, its item's, or the

@@ -63,6 +63,7 @@ INSTRUMENT = base.Instrument(
     scorer=profile_and_vas,
     score_ranges={"vas": (0, 100)},
     higher_is_better={"vas": True},
+    output_labels={"vas": "Health today (0 to 100)"},
     licence=(
         "EQ-5D™ is a trade mark of the EuroQol Research Foundation. Use needs a licence from "
         "EuroQol (registration at euroqol.org); enable only once the licence is held."

@@ -52,6 +52,7 @@ INSTRUMENT = base.Instrument(
     ),
     items=ITEMS,
     scorer=severity,
+    output_labels={"total": "Total score"},
     score_ranges={"total": (0, 21)},
     bandings=(SEVERITY,),
     higher_is_better={"total": False},

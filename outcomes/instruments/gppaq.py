@@ -176,6 +176,7 @@ INSTRUMENT = base.Instrument(
     bandings=(PAI,),
     higher_is_better={"pai": True},
     meaningful_change={"pai": 1},
+    output_labels={"pai": "Physical Activity Index"},
     codes={
         "instrument": Coding(
             SNOMED,

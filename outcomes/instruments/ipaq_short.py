@@ -167,6 +167,14 @@ INSTRUMENT = base.Instrument(
     },
     bandings=(CATEGORY,),
     higher_is_better={"total_met": True},
+    output_labels={
+        "walking_met": "Walking",
+        "moderate_met": "Moderate activity",
+        "vigorous_met": "Vigorous activity",
+        "total_met": "Total physical activity",
+        "sitting_minutes": "Time sitting on a weekday",
+    },
+    output_units={f"{domain}_met": "MET-min/week" for domain in (*MET, "total")},
     licence="Public domain: the IPAQ may be used without permission or charge.",
     citation=(
         "Craig CL, Marshall AL, Sjöström M, et al. International physical activity questionnaire: "

@@ -54,6 +54,7 @@ INSTRUMENT = base.Instrument(
     instructions="Think about your joint or muscle symptoms over the last 2 weeks.",
     items=ITEMS,
     scorer=total,
+    output_labels={"total": "Total score"},
     score_ranges={"total": (0, 56)},
     meaningful_change={"total": 6},
     higher_is_better={"total": True},

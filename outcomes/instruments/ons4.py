@@ -93,6 +93,13 @@ INSTRUMENT = base.Instrument(
     score_ranges={f"{item.code}.score": (0, 10) for item in ITEMS},
     bandings=BANDINGS,
     higher_is_better={f"{item.code}.score": item.code != "anxiety" for item in ITEMS},
+    # The ONS's own short names for the four questions.
+    output_labels={
+        "life_satisfaction.score": "Life satisfaction",
+        "worthwhile.score": "Worthwhile",
+        "happiness.score": "Happiness",
+        "anxiety.score": "Anxiety",
+    },
     licence="Crown copyright, Office for National Statistics; Open Government Licence v3.0.",
     citation=(
         "Office for National Statistics. Personal well-being user guidance (ONS4: life "

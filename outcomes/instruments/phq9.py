@@ -82,6 +82,7 @@ INSTRUMENT = base.Instrument(
     ),
     items=ITEMS,
     scorer=severity,
+    output_labels={"total": "Total score"},
     score_ranges={"total": (0, 27)},
     bandings=(SEVERITY,),
     higher_is_better={"total": False},

@@ -91,6 +91,7 @@ INSTRUMENT = base.Instrument(
     higher_is_better={"raw": True, "metric": True},
     meaningful_change={"metric": 3},
     summary_outputs=("metric",),
+    output_labels={"raw": "Raw score", "metric": "Metric score"},
     codes={"instrument": Coding(SNOMED, "718466001")},
     licence=(
         "Short Warwick-Edinburgh Mental Wellbeing Scale (SWEMWBS) © NHS Health Scotland, "

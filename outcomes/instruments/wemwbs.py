@@ -47,6 +47,7 @@ INSTRUMENT = base.Instrument(
     ),
     items=ITEMS,
     scorer=total,
+    output_labels={"total": "Total score"},
     score_ranges={"total": (14, 70)},
     higher_is_better={"total": True},
     meaningful_change={"total": 3},

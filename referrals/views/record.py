@@ -26,6 +26,7 @@ from .. import selectors, services
 from ..booking import LETTER_STATES, first_session_booked_at, next_booked_session
 from ..clinical_record import visible_clinical_record
 from ..consent import consent_history, consent_state, open_decisions
+from ..discharge import attendance_for
 from ..forms import (
     AnswerInformationForm,
     CancelReferralForm,
@@ -107,7 +108,8 @@ def referral_detail(
         "referral": referral,
         "patient": referral.patient,
         "timeline": timeline,
-        "attendance": selectors.attendance_summary(referral),
+        # The discharge summary's own tally, so the two pages never disagree.
+        "attendance": attendance_for(referral),
         "reasons": [dict(Condition.choices).get(c, c) for c in referral.reasons],
         "question": _latest_question(referral, timeline) if can_answer else "",
         "can_answer": can_answer,

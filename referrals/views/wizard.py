@@ -15,9 +15,10 @@ from django.urls import reverse
 from accounts.permissions import Permission, has_permission
 from audit.models import AccessKind
 from audit.services import audit_read
-from clinical.conditions import Condition, Exclusion
+from clinical.conditions import Condition, Exclusion, exclusions_with_bp
 
 from .. import selectors, services
+from ..eligibility import safety_screen_to_answer_again
 from ..forms import (
     NONE_APPLY,
     ClinicalDetailsForm,
@@ -245,6 +246,10 @@ def _patient_step(request: "AuthenticatedHttpRequest", referral: Referral) -> Ht
     return _render_step(request, referral, "patient", form)
 
 
+def _yes_no(answer: bool | None) -> str | None:
+    return None if answer is None else ("yes" if answer else "no")
+
+
 def _details_step(request: "AuthenticatedHttpRequest", referral: Referral) -> HttpResponse:
     if request.method == "POST":
         form = ClinicalDetailsForm(request.POST, completing="save_draft" not in request.POST)
@@ -259,7 +264,7 @@ def _details_step(request: "AuthenticatedHttpRequest", referral: Referral) -> Ht
                 "bp_systolic": referral.bp_systolic,
                 "bp_diastolic": referral.bp_diastolic,
                 "bp_measured_on": referral.bp_measured_on,
-                "heart_rate_medication": "yes" if referral.heart_rate_medication else "no",
+                "heart_rate_medication": _yes_no(referral.heart_rate_medication),
                 "medication_notes": referral.medication_notes,
                 "relevant_history": referral.relevant_history,
                 "risk_tier": referral.risk_tier,
@@ -283,14 +288,21 @@ def _safety_step(request: "AuthenticatedHttpRequest", referral: Referral) -> Htt
             if response:
                 return response
     else:
+        # An answer set aside by a change of BP keeps its ticks, shown for the referrer to review.
         if referral.safety_screened_at is None:
-            initial = []
+            initial = referral.exclusions_present
         else:
             initial = referral.exclusions_present or [NONE_APPLY]
         form = SafetyScreenForm(
             initial={"exclusions": initial}, bp=(referral.bp_systolic, referral.bp_diastolic)
         )
-    return _render_step(request, referral, "safety", form)
+    return _render_step(
+        request,
+        referral,
+        "safety",
+        form,
+        {"to_answer_again": safety_screen_to_answer_again(referral)},
+    )
 
 
 def _programme_step(request: "AuthenticatedHttpRequest", referral: Referral) -> HttpResponse:
@@ -375,6 +387,13 @@ def _render_step(
 # --- Check answers, submit, confirmation -------------------------------------------------------
 
 
+NOT_ANSWERED = "Not answered"
+
+
+def _yes_no_shown(answer: bool | None) -> str:
+    return NOT_ANSWERED if answer is None else ("Yes" if answer else "No")
+
+
 def _check_answers_sections(referral: Referral) -> list[dict[str, Any]]:
     patient = referral.patient
     conditions = dict(Condition.choices)
@@ -388,10 +407,14 @@ def _check_answers_sections(referral: Referral) -> list[dict[str, Any]]:
         if referral.bp_systolic
         else "Not given"
     )
+    # The BP decides its own exclusion, even on a draft saved before the service kept to that.
+    present = exclusions_with_bp(
+        referral.exclusions_present, referral.bp_systolic, referral.bp_diastolic
+    )
     if referral.safety_screened_at is None:
-        safety = "Not answered"
-    elif referral.exclusions_present:
-        safety = ", ".join(exclusions.get(c, c) for c in referral.exclusions_present)
+        safety = NOT_ANSWERED
+    elif present:
+        safety = ", ".join(exclusions.get(c, c) for c in present)
     else:
         safety = "None of these apply"
     return [
@@ -416,11 +439,8 @@ def _check_answers_sections(referral: Referral) -> list[dict[str, Any]]:
                     ", ".join(conditions.get(c, c) for c in referral.reasons) or "None selected",
                 ),
                 ("Blood pressure", bp),
-                (
-                    "Heart rate medication",
-                    "Yes" if referral.heart_rate_medication else "No",
-                ),
-                ("Risk level", referral.get_risk_tier_display()),
+                ("Heart rate medication", _yes_no_shown(referral.heart_rate_medication)),
+                ("Risk level", referral.get_risk_tier_display() or NOT_ANSWERED),
                 ("Priority", referral.get_priority_display()),
             ],
         },
@@ -458,6 +478,11 @@ def check_answers(request: "AuthenticatedHttpRequest", reference: str) -> HttpRe
     referral, leave = _draft_or_redirect(request, reference)
     if leave:
         return leave
+    if request.method == "GET" and safety_screen_to_answer_again(referral):
+        # A change of BP set the screen's answer aside: nothing can be sent until it is given
+        # again, so go there rather than show answers that no longer stand.
+        messages.warning(request, "Answer the safety screen again before sending the referral.")
+        return redirect(_url_of(referral, "safety") + "?return=check")
     problems = []
     if request.method == "POST":
         try:
@@ -487,6 +512,8 @@ def check_answers(request: "AuthenticatedHttpRequest", reference: str) -> HttpRe
 FIELD_STEPS = {
     "exclusions_present": "safety",
     "reasons": "details",
+    "heart_rate_medication": "details",
+    "risk_tier": "details",
     "consent_referral": "consent",
     "programme": "programme",
     "preferred_facility": "programme",

@@ -31,6 +31,8 @@ def practice_b_submitted(people):
             organisation=people.practice_b, given_name="Bartholomew", family_name="Quenby"
         ),
         reasons=["38341003"],
+        heart_rate_medication=False,
+        risk_tier="low",
         programme=people.programme_y,
         preferred_facility=people.facility_y,
         consent_referral=True,

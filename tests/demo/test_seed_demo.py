@@ -377,7 +377,7 @@ def test_finding_10_the_commissioners_report_shows_figures_that_add_up(seeded, d
     changes = {(c.instrument, c.score): c for c in report.outcomes}
     assert changes[("swemwbs", "metric")].mean_change > 0
     assert changes[("mskhq", "total")].mean_change > 0
-    assert changes[("physical_measures", "weight kg")].mean_change < 0
+    assert changes[("physical_measures", "weight_kg")].mean_change < 0
 
 
 def test_finding_10_a_few_patients_do_not_improve(seeded, db):

@@ -238,6 +238,14 @@ def sign_in(page, user, password: str = TEST_PASSWORD) -> None:
     page.wait_for_url(lambda url: "/accounts/login/" not in url)
 
 
+def answer_clinical_questions(page, *, medication: str = "No", risk: str = "Low") -> None:
+    """The details step's questions with no preselected answer: the GP must choose each."""
+    page.get_by_role(
+        "group", name="Does the patient take medication that affects heart"
+    ).get_by_label(medication, exact=True).check()
+    page.get_by_role("group", name="Risk level").get_by_label(risk, exact=True).check()
+
+
 def _artifact(folder: str, filename: str) -> Path:
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", filename):
         raise ValueError(f"Artifact names are letters, digits, '.', '_' and '-': {filename!r}")

@@ -20,7 +20,7 @@ from delivery import outbox
 from outcomes.services import assessment_record
 from referrals import services
 from referrals.models import Alert, Notification, Referral, Session, Status
-from tests.e2e.conftest import assert_accessible, screenshot, sign_in
+from tests.e2e.conftest import answer_clinical_questions, assert_accessible, screenshot, sign_in
 from tests.leisure.test_register import at_local, move_session
 from tests.outcomes.helpers import SCHEDULE
 
@@ -58,6 +58,7 @@ def send_the_referral(page, people) -> Referral:
     page.get_by_label("Hypertension", exact=True).check()
     page.get_by_label("Systolic (top number)").fill("150")
     page.get_by_label("Diastolic (bottom number)").fill("90")
+    answer_clinical_questions(page)
     screenshot(page, "loop-1-gp-clinical-details")
     page.get_by_role("button", name="Save and continue").click()
 

@@ -1,6 +1,6 @@
 """Issue 11 in the browser: the coordinator reads the clinical record the GP gave (finding 1), the
-referral page fits a 390 px phone with the outcomes table scrolling in its own box (finding 11),
-and the patient letter about the first session prints from the referral page (finding 7)."""
+referral page fits a 390 px phone (finding 11) and shows its whole outcomes table at 1280 px, and
+the patient letter about the first session prints from the referral page (finding 7)."""
 
 import pytest
 from playwright.sync_api import expect
@@ -52,10 +52,66 @@ def test_finding_1_and_11_the_record_reads_on_a_phone_without_sideways_scrolling
     assert_accessible(page, "referral-clinical-record")
 
     page.set_viewport_size(PHONE)
-    outcomes = page.get_by_role("region", name="Outcome measures, change from baseline")
+    outcomes = page.get_by_role("table", name="Change from baseline for each outcome measure")
     expect(outcomes).to_be_visible()
     assert not scrolls_sideways(page)
     screenshot(page, "referral-clinical-record")
+
+
+def test_the_outcomes_table_shows_every_column_at_1280_and_fits_a_phone(page, people):
+    referral = referral_in_state(people, Status.ACTIVE)
+    answers = {
+        "six_minute_walk": ({"distance_m": 310}, {"distance_m": 395}),
+        "physical_measures": (
+            {"weight_kg": 92.4, "height_cm": 171.0, "bp_systolic": 148, "bp_diastolic": 92},
+            {"weight_kg": 87.1, "height_cm": 171.0, "bp_systolic": 136, "bp_diastolic": 84},
+        ),
+        "gppaq": (
+            dict.fromkeys(("exercise", "cycling", "walking", "housework", "gardening"), "none")
+            | {"occupation": "sitting", "walking_pace": "steady"},
+            dict.fromkeys(("cycling", "walking", "housework", "gardening"), "none")
+            | {"occupation": "sitting", "walking_pace": "brisk", "exercise": "1to3"},
+        ),
+    }
+    for instrument, (baseline, exit_) in answers.items():
+        for timepoint, given in (("baseline", baseline), ("exit", exit_)):
+            assessment_record(
+                referral=referral,
+                instrument=instrument,
+                timepoint=timepoint,
+                answers=given,
+                by=people.instructor_x,
+            )
+
+    sign_in(page, people.coordinator_x)
+    page.goto(f"/referrals/{referral.reference}/")
+    table = page.get_by_role("table", name="Change from baseline for each outcome measure")
+    table.scroll_into_view_if_needed()
+    for heading in ("Measure", "Baseline", "Latest", "Change", "Meaningful change"):
+        # Fully on screen: not cut off by the column or an inner scrolling box.
+        header = table.get_by_role("columnheader", name=heading, exact=True)
+        expect(header).to_be_in_viewport(ratio=1)
+    expect(table).to_contain_text("Physical Activity Index")
+    scroll_width, client_width = table.evaluate("t => [t.scrollWidth, t.clientWidth]")
+    assert scroll_width == client_width
+    # No box between the table and the page scrolls it (the side column's table did).
+    scrolling = table.evaluate(
+        """t => { const boxes = [];
+            for (let el = t.parentElement; el && el !== document.body; el = el.parentElement) {
+              const overflow = getComputedStyle(el).overflowX;
+              if (overflow === 'auto' || overflow === 'scroll') boxes.push(el.className);
+            }
+            return boxes; }"""
+    )
+    assert scrolling == []
+    assert not scrolls_sideways(page)
+    assert_accessible(page, "referral-outcomes-1280")
+
+    page.set_viewport_size(PHONE)
+    expect(table).to_be_visible()
+    assert not scrolls_sideways(page)
+    assert_accessible(page, "referral-outcomes-390")
+    screenshot(page, "referral-outcomes")
 
 
 def test_finding_7_the_patient_letter_prints_from_the_referral_page(page, people):

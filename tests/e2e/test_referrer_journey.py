@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 
 from referrals.models import Patient, Referral, Status
 from tests.builders import new_draft
-from tests.e2e.conftest import assert_accessible, screenshot, sign_in
+from tests.e2e.conftest import answer_clinical_questions, assert_accessible, screenshot, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
@@ -60,6 +60,13 @@ def test_referral_with_a_fixed_mistake_is_reviewed_submitted_and_listed(page, pe
     page.get_by_label("Hypertension", exact=True).check()
     page.get_by_label("Systolic (top number)").fill("142")
     page.get_by_label("Diastolic (bottom number)").fill("88")
+    # Nothing clinical is chosen for the GP: continuing without these names them.
+    continue_(page)
+    expect(page.locator(".nhsuk-error-summary")).to_contain_text(
+        "Select yes if the patient takes medication that affects heart rate"
+    )
+    expect(page.locator(".nhsuk-error-summary")).to_contain_text("Select the patient's risk level")
+    answer_clinical_questions(page)
     assert_accessible(page, "details")
     continue_(page)
 

@@ -2,6 +2,8 @@
 /manage/, as a grid of measures by timepoints shown by name; the rules are checked, a refusal
 changes nothing, and each change is in the programme's history with who made it."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -57,8 +59,14 @@ def test_finding_9_the_schedule_editor_is_a_grid_of_named_checkboxes(client, peo
     assert "Six-minute walk test (6MWT)" in page
     for timepoint in ["Baseline", "Mid-programme", "Exit", "3-month follow-up"]:
         assert f">{timepoint}</th>" in page
-    # Each box has a label that says what it is; the saved ones are ticked.
-    assert "General Practice Physical Activity Questionnaire at baseline" in page
+    # Each box has a label that says what it is (the timepoint shown, for a phone, where the
+    # column headings are hidden); the saved ones are ticked.
+    label = re.search(r'<label[^>]*for="id_cells_0">(.*?)</label>', page).group(1)
+    assert (
+        re.sub(r"<[^>]+>", "", label)
+        == "General Practice Physical Activity Questionnaire at Baseline"
+    )
+    assert '<span class="portal-schedule-grid__timepoint">Baseline</span>' in label
     assert 'value="gppaq:baseline" checked' in page
     assert 'value="gppaq:mid">' in page
     assert 'value="gppaq:exit" checked' in page

@@ -153,6 +153,49 @@ def test_bands_cover_the_score_range_once_and_without_gaps(instrument):
             value += unit
 
 
+def _looks_like_a_key(label: str, output: str) -> bool:
+    key = output.removesuffix(".score")
+    return label.lower() in {key.lower(), key.replace("_", " ").lower()}
+
+
+@pytest.mark.parametrize("instrument", ALL, ids=_id)
+def test_every_output_has_a_readers_label_not_its_key(instrument):
+    outputs = (*instrument.score_ranges, *instrument.reported_outputs)
+    for output in outputs:
+        label = instrument.output_label(output)
+        assert label[:1].isupper() and not {"_", "."} & set(label), (output, label)
+        # A label equal to its key ("Happiness") is one somebody chose to declare.
+        assert output in instrument.output_labels or not _looks_like_a_key(label, output)
+
+
+def test_output_labels_read_as_people_say_them():
+    assert get("gppaq").output_label("pai") == "Physical Activity Index"
+    assert get("swemwbs").output_label("raw") == "Raw score"
+    assert get("ons4").output_label("anxiety.score") == "Anxiety"
+    assert get("physical_measures").output_heading("bmi") == "BMI (kg/m²)"
+    assert get("physical_measures").output_heading("weight_kg") == "Weight (kg)"
+    assert get("ipaq_short").output_heading("walking_met") == "Walking (MET-min/week)"
+    # The unit is not repeated where the label already says it.
+    assert get("sit_to_stand_30s").output_heading("count") == "Number of full stands in 30 seconds"
+    assert get("six_minute_walk").output_heading("distance_m") == "Distance walked in 6 minutes (m)"
+
+
+def test_an_instrument_with_an_unlabelled_output_is_refused_when_declared():
+    gppaq = get("gppaq")
+    with pytest.raises(ValueError, match="no output_labels entry for pai"):
+        Instrument(
+            code="unlabelled",
+            name="Unlabelled",
+            items=gppaq.items,
+            scorer=gppaq.scorer,
+            score_ranges=gppaq.score_ranges,
+            licence="test",
+            citation="test",
+        )
+    with pytest.raises(KeyError):
+        gppaq.output_label("no_such_output")
+
+
 def test_meaningful_change_where_a_source_gives_one():
     declared = {i.code: dict(i.meaningful_change) for i in ALL if i.meaningful_change}
     assert declared == {

@@ -173,6 +173,31 @@ def test_report_figures_equal_an_independent_computation(seeded):
     assert gppaq.mean_change == pytest.approx(statistics.mean(p[5][1] - p[5][0] for p in STARTED))
 
 
+def test_scores_are_named_by_label_and_only_outcomes_are_reported(people):
+    referral = referral_in_state(people, Status.COMPLETED)
+    bp = {"bp_systolic": 130, "bp_diastolic": 80}
+    for timepoint, pai, weight, walked in (("baseline", 0, 90.0, 7), ("exit", 2, 86.0, 9)):
+        record(referral, "gppaq", timepoint, gppaq_answers(pai))
+        record(referral, "swemwbs", timepoint, {f"q{n}": walked % 5 + 1 for n in range(1, 8)})
+        record(
+            referral,
+            "physical_measures",
+            timepoint,
+            {"weight_kg": weight, "height_cm": 175.0, **bp},
+        )
+
+    rows = reports.outcome_rows(reports.programme_report(people.coordinator_x), suppress=False)
+
+    assert {(row["instrument"], row["score"]) for row in rows} == {
+        ("GPPAQ", "Physical Activity Index"),
+        ("SWEMWBS", "Metric score"),
+        ("Physical measures", "BMI (kg/m²)"),
+        ("Physical measures", "Weight (kg)"),
+        ("Physical measures", "Blood pressure, systolic (mmHg)"),
+        ("Physical measures", "Blood pressure, diastolic (mmHg)"),
+    }
+
+
 def test_the_commissioner_sees_the_same_figures_for_the_programmes_they_fund(seeded):
     assert reports.programme_report(seeded.commissioner).counts == (
         reports.programme_report(seeded.coordinator_x).counts
@@ -268,10 +293,10 @@ def test_small_counts_are_suppressed_for_the_commissioner_in_the_csv(client, see
     assert values[("Headline", "All", "Completed")] == "<5"
     # n = 6 pairs: shown, with the interval as two plain numbers.
     change, expected_low = "Outcome change (baseline to exit)", expected_figures()["sts"][2]
-    assert values[(change, "30s STS: count", "n")] == "6"
-    assert float(values[(change, "30s STS: count", "95% CI lower")]) == pytest.approx(
-        expected_low, abs=0.005
-    )
+    assert values[(change, "30s STS: Number of full stands in 30 seconds", "n")] == "6"
+    assert float(
+        values[(change, "30s STS: Number of full stands in 30 seconds", "95% CI lower")]
+    ) == pytest.approx(expected_low, abs=0.005)
     # Every count in the breakdowns is either 0, suppressed, or 5 and over.
     counts = [
         value
@@ -383,7 +408,9 @@ def test_small_outcome_samples_and_their_rates_are_suppressed_only_when_asked():
     report = reports.Report(
         counts=reports.Counts(referrals=12, accepted=9, started=4, adherent=0, completed=2),
         median_days_to_first_session=11.0,
-        outcomes=[reports.OutcomeChange("gad7", "GAD-7", "total", 3, -2.0, 1.0, -4.5, 0.5)],
+        outcomes=[
+            reports.OutcomeChange("gad7", "GAD-7", "total", "Total score", 3, -2.0, 1.0, -4.5, 0.5)
+        ],
         gppaq_pairs=0,
         gppaq_moved_up=0,
     )
@@ -394,7 +421,7 @@ def test_small_outcome_samples_and_their_rates_are_suppressed_only_when_asked():
     assert hidden["Adherence (attended at least 75% of planned sessions ÷ started)"] == "Suppressed"
     assert reports.outcome_rows(report, suppress=True)[0] | {"instrument": ""} == {
         "instrument": "",
-        "score": "total",
+        "score": "Total score",
         "n": "<5",
         "mean_change": "Suppressed",
         "ci_low": "Suppressed",

@@ -3,23 +3,31 @@ import datetime
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from clinical.conditions import Condition
 from governance.models import ProgrammeEvent
 from outcomes.schedules import (
     DONE,
     DUE,
+    FOLLOWUP_MISSED_AFTER_MONTHS,
+    GRACE_DAYS,
+    MISSED,
     OVERDUE,
     UPCOMING,
     add_months,
     assessments_due,
+    due_state,
     followups_due,
     programme_set_outcome_schedule,
+    referrals_with_schedule,
     schedule_for,
     validate_schedule,
 )
 from outcomes.services import assessment_record
-from referrals.models import Status
+from referrals import services
+from referrals.models import Attendance, Referral, Session, Status
 from tests.builders import referral_in_state
 from tests.outcomes.helpers import PHQ9_CALM, SCHEDULE
 
@@ -45,14 +53,21 @@ def test_add_months_keeps_the_day_or_takes_the_months_last():
     assert add_months(datetime.date(2026, 11, 30), 3) == datetime.date(2027, 2, 28)
 
 
-def test_baseline_due_from_booking_and_overdue_after_grace(scheduled):
-    referral = referral_in_state(scheduled, Status.BOOKED)
+def first_session_on(referral):
+    return timezone.localdate(referral.sessions.order_by("scheduled_at").first().scheduled_at)
 
-    now = states(referral, TODAY)
-    assert now[("phq9", "baseline")] == DUE
-    assert now[("phq9", "exit")] == UPCOMING
-    assert now[("phq9", "followup_3m")] == UPCOMING
-    later = states(referral, TODAY + datetime.timedelta(days=15))
+
+def test_baseline_due_at_the_first_session_and_overdue_after_grace(scheduled):
+    referral = referral_in_state(scheduled, Status.BOOKED)
+    first = first_session_on(referral)
+    assert first > TODAY  # booked today, for a class in the days ahead
+
+    assert states(referral, TODAY)[("phq9", "baseline")] == UPCOMING
+    on_the_day = states(referral, first)
+    assert on_the_day[("phq9", "baseline")] == DUE
+    assert on_the_day[("phq9", "exit")] == UPCOMING
+    assert on_the_day[("phq9", "followup_3m")] == UPCOMING
+    later = states(referral, first + datetime.timedelta(days=15))
     assert later[("phq9", "baseline")] == OVERDUE
 
 
@@ -115,7 +130,7 @@ def test_followups_due_lists_the_instructors_completed_referrals_only(scheduled)
 
 def test_assessments_due_excludes_followups(scheduled):
     booked = referral_in_state(scheduled, Status.BOOKED)
-    rows = assessments_due(scheduled.instructor_x, today=TODAY)
+    rows = assessments_due(scheduled.instructor_x, today=first_session_on(booked))
     assert {(r.referral, r.instrument, r.timepoint) for r in rows} == {
         (booked, "phq9", "baseline"),
         (booked, "six_minute_walk", "baseline"),
@@ -224,8 +239,9 @@ def test_assessments_due_runs_constant_queries(
 
     forget_cached_permissions(user)
     with django_assert_max_num_queries(6):
-        rows = assessments_due(user, today=PINNED.date())
-    # Each booked today: PHQ-9, six-minute walk and GAD-7 baselines are due (PHQ-9 once).
+        rows = assessments_due(user, today=PINNED.date() + datetime.timedelta(days=14))
+    # Each booked today, for a first session within the week: two weeks on, PHQ-9, six-minute
+    # walk and GAD-7 baselines are outstanding (PHQ-9 once).
     assert len(rows) == count * 3
 
 
@@ -321,3 +337,131 @@ def test_an_invalid_schedule_changes_nothing(people):
 
     people.programme_x.refresh_from_db()
     assert people.programme_x.outcome_schedule == before
+
+
+# --- The walk-through: follow-ups from years ago, and a baseline at the first session ----------
+
+
+def test_followups_from_years_ago_were_missed_and_are_not_listed(scheduled, frozen_now):
+    frozen_now(timezone.make_aware(datetime.datetime(2017, 3, 6, 10, 0)))
+    historic = referral_in_state(scheduled, Status.COMPLETED)  # completed on 6 March 2017
+    frozen_now(PINNED)
+
+    rows = {(r.instrument, r.timepoint): r for r in schedule_for(historic, today=PINNED.date())}
+
+    assert rows[("phq9", "followup_3m")].due_on == datetime.date(2017, 6, 6)
+    assert rows[("phq9", "followup_3m")].state == MISSED
+    assert rows[("phq9", "followup_3m")].state_label == "Missed"
+    assert rows[("phq9", "followup_6m")].state == MISSED
+    assert followups_due(scheduled.instructor_x, today=PINNED.date()) == []
+
+
+def test_a_followup_is_chased_for_three_months_after_its_due_date_then_missed(
+    scheduled, frozen_now
+):
+    frozen_now(timezone.make_aware(datetime.datetime(2026, 1, 15, 10, 0)))
+    completed = referral_in_state(scheduled, Status.COMPLETED)
+    due_on = datetime.date(2026, 4, 15)  # three months after completion
+    last_day = add_months(due_on, FOLLOWUP_MISSED_AFTER_MONTHS)  # 15 July 2026
+
+    def listed(today):
+        return [
+            (r.referral, r.timepoint)
+            for r in followups_due(scheduled.instructor_x, today=today)
+            if r.timepoint == "followup_3m"
+        ]
+
+    assert listed(last_day) == [(completed, "followup_3m")]
+    assert states(completed, last_day)[("phq9", "followup_3m")] == OVERDUE
+    assert listed(last_day + datetime.timedelta(days=1)) == []
+    assert states(completed, last_day + datetime.timedelta(days=1))[("phq9", "followup_3m")] == (
+        MISSED
+    )
+
+
+def test_in_programme_measures_are_never_missed_only_overdue():
+    long_ago = datetime.date(2017, 1, 1)
+    assert due_state(long_ago, PINNED.date(), followup=False) == OVERDUE
+    assert due_state(long_ago, PINNED.date(), followup=True) == MISSED
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    due_on=st.dates(min_value=datetime.date(2015, 1, 1), max_value=datetime.date(2035, 12, 31)),
+    days_later=st.integers(min_value=-400, max_value=800),
+    followup=st.booleans(),
+)
+def test_a_measure_is_chased_only_from_its_due_date_to_the_end_of_its_window(
+    due_on, days_later, followup
+):
+    today = due_on + datetime.timedelta(days=days_later)
+
+    state = due_state(due_on, today, followup=followup)
+
+    window_ends = add_months(due_on, FOLLOWUP_MISSED_AFTER_MONTHS) if followup else None
+    chased = state in {DUE, OVERDUE}
+    assert chased == (due_on <= today and (window_ends is None or today <= window_ends))
+    assert (state == UPCOMING) == (today < due_on)
+    assert (state == OVERDUE) == (chased and (today - due_on).days > GRACE_DAYS)
+    assert state != MISSED or followup
+
+
+def test_baseline_falls_due_at_the_first_session_not_cancelled(scheduled):
+    referral = referral_in_state(scheduled, Status.BOOKED)
+    first, second = referral.sessions.order_by("scheduled_at")[:2]
+    services.session_record_attendance(
+        session=first, status=Attendance.CANCELLED_PROVIDER, by=scheduled.instructor_x
+    )
+
+    rows = {(r.instrument, r.timepoint): r for r in schedule_for(referral)}
+
+    assert rows[("phq9", "baseline")].due_on == timezone.localdate(second.scheduled_at)
+    assert rows[("phq9", "baseline")].due_on != timezone.localdate(
+        referral.events.get(action="book").created_at
+    )
+
+
+def test_baseline_due_date_is_the_first_session_for_any_sessions(scheduled):
+    referral = referral_in_state(scheduled, Status.BOOKED)
+    booked_on = timezone.localdate(referral.events.get(action="book").created_at)
+    statuses = [
+        Attendance.BOOKED,
+        Attendance.ATTENDED,
+        Attendance.DNA,
+        Attendance.CANCELLED_PATIENT,
+        Attendance.CANCELLED_PROVIDER,
+    ]
+
+    @settings(max_examples=25, deadline=None)
+    @given(
+        sessions=st.dictionaries(
+            st.integers(min_value=-30, max_value=120), st.sampled_from(statuses), max_size=5
+        ),
+        hour=st.integers(min_value=0, max_value=23),
+    )
+    def check(sessions, hour):
+        Session.objects.filter(referral=referral).delete()
+        start = timezone.make_aware(datetime.datetime.combine(booked_on, datetime.time(hour)))
+        for offset, status in sessions.items():
+            at = start + datetime.timedelta(days=offset)
+            logged = None if status == Attendance.BOOKED else at
+            Session.objects.create(
+                referral=referral, scheduled_at=at, status=status, logged_at=logged
+            )
+        taking_place = [
+            offset
+            for offset, status in sessions.items()
+            if status not in {Attendance.CANCELLED_PATIENT, Attendance.CANCELLED_PROVIDER}
+        ]
+        expected = (
+            booked_on + datetime.timedelta(days=min(taking_place)) if taking_place else booked_on
+        )
+
+        alone = {(r.instrument, r.timepoint): r.due_on for r in schedule_for(referral)}
+        # The due lists read the first session from an annotation: the same dates.
+        annotated = referrals_with_schedule(Referral.objects.filter(pk=referral.pk)).get()
+        listed = {(r.instrument, r.timepoint): r.due_on for r in schedule_for(annotated)}
+        assert alone[("phq9", "baseline")] == expected
+        assert listed == alone
+
+    check()

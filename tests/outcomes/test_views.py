@@ -309,6 +309,41 @@ def test_summary_partial_renders_for_the_referral_page(people, active):
     assert progress_url(active) in html
 
 
+BP = {"bp_systolic": 130, "bp_diastolic": 80}
+GPPAQ_DESK_WORKER = {
+    "occupation": "sitting",
+    "exercise": "lt1",
+    "cycling": "none",
+    "walking": "none",
+    "housework": "none",
+    "gardening": "none",
+    "walking_pace": "steady",
+}
+
+
+def test_outputs_are_named_by_their_label_on_the_referral_and_progress_pages(
+    client, people, active
+):
+    for instrument, answers in (
+        ("gppaq", GPPAQ_DESK_WORKER),
+        ("physical_measures", {"weight_kg": 82.5, "height_cm": 175.0, **BP}),
+    ):
+        assessment_record(
+            referral=active,
+            instrument=instrument,
+            timepoint="baseline",
+            answers=answers,
+            by=people.instructor_x,
+        )
+    client.force_login(people.instructor_x)
+
+    for url in (progress_url(active), reverse("referrals:detail", args=[active.reference])):
+        html = client.get(url).content.decode()
+        assert "Physical Activity Index" in html
+        assert "BMI (kg/m²)" in html
+        assert ">Pai<" not in html and "Pai " not in html
+
+
 # --- Finding 11 (issue 11): the PHQ-9 form's messages, and one success message -----------------
 
 PHQ9_QUESTIONS = {

@@ -47,6 +47,8 @@ def b_referral(people):
         organisation=people.practice_b,
         patient=patient,
         reasons=["38341003"],
+        heart_rate_medication=False,
+        risk_tier="low",
         programme=people.programme_x,
         preferred_facility=people.facility_x,
         consent_referral=True,

@@ -26,6 +26,8 @@ def practice_b_referral(people, *, submit=True, accept=False) -> Referral:
         organisation=people.practice_b,
         patient=PatientFactory(organisation=people.practice_b),
         reasons=["38341003"],
+        heart_rate_medication=False,
+        risk_tier="low",
         programme=people.programme_y,
         preferred_facility=people.facility_y,
         consent_referral=True,

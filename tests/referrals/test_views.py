@@ -482,8 +482,55 @@ def test_referral_page_shows_timeline_attendance_and_the_question(client, people
     html = client.get(reverse("referrals:detail", args=[referral.reference])).content.decode()
     assert "Is the knee pain recent?" in html
     assert "Send answer" in html
-    assert "0 of 12 sessions attended" in html
+    assert "No sessions booked" in html
     assert "Information requested" in html
+
+
+def attendance_panel(client, user, referral) -> str:
+    client.force_login(user)
+    html = client.get(reverse("referrals:detail", args=[referral.reference])).content.decode()
+    card = html.split(">Attendance</h2>", 1)[1]
+    return card.split("</div>", 1)[0]
+
+
+def test_a_referral_cancelled_before_booking_says_no_sessions_booked_as_its_tally_does(
+    client, people
+):
+    from referrals.discharge import attendance_for
+
+    referral = referral_in_state(people, Status.CANCELLED)
+
+    panel = attendance_panel(client, people.referrer_a, referral)
+
+    assert "No sessions booked" in panel
+    assert "sessions attended" not in panel
+    assert attendance_for(referral).sentence == "No sessions were booked."
+
+
+def test_the_attendance_panel_counts_the_sessions_booked_as_the_discharge_tally_does(
+    client, people
+):
+    from referrals.discharge import attendance_for
+    from referrals.models import Session
+
+    referral = referral_in_state(people, Status.ACTIVE)  # the first session attended
+    second, third = referral.sessions.order_by("scheduled_at")[1:3]
+    services.session_record_attendance(
+        session=session_due_now(second), status=Session.Attendance.DNA, by=people.instructor_x
+    )
+    services.session_record_attendance(
+        session=third, status=Session.Attendance.CANCELLED_PATIENT, by=people.instructor_x
+    )
+    tally = attendance_for(referral)
+    # Booking made the programme's weekly sessions; the programme's own plan is not the count.
+    people.programme_x.planned_sessions = tally.planned + 3
+    people.programme_x.save()
+
+    panel = attendance_panel(client, people.coordinator_x, referral)
+
+    assert f"1 of {tally.planned} sessions attended, 1 missed, 1 cancelled" in " ".join(
+        panel.split()
+    )
 
 
 def test_answering_an_information_request_returns_it_to_triage(client, people):

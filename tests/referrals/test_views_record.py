@@ -193,7 +193,7 @@ def test_finding_11_referred_by_shows_the_clinician(client, people):
 # --- At 390 px ---------------------------------------------------------------------------------
 
 
-def test_finding_11_the_outcomes_table_scrolls_in_its_own_box_not_the_page(client, people):
+def test_the_outcomes_table_is_in_the_main_column_and_stacks_on_a_phone(client, people):
     from outcomes.services import assessment_record
 
     referral = referral_in_state(people, Status.ACTIVE)
@@ -208,7 +208,15 @@ def test_finding_11_the_outcomes_table_scrolls_in_its_own_box_not_the_page(clien
 
     html = client.get(detail_url(referral)).content.decode()
 
-    scroller = html.index('<div class="portal-table-scroll" role="region"')
-    table = html.index('<table class="nhsuk-table">', scroller)
+    # Five columns do not fit the side column: the table sits in the main one, as an NHS
+    # responsive table (one block per measure on a phone) rather than in a scrolling box.
+    main, side = (
+        html.index("nhsuk-grid-column-two-thirds"),
+        html.index("nhsuk-grid-column-one-third"),
+    )
+    section = html.index('id="outcome-summary"')
+    assert main < section < side
+    table = html.index('<table class="nhsuk-table-responsive">', section)
     assert html.index("Change from baseline for each outcome measure") > table
-    assert 'tabindex="0"' in html[scroller:table]
+    assert "portal-table-scroll" not in html[section : html.index("</section>", section)]
+    assert '<span class="nhsuk-table-responsive__heading" aria-hidden="true">Change </span>' in html

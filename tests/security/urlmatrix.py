@@ -161,6 +161,33 @@ def _axes_record(world: World, model) -> object:
     return record
 
 
+def _alert(world: World, referral: Referral):
+    """An alert the world's instructor raised on its active referral, for the admin's pages."""
+    from referrals.alerts import alert_raise
+    from referrals.models import Alert, AlertKind
+
+    return Alert.objects.filter(referral=referral).order_by("pk").first() or alert_raise(
+        referral=referral,
+        kind=AlertKind.INCIDENT,
+        incident_kind="fall",
+        summary="Fall in the session",
+        description="Slipped on the mat.",
+        immediate_action="First aid.",
+        by=world.instructor,
+    )
+
+
+def _contact_attempt(world: World):
+    """An attempt the world's coordinator logged to reach a submitted referral's patient."""
+    from leisure.contact import contact_attempt_record
+    from leisure.models import ContactAttempt
+
+    submitted = world.referral(Status.SUBMITTED)
+    return ContactAttempt.objects.filter(referral=submitted).first() or contact_attempt_record(
+        referral=submitted, by=world.coordinator, method="phone", outcome="no_answer"
+    )
+
+
 def _admin_object(world: World, model) -> object:
     active = world.referral(Status.ACTIVE)
     objects = {
@@ -174,6 +201,8 @@ def _admin_object(world: World, model) -> object:
             .first()
         ),
         Assessment: lambda: Assessment.objects.get(referral=active),
+        apps.get_model("referrals", "Alert"): lambda: _alert(world, active),
+        apps.get_model("leisure", "ContactAttempt"): lambda: _contact_attempt(world),
         User: lambda: world.referrer,
         Membership: lambda: world.membership(),
         apps.get_model("accounts", "Organisation"): lambda: world.practice,

@@ -9,7 +9,7 @@ import referrals.models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("referrals", "0015_referral_discharge_recommendations"),
+        ("referrals", "0016_referral_clinical_answers_unanswered"),
     ]
 
     operations = [
