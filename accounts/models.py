@@ -4,7 +4,9 @@ import base64
 import secrets
 import uuid
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
@@ -29,15 +31,27 @@ class Role(models.TextChoices):
     INSTRUCTOR = "instructor", "Instructor"
     ORG_ADMIN = "org_admin", "Organisation admin"
     COMMISSIONER = "commissioner", "Commissioner"
+    # An organisation's own system, through an API client (ADR 0006): never a person.
+    SYSTEM = "system", "Connected system"
 
 
 # Which roles make sense in which kind of organisation (DOMAIN.md, "People and organisations").
 # Typed by str: a kind read from the database is a str, equal to (so found as) its key.
+# A person's roles only: a system's membership (Role.SYSTEM) fits every kind, and is made by
+# `accounts.api_clients` alone.
 ROLES_BY_KIND: dict[str, set[str]] = {
     OrganisationKind.GP_PRACTICE: {Role.REFERRER, Role.ORG_ADMIN},
     OrganisationKind.MSK_SERVICE: {Role.REFERRER, Role.ORG_ADMIN},
     OrganisationKind.LEISURE_OPERATOR: {Role.COORDINATOR, Role.INSTRUCTOR, Role.ORG_ADMIN},
     OrganisationKind.COMMISSIONER: {Role.COMMISSIONER, Role.ORG_ADMIN},
+}
+# What a system does in each kind of organisation: the people's roles it acts in (ADR 0006).
+# Never an organisation admin: a system does not manage people, clients or facilities.
+SYSTEM_ROLES: dict[str, tuple[str, ...]] = {
+    OrganisationKind.GP_PRACTICE: (Role.REFERRER,),
+    OrganisationKind.MSK_SERVICE: (Role.REFERRER,),
+    OrganisationKind.LEISURE_OPERATOR: (Role.COORDINATOR, Role.INSTRUCTOR),
+    OrganisationKind.COMMISSIONER: (Role.COMMISSIONER,),
 }
 
 
@@ -245,10 +259,92 @@ class Membership(models.Model):
         return f"{self.user} — {self.get_role_display()} at {self.organisation.name}"
 
     def clean(self):
-        if self.organisation_id and self.role not in ROLES_BY_KIND[self.organisation.kind]:
+        if not self.organisation_id:
+            return
+        if self.role not in ROLES_BY_KIND[self.organisation.kind] | {Role.SYSTEM}:
             raise ValidationError(
                 {
                     "role": f"A {self.get_role_display().lower()} cannot belong to a "
                     f"{self.organisation.get_kind_display().lower()}."
                 }
             )
+
+
+class ApiScope(models.TextChoices):
+    """What an API client may be granted; each endpoint needs one (ADR 0006)."""
+
+    REFERRALS_READ = "referrals:read", "Read referrals, patients on them and the events feed"
+    REFERRALS_WRITE = "referrals:write", "Create, send and act on referrals"
+    ATTENDANCE_WRITE = "attendance:write", "Record attendance at sessions"
+    OUTCOMES_READ = "outcomes:read", "Read outcome measures"
+    OUTCOMES_WRITE = "outcomes:write", "Record outcome measures"
+    REPORTS_READ = "reports:read", "Read programme reports"
+
+
+# The scopes that fit each kind of organisation's work (a GP system never records attendance).
+SCOPES_BY_KIND: dict[str, tuple[str, ...]] = {
+    OrganisationKind.GP_PRACTICE: (
+        ApiScope.REFERRALS_READ,
+        ApiScope.REFERRALS_WRITE,
+        ApiScope.OUTCOMES_READ,
+    ),
+    OrganisationKind.MSK_SERVICE: (
+        ApiScope.REFERRALS_READ,
+        ApiScope.REFERRALS_WRITE,
+        ApiScope.OUTCOMES_READ,
+    ),
+    OrganisationKind.LEISURE_OPERATOR: tuple(ApiScope),
+    OrganisationKind.COMMISSIONER: (ApiScope.REPORTS_READ,),
+}
+
+
+class ApiClient(models.Model):
+    """An organisation's system, calling `/api/v1/` with OAuth2 client credentials.
+
+    It owns the django-oauth-toolkit application (its client id and hashed secret) and a system
+    user with one `Role.SYSTEM` membership, through which every permission rule applies to it as
+    to a person of the organisation (ADR 0006). Written only by `accounts.api_clients`.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="api_clients"
+    )
+    name = models.CharField(max_length=100, validators=[validate_single_line_text])
+    scopes = ArrayField(models.CharField(max_length=30, choices=ApiScope.choices))
+    application = models.OneToOneField(
+        settings.OAUTH2_PROVIDER_APPLICATION_MODEL,
+        on_delete=models.PROTECT,
+        related_name="api_client",
+    )
+    user = models.OneToOneField(User, on_delete=models.PROTECT, related_name="api_client")
+    created_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    secret_rotated_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+
+    class Meta:
+        ordering = ["organisation__name", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "name"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="apiclient_name_unique_per_organisation",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(scopes__contained_by=ApiScope.values) & ~models.Q(scopes=[]),
+                name="apiclient_scopes_valid",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.organisation.name})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

@@ -4,15 +4,18 @@
 role that grants the permission *and* that membership's organisation is the one the object belongs
 to. A referral belongs to two organisations: the referrer's (for referrer permissions) and the
 operator's (for coordinator and instructor permissions); instructors also need to work at the
-referral's facility.
+referral's facility. An organisation's system (an API client's user, `Role.SYSTEM`) is read as the
+people's roles it acts in there (ADR 0006), so every rule here holds for it unchanged.
 """
 
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .models import Membership, Organisation, Role
+from .models import SYSTEM_ROLES, Membership, Organisation, Role
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from django.contrib.auth.models import AnonymousUser
     from django.db.models import Model
 
@@ -99,7 +102,7 @@ def active_memberships(user: "User | AnonymousUser") -> list[Membership]:
         return []
     cached: list[Membership] | None = getattr(user, "_active_memberships", None)
     if cached is None:
-        cached = list(
+        cached = _as_roles(
             Membership.objects.filter(
                 user=user, is_active=True, organisation__is_active=True
             ).select_related("organisation")
@@ -108,10 +111,38 @@ def active_memberships(user: "User | AnonymousUser") -> list[Membership]:
     return cached
 
 
+def _as_roles(memberships: "Iterable[Membership]") -> list[Membership]:
+    """A system's membership read as the roles it acts in at that kind of organisation
+    (`SYSTEM_ROLES`, ADR 0006): unsaved copies, so every rule below reads roles as for people."""
+    expanded = []
+    for membership in memberships:
+        if membership.role != Role.SYSTEM:
+            expanded.append(membership)
+            continue
+        for role in SYSTEM_ROLES[membership.organisation.kind]:
+            acting = Membership(
+                user_id=membership.user_id, organisation=membership.organisation, role=role
+            )
+            acting.acts_for_system = True  # type: ignore[attr-defined]  # read below
+            expanded.append(acting)
+    return expanded
+
+
 def staffed_facility_ids(user: "User") -> frozenset[int]:
+    """The facilities whose referrals the user works on as an instructor: those they staff, and
+    for a system of an operator every facility of that operator (ADR 0006)."""
     cached: frozenset[int] | None = getattr(user, "_staffed_facility_ids", None)
     if cached is None:
-        cached = frozenset(user.facilities_worked.values_list("id", flat=True))
+        operators = [
+            m.organisation
+            for m in active_memberships(user)
+            if m.role == Role.INSTRUCTOR and getattr(m, "acts_for_system", False)
+        ]
+        ids = set(user.facilities_worked.values_list("id", flat=True))
+        for operator in operators:
+            # The reverse relation of facilities.Facility.operator: accounts imports no app above.
+            ids.update(operator.facilities.values_list("id", flat=True))
+        cached = frozenset(ids)
         user._staffed_facility_ids = cached  # type: ignore[attr-defined]  # per-request cache
     return cached
 

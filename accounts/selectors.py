@@ -40,9 +40,11 @@ def organisation_managed_by(user: User, public_id: "UUID | str") -> Organisation
 
 
 def members_of(organisation: Organisation) -> QuerySet[Membership]:
-    """Every membership of the organisation, active first, then by name and email."""
+    """Every person's membership of the organisation, active first, then by name and email.
+    Its systems' memberships (`Role.SYSTEM`) are left out: they are its API clients."""
     return (
         Membership.objects.filter(organisation=organisation)
+        .exclude(role=Role.SYSTEM)
         .select_related("user", "organisation")
         .order_by("-is_active", "user__full_name", "user__email", "role")
     )

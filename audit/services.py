@@ -91,7 +91,9 @@ def audit_read(
     user = request.user
     membership = None if user.is_staff else _membership_for(user, referrals)
     if membership is not None:
-        organisation, role = membership.organisation, membership.role
+        organisation = membership.organisation
+        # An organisation's system acts in people's roles (ADR 0006), but is recorded as itself.
+        role = Role.SYSTEM if getattr(membership, "acts_for_system", False) else membership.role
     else:
         organisation, role = None, PLATFORM_STAFF if user.is_staff else ""
     match = getattr(request, "resolver_match", None)

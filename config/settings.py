@@ -69,6 +69,9 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "django.forms",
     "rest_framework",
+    "oauth2_provider",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -84,6 +87,7 @@ INSTALLED_APPS = [
     "audit",
     "governance",
     "manage",
+    "api",
     "axes",
 ]
 
@@ -358,10 +362,83 @@ CELERY_BEAT_SCHEDULE["retention"] = {
     "task": "governance.tasks.retention_run",
     "schedule": crontab(hour=PORTAL_RETENTION_HOUR, minute=30),
 }
+# The API's idempotency keys keep first responses (patient details among them) for a day only.
+CELERY_BEAT_SCHEDULE["api-idempotency-keys-purge"] = {
+    "task": "api.tasks.idempotency_keys_purge",
+    "schedule": crontab(minute=15),
+}
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # /api/v1/ takes OAuth2 client-credentials tokens only (api/authentication.py): no cookies,
+    # so no CSRF exposure, and a person's session never reaches the API.
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.ClientTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.ClientHasScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.ClientRateThrottle"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "api.problems.problem_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+
+# Each API client's request budget (api/throttling.py), counted in Redis across web processes.
+PORTAL_API_RATE = os.environ.get("PORTAL_API_RATE", "600/minute")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "api": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        # Celery's "redis+socket://path" (the embedded Redis) is redis-py's "unix://path".
+        "LOCATION": REDIS_URL.replace("redis+socket://", "unix://", 1),
+        "KEY_PREFIX": "portal",
+        "TIMEOUT": 3600,
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+    },
+}
+
+# OAuth2 client credentials for organisation systems (ADR 0006, docs/api.md). Tokens last an
+# hour; a token carries only its client's scopes (accounts.api_clients.ClientScopes).
+OAUTH2_PROVIDER = {
+    "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
+    "SCOPES_BACKEND_CLASS": "accounts.api_clients.ClientScopes",
+    "PKCE_REQUIRED": True,
+    # The OAuth 2.0 Security BCP (RFC 9700) throughout, though only client credentials is used:
+    # tokens stored hashed, never read from a query string, no implicit or password grant.
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
+}
+
+# django-oauth-toolkit's application model, named here because accounts.ApiClient refers to it.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Referral Portal API",
+    "DESCRIPTION": (
+        "For the systems of GP practices, MSK services, leisure operators and commissioners. "
+        "Every call acts for the client's organisation, under the same rules as its people. "
+        "How to get a client and a token: docs/api.md."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    # No validator badge: it would send the schema to validator.swagger.io.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # The token URL in the schema's client-credentials security scheme (api/schema.py).
+    "OAUTH2_TOKEN_URL": "/oauth/token/",
+    # Several fields are called `status`: each set of choices gets a name of its own.
+    "ENUM_NAME_OVERRIDES": {
+        "ReferralStatusEnum": "referrals.models.Status",
+        "AttendanceEnum": "referrals.models.Attendance",
+        "RecordableAttendanceEnum": "api.serializers_data.RECORDABLE_ATTENDANCE",
+    },
 }
 
 SESSION_COOKIE_HTTPONLY = True

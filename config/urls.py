@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from oauth2_provider.views import TokenView
 
 from referrals.views import discharge
 from referrals.views.home import home
@@ -23,5 +24,8 @@ urlpatterns = [
     path("outcomes/", include("outcomes.urls")),
     path("reports/", include("outcomes.urls_reports")),
     path("audit/", include("manage.urls_audit")),
+    path("api/v1/", include("api.urls")),
+    # OAuth2 client credentials: the one way an organisation's system gets a token (docs/api.md).
+    path("oauth/token/", TokenView.as_view(), name="oauth2-token"),
     path("admin/", admin.site.urls),
 ]

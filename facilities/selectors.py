@@ -11,8 +11,13 @@ from typing import TYPE_CHECKING
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
-from accounts.models import Membership, Organisation, OrganisationKind, Role, User
-from accounts.permissions import organisation_ids_with_role
+from accounts.models import ApiClient, Membership, Organisation, OrganisationKind, Role, User
+from accounts.permissions import (
+    OPERATOR_ROLES,
+    Permission,
+    has_permission,
+    organisation_ids_with_role,
+)
 from accounts.selectors import organisations_managed_by
 
 from .models import Facility, Programme, ProgrammeClass
@@ -60,12 +65,16 @@ def organisation_summaries(organisations: list[Organisation]) -> list[Organisati
         facility_count=_count(Facility.objects.filter(is_active=True), "operator"),
         programme_count=_count(Programme.objects.filter(is_active=True), "operator"),
         class_count=_count(ProgrammeClass.objects.filter(is_active=True), "programme__operator"),
-        # People, not roles: someone who is both coordinator and admin counts once.
+        # People, not roles: someone who is both coordinator and admin counts once; its
+        # systems (API clients) are not people.
         member_count=_count(
-            Membership.objects.filter(is_active=True, user__is_active=True),
+            Membership.objects.filter(is_active=True, user__is_active=True).exclude(
+                role=Role.SYSTEM
+            ),
             "organisation",
             counting="user",
         ),
+        api_client_count=_count(ApiClient.objects.filter(revoked_at__isnull=True), "organisation"),
     )
     by_id = {o.pk: o for o in counted}
     return [by_id[o.pk] for o in organisations]
@@ -136,3 +145,37 @@ def programmes_commissioned_by(user: User) -> QuerySet[Programme]:
     return Programme.objects.filter(
         commissioners__in=organisation_ids_with_role(user, Role.COMMISSIONER)
     )
+
+
+# --- What an organisation's people (and systems) can see of the offer ------------------------
+
+
+def offered_classes() -> QuerySet[ProgrammeClass]:
+    """The classes a referrer can refer to: active, of an active programme, at an active
+    facility. The referral wizard offers these (`referrals.placements`), less the programmes the
+    patient is not eligible for."""
+    return ProgrammeClass.objects.filter(
+        is_active=True, programme__is_active=True, facility__is_active=True
+    )
+
+
+def _catalogue_scope(user: User, operator_field: str, offered_field: str) -> Q:
+    """The operator's own (active or not) for its staff; what is offered for a referrer."""
+    scope = Q(**{f"{operator_field}__in": organisation_ids_with_role(user, *OPERATOR_ROLES)})
+    if has_permission(user, Permission.REFERRAL_CREATE):
+        scope |= Q(pk__in=offered_classes().values(offered_field))
+    return scope
+
+
+def programmes_visible_to(user: User) -> QuerySet[Programme]:
+    return Programme.objects.filter(_catalogue_scope(user, "operator_id", "programme_id"))
+
+
+def facilities_visible_to(user: User) -> QuerySet[Facility]:
+    return Facility.objects.filter(_catalogue_scope(user, "operator_id", "facility_id"))
+
+
+def classes_visible_to(user: User) -> QuerySet[ProgrammeClass]:
+    return ProgrammeClass.objects.filter(
+        _catalogue_scope(user, "programme__operator_id", "pk")
+    ).select_related("programme", "facility")

@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from .views import api_clients as views_api_clients
 from .views import facilities as views
 from .views import members as views_manage
 from .views import schedules as views_schedules
@@ -37,6 +38,23 @@ urlpatterns = [
         "<uuid:organisation>/members/<str:member>/deactivate/",
         views_manage.member_deactivate,
         name="member_deactivate",
+    ),
+    # Any organisation: the API clients its systems use (ADR 0006).
+    path("<uuid:organisation>/api-clients/", views_api_clients.api_client_list, name="api_clients"),
+    path(
+        "<uuid:organisation>/api-clients/new/",
+        views_api_clients.api_client_create_page,
+        name="api_client_create",
+    ),
+    path(
+        "<uuid:organisation>/api-clients/<uuid:client>/rotate/",
+        views_api_clients.api_client_rotate_page,
+        name="api_client_rotate",
+    ),
+    path(
+        "<uuid:organisation>/api-clients/<uuid:client>/revoke/",
+        views_api_clients.api_client_revoke_page,
+        name="api_client_revoke",
     ),
     # Any organisation: its data protection lead's subject access export.
     path(

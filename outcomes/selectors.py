@@ -4,6 +4,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.db.models import QuerySet
+
 from referrals.consent import can_see_progress
 from referrals.models import Referral
 from referrals.sections import Viewer
@@ -103,6 +105,12 @@ def _band_label(definition: instruments.Instrument, scores: dict[str, Any], outp
                 return ""
             return label
     return ""
+
+
+def assessments_of(referral: Referral) -> QuerySet[Assessment]:
+    """The referral's recorded assessments; callers check `can_see_progress` first, as the
+    progress page does."""
+    return Assessment.objects.filter(referral=referral).select_related("referral")
 
 
 def outcome_summary(referral: Referral) -> list[InstrumentSummary]:

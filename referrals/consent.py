@@ -17,10 +17,16 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from accounts.permissions import OPERATOR_ROLES, Permission, has_permission, roles_in
+from accounts.permissions import (
+    OPERATOR_ROLES,
+    Permission,
+    has_permission,
+    organisation_ids_with_role,
+    roles_in,
+)
 from accounts.validation import check_field_value
 from clinical.reasons import CancelReason, DischargeReason
 
@@ -31,6 +37,7 @@ from .models import (
     ConsentRecord,
     Notification,
     Referral,
+    ReferralEvent,
     Session,
     Status,
 )
@@ -263,6 +270,23 @@ def can_see_progress(user: "User", referral: Referral) -> bool:
     if referral.operator is not None and roles_in(user, referral.operator) & OPERATOR_ROLES:
         return True
     return referral.shares_progress
+
+
+def progress_visible_to(user: "User", relation: str = "") -> Q:
+    """`can_see_progress` for many referrals at once, as a filter on `Referral` (or through
+    `relation`, e.g. "referral__"): the operator's staff always, the referrer with consent."""
+    operators = organisation_ids_with_role(user, *OPERATOR_ROLES)
+    return Q(**{f"{relation}operator_id__in": operators}) | Q(
+        **{f"{relation}consent_share_outcomes": True}
+    )
+
+
+def timeline_visible_to(user: "User") -> Q:
+    """The timeline entries `user` sees of a referral they can see, as a filter on
+    `ReferralEvent`: the referral's moves always; the sessions, assessments, alerts and
+    corrections behind them only with `can_see_progress`. The referral page and the API's
+    events feed both read it."""
+    return Q(kind=ReferralEvent.Kind.TRANSITION) | progress_visible_to(user, "referral__")
 
 
 def may_tell_referrer(action: str, shares_progress: bool) -> bool:

@@ -414,6 +414,14 @@ class Referral(models.Model):
         return self.consent_share_outcomes
 
 
+class CurrentTransactionId(models.Func):
+    """PostgreSQL's id of the transaction writing the row (`pg_current_xact_id()`, 64-bit, so it
+    never wraps round), as a bigint: xid8 has no direct cast."""
+
+    template = "pg_current_xact_id()::text::bigint"
+    output_field = models.BigIntegerField()
+
+
 class ReferralEvent(models.Model):
     """One entry on a referral's timeline. Append-only: the database refuses updates."""
 
@@ -438,11 +446,18 @@ class ReferralEvent(models.Model):
     reason_code = models.CharField(max_length=40, blank=True)
     note = bounded_text_field(SHORT_NOTE_MAX, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Set by the database: the writing transaction. The API's events feed reads in (txid, id)
+    # order and only below the oldest transaction still open, so an event committed late is
+    # never skipped (`selectors.events_feed_for`).
+    txid = models.BigIntegerField(db_default=CurrentTransactionId(), editable=False)
 
     class Meta:
         ordering = ["created_at", "id"]
         constraints = [text_length_constraint("referralevent", "note", SHORT_NOTE_MAX)]
-        indexes = [models.Index(fields=["referral", "created_at"], name="event_timeline_idx")]
+        indexes = [
+            models.Index(fields=["referral", "created_at"], name="event_timeline_idx"),
+            models.Index(fields=["txid", "id"], name="event_feed_idx"),
+        ]
 
     def __str__(self):
         return f"{self.referral.reference}: {self.action}"

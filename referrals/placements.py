@@ -7,8 +7,9 @@ first, then those in the same postcode area (the letters, e.g. LS), then the res
 import re
 from dataclasses import dataclass, field
 
-from facilities.models import Facility, Programme, ProgrammeClass
+from facilities.models import Facility, Programme
 from facilities.postcodes import postcode_district
+from facilities.selectors import offered_classes
 
 from .eligibility import eligibility_problems
 
@@ -62,9 +63,7 @@ def distance_rank(facility: Facility, patient_district: str) -> int:
 def placements_for(referral) -> Placements:
     """Every active programme-at-facility, split into those the patient may and may not go to."""
     classes = (
-        ProgrammeClass.objects.filter(
-            is_active=True, programme__is_active=True, facility__is_active=True
-        )
+        offered_classes()
         .select_related("programme", "facility")
         .order_by("programme__name", "facility__name", "weekday", "start_time")
     )

@@ -2,8 +2,10 @@
 
 import datetime
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
@@ -16,15 +18,23 @@ from accounts.permissions import (
 from facilities.models import Programme
 from facilities.selectors import programmes_commissioned_by
 
-from .models import FINAL_STATES, Notification, Patient, Referral, Status
+from .consent import progress_visible_to, timeline_visible_to
+from .models import (
+    FINAL_STATES,
+    Notification,
+    Patient,
+    Referral,
+    ReferralEvent,
+    Session,
+    Status,
+)
 from .working_days import add_working_days
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+    from uuid import UUID
 
     from accounts.models import Organisation, User
-
-    from .models import ReferralEvent
 
 
 def referrals_visible_to(user: "User") -> QuerySet[Referral]:
@@ -142,11 +152,17 @@ def referrer_dashboard(
     return referrals_matching(queryset, search).order_by("-updated_at", "-id")
 
 
+def in_app_updates_for(user: "User") -> QuerySet[Notification]:
+    """The user's in-app updates, read or not, less those withheld when consent to share
+    progress was withdrawn before they were read."""
+    return Notification.objects.filter(
+        recipient_user=user, channel=Notification.Channel.IN_APP
+    ).exclude(status=Notification.DeliveryStatus.WITHHELD)
+
+
 def unread_updates_for(user: "User") -> QuerySet[Notification]:
     """In-app updates the user has not opened yet."""
-    return Notification.objects.filter(
-        recipient_user=user, channel=Notification.Channel.IN_APP, read_at__isnull=True
-    ).exclude(status=Notification.DeliveryStatus.WITHHELD)
+    return in_app_updates_for(user).filter(read_at__isnull=True)
 
 
 def referral_ids_with_unread_updates(user: "User", referral_ids: "Iterable[int]") -> set[int]:
@@ -166,10 +182,82 @@ def patient_known_to(organisation: "Organisation", nhs_number: str) -> Patient |
     return Patient.objects.filter(organisation=organisation, nhs_number=nhs_number).first()
 
 
-def referral_timeline(referral: Referral) -> "QuerySet[ReferralEvent]":
+def patient_of(organisation: "Organisation", public_id: "UUID | str") -> Patient | None:
+    """One of `organisation`'s own patient records by its public id, else None."""
+    return Patient.objects.filter(organisation=organisation, public_id=public_id).first()
+
+
+def referral_timeline(referral: Referral) -> QuerySet[ReferralEvent]:
     return referral.events.select_related("actor", "actor_organisation").order_by(
         "created_at", "id"
     )
+
+
+def referral_timeline_for(user: "User", referral: Referral) -> QuerySet[ReferralEvent]:
+    """The timeline of a referral `user` can see, as they may see it (`timeline_visible_to`)."""
+    return referral_timeline(referral).filter(timeline_visible_to(user))
+
+
+def sessions_visible_to(user: "User") -> QuerySet[Session]:
+    """Sessions of the referrals `user` sees whose progress they may see (a referrer's only with
+    the patient's consent to share progress), with the referral, patient and class."""
+    referrals = referrals_visible_to(user).filter(progress_visible_to(user))
+    return Session.objects.filter(referral__in=referrals).select_related(
+        "referral__patient", "programme_class"
+    )
+
+
+# --- The events feed ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, order=True)
+class FeedPosition:
+    """A place in the events feed: after every event with a smaller (txid, id)."""
+
+    txid: int = 0
+    id: int = 0
+
+
+@dataclass(frozen=True)
+class FeedPage:
+    events: list[ReferralEvent]
+    next: FeedPosition
+
+
+def _oldest_open_transaction() -> int:
+    """The oldest transaction still open: every event written by an earlier one has committed
+    (or rolled back), so it is visible now and to every later read."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+        row = cursor.fetchone()
+    return int(row[0])
+
+
+def events_feed_for(user: "User", after: FeedPosition, limit: int) -> FeedPage:
+    """Up to `limit` timeline events `user` may see, following `after`, for a poller.
+
+    Events are read in (writing transaction, id) order and only those written by transactions
+    older than the oldest one still open: an event whose transaction commits late cannot fall
+    behind a position already handed out, so reading page after page from `next` returns each
+    event exactly once. The price is delay, never loss: an open transaction holds back events
+    written after it began until it ends. Each event is judged against what `user` may see when
+    it is read (`referrals_visible_to`, `timeline_visible_to`); one passed over is not offered
+    again should that change (consent to share progress given again, say).
+    """
+    horizon = _oldest_open_transaction()
+    events = list(
+        ReferralEvent.objects.filter(referral__in=referrals_visible_to(user))
+        .filter(timeline_visible_to(user))
+        .filter(Q(txid__gt=after.txid) | Q(txid=after.txid, id__gt=after.id))
+        .filter(txid__lt=horizon)
+        .select_related("referral", "actor", "actor_organisation")
+        .order_by("txid", "id")[:limit]
+    )
+    if len(events) == limit:
+        last = events[-1]
+        return FeedPage(events, FeedPosition(last.txid, last.id))
+    # Every event below the horizon was read: the next read starts there.
+    return FeedPage(events, max(after, FeedPosition(horizon, 0)))
 
 
 # --- Home pages: counts, not rows -----------------------------------------------------------------

@@ -26,7 +26,7 @@ from facilities.models import Facility, ProgrammeClass
 from .consent import record_consent_at_submission
 from .eligibility import eligibility_problems, safety_screen_to_answer_again
 from .events import event_recorded
-from .models import Patient, Referral, ReferralEvent, Session, Status
+from .models import Notification, Patient, Referral, ReferralEvent, Session, Status
 from .places import holding_places, waitlist_queue_length
 from .selectors import unread_updates_for
 from .transitions import (
@@ -623,3 +623,11 @@ ACTION_SERVICES: dict[str, Callable[..., ReferralEvent]] = {
 def notifications_mark_read(*, user: "User", referral: Referral) -> int:
     """Mark the user's unread in-app updates about a referral as read (they opened it)."""
     return unread_updates_for(user).filter(referral=referral).update(read_at=timezone.now())
+
+
+def notification_mark_read(*, user: "User", notification: Notification) -> Notification:
+    """Mark one of the user's in-app updates read (another's is left alone); marking it again
+    keeps the time it was first read."""
+    unread_updates_for(user).filter(pk=notification.pk).update(read_at=timezone.now())
+    notification.refresh_from_db(fields=["read_at"])
+    return notification

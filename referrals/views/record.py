@@ -79,7 +79,7 @@ def referral_detail(
     answer_form: AnswerInformationForm | None = None,
 ) -> HttpResponse:
     referral = referral_or_404(request.user, reference)
-    timeline = list(selectors.referral_timeline(referral))
+    timeline = list(selectors.referral_timeline_for(request.user, referral))
     user = request.user
     viewer_is_referrer = bool(roles_in(user, referral.referring_organisation) & REFERRING_ROLES)
     show_progress = referral.shares_progress or not viewer_is_referrer
@@ -92,10 +92,6 @@ def referral_detail(
             if event.action == "book" and show_progress
             else ""
         )
-    if viewer_is_referrer and not referral.shares_progress:
-        # Without consent to share progress the referrer sees the moves of the referral, not
-        # the sessions, assessments or alerts behind them.
-        timeline = [e for e in timeline if e.kind == ReferralEvent.Kind.TRANSITION]
     upcoming = (
         next_booked_session(referral)
         if referral.status in LETTER_STATES and show_progress

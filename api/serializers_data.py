@@ -1,0 +1,285 @@
+"""What the API says about the offer (programmes, facilities, classes), sessions, assessments,
+timeline events and in-app updates, and the bodies it takes to record attendance and an
+assessment. Read shapes carry public identifiers only (references, UUIDs, codes); the bodies are
+checked for shape here, and every rule about their values stays with the service they go to."""
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema_field
+from rest_framework import serializers
+
+from facilities.models import Facility, Programme, ProgrammeClass
+from outcomes import instruments
+from outcomes.models import Assessment, Method, Timepoint
+from referrals.models import Attendance, Notification, ReferralEvent, Session
+
+from .problems import PROBLEM_CONTENT_TYPE, TITLES
+from .serializers import NamedRefSerializer, OrganisationRefSerializer, PatientSerializer
+
+# --- Errors ------------------------------------------------------------------------------------
+
+
+class FieldErrorSerializer(serializers.Serializer):
+    field = serializers.CharField(help_text="The body field or query parameter; empty for all")
+    message = serializers.CharField()
+
+
+class ProblemSerializer(serializers.Serializer):
+    """RFC 9457 problem details (`api.problems`)."""
+
+    type = serializers.CharField()
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    errors = FieldErrorSerializer(many=True, required=False)
+    code = serializers.CharField(required=False, help_text="On a 409: which rule refused it")
+
+
+def problems(*statuses: int) -> dict[tuple[int, str], OpenApiResponse]:
+    """The error responses an operation documents, each a problem document."""
+    return {
+        (status, PROBLEM_CONTENT_TYPE): OpenApiResponse(
+            ProblemSerializer, description=TITLES[status]
+        )
+        for status in statuses
+    }
+
+
+# --- The offer ---------------------------------------------------------------------------------
+
+
+class ProgrammeSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    operator = OrganisationRefSerializer(read_only=True)
+    conditions = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="SNOMED CT codes the programme is designed for",
+    )
+    exclusions = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="Hard exclusions: codes that stop a referral",
+    )
+
+    class Meta:
+        model = Programme
+        fields = [
+            "id",
+            "name",
+            "description",
+            "operator",
+            "conditions",
+            "exclusions",
+            "min_age",
+            "max_age",
+            "duration_weeks",
+            "planned_sessions",
+            "is_active",
+        ]
+        read_only_fields = fields
+
+
+class FacilitySerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    operator = OrganisationRefSerializer(read_only=True)
+    postcode_districts = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="Outward codes the facility takes referrals from",
+    )
+
+    class Meta:
+        model = Facility
+        fields = [
+            "id",
+            "name",
+            "operator",
+            "address",
+            "postcode",
+            "phone",
+            "email",
+            "accessibility_notes",
+            "postcode_districts",
+            "is_active",
+        ]
+        read_only_fields = fields
+
+
+class ProgrammeClassSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    programme = NamedRefSerializer(read_only=True)
+    facility = NamedRefSerializer(read_only=True)
+    weekday_label = serializers.CharField(source="get_weekday_display", read_only=True)
+
+    class Meta:
+        model = ProgrammeClass
+        fields = [
+            "id",
+            "name",
+            "programme",
+            "facility",
+            "weekday",
+            "weekday_label",
+            "start_time",
+            "duration_minutes",
+            "capacity",
+            "is_active",
+        ]
+        read_only_fields = fields
+
+
+# --- Sessions ----------------------------------------------------------------------------------
+
+
+class SessionSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    referral = serializers.CharField(
+        source="referral.reference", read_only=True, help_text="The referral's reference"
+    )
+    patient = PatientSerializer(source="referral.patient", read_only=True)
+    programme_class = NamedRefSerializer(read_only=True, allow_null=True)
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+
+    class Meta:
+        model = Session
+        fields = [
+            "id",
+            "referral",
+            "patient",
+            "programme_class",
+            "kind",
+            "scheduled_at",
+            "status",
+            "status_label",
+            "logged_at",
+        ]
+        read_only_fields = fields
+
+
+RECORDABLE_ATTENDANCE = [choice for choice in Attendance.choices if choice[0] != Attendance.BOOKED]
+
+
+class AttendanceSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=RECORDABLE_ATTENDANCE)
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+# --- Assessments -------------------------------------------------------------------------------
+
+
+class AssessmentSerializer(serializers.ModelSerializer):
+    """`answers` only for whoever may record the referral's measures (its instructors and the
+    operator's systems), as the recording page shows them; the referrer sees the scores, as on
+    the progress page."""
+
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    referral = serializers.CharField(source="referral.reference", read_only=True)
+    instrument_name = serializers.SerializerMethodField()
+    timepoint_label = serializers.CharField(source="get_timepoint_display", read_only=True)
+    answers = serializers.SerializerMethodField()
+    scores = serializers.JSONField(read_only=True, help_text="Computed by the instrument")
+    safety_alert = serializers.SerializerMethodField()
+    recorded_at = serializers.DateTimeField(source="created_at", read_only=True)
+
+    class Meta:
+        model = Assessment
+        fields = [
+            "id",
+            "referral",
+            "instrument",
+            "instrument_name",
+            "timepoint",
+            "timepoint_label",
+            "method",
+            "answers",
+            "scores",
+            "safety_alert",
+            "administered_at",
+            "recorded_at",
+        ]
+        read_only_fields = fields
+
+    def get_instrument_name(self, assessment: Assessment) -> str:
+        try:
+            definition = instruments.get(assessment.instrument)
+        except instruments.UnknownInstrument:
+            return assessment.instrument
+        return definition.short_name or definition.name
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "nullable": True,
+            "additionalProperties": True,
+            "description": "{item code: answer}; null for a viewer who may not record them",
+        }
+    )
+    def get_answers(self, assessment: Assessment) -> dict[str, Any] | None:
+        return assessment.answers if self.context.get("shows_answers") else None
+
+    def get_safety_alert(self, assessment: Assessment) -> bool:
+        """True when the answers raised a safety alert (PHQ-9 question 9 above 0)."""
+        return bool(assessment.scores.get("safety_alert"))
+
+
+class AssessmentInputSerializer(serializers.Serializer):
+    instrument = serializers.CharField(help_text="Instrument code, e.g. 'phq9'")
+    timepoint = serializers.ChoiceField(choices=Timepoint.choices)
+    answers = serializers.DictField(help_text="{item code: answer}, as the instrument defines")
+    method = serializers.ChoiceField(choices=Method.choices, default=Method.IMPORTED)
+
+
+# --- The events feed ---------------------------------------------------------------------------
+
+
+class EventSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    referral = serializers.CharField(source="referral.reference", read_only=True)
+    actor = serializers.SerializerMethodField()
+    actor_organisation = OrganisationRefSerializer(read_only=True, allow_null=True)
+    occurred_at = serializers.DateTimeField(source="created_at", read_only=True)
+
+    class Meta:
+        model = ReferralEvent
+        fields = [
+            "id",
+            "referral",
+            "kind",
+            "action",
+            "from_status",
+            "to_status",
+            "reason_code",
+            "note",
+            "actor",
+            "actor_organisation",
+            "occurred_at",
+        ]
+        read_only_fields = fields
+
+    def get_actor(self, event: ReferralEvent) -> str | None:
+        """Who did it, by name (a system by its client's name), as the timeline shows."""
+        return event.actor.get_full_name() if event.actor else None
+
+
+class EventsPageSerializer(serializers.Serializer):
+    events = EventSerializer(many=True)
+    next = serializers.CharField(help_text="Pass as `after` on the next call")
+
+
+# --- In-app updates ----------------------------------------------------------------------------
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    referral = serializers.CharField(source="referral.reference", read_only=True)
+    content = serializers.JSONField(
+        source="payload",
+        read_only=True,
+        help_text="What the update says: reference, action, headline, status, occurred_at",
+    )
+
+    class Meta:
+        model = Notification
+        fields = ["id", "referral", "kind", "content", "created_at", "read_at"]
+        read_only_fields = fields

@@ -1,0 +1,49 @@
+"""The OpenAPI document describes the data endpoints (issue 12): each with the scope it needs,
+its body and its responses, errors as problem documents; and it validates without a warning."""
+
+import yaml
+from django.core.management import call_command
+
+from api.problems import PROBLEM_CONTENT_TYPE
+
+# path: {method: (scope, the statuses it documents)}
+OPERATIONS = {
+    "/api/v1/programmes/": {"get": ("referrals:read", {"200", "401", "403", "404"})},
+    "/api/v1/facilities/": {"get": ("referrals:read", {"200", "401", "403", "404"})},
+    "/api/v1/classes/": {"get": ("referrals:read", {"200", "401", "403", "404"})},
+    "/api/v1/sessions/": {"get": ("referrals:read", {"200", "400", "401", "403", "404"})},
+    "/api/v1/sessions/{id}/attendance/": {
+        "post": ("attendance:write", {"200", "400", "401", "403", "404", "409"})
+    },
+    "/api/v1/referrals/{reference}/assessments/": {
+        "get": ("outcomes:read", {"200", "401", "403", "404"}),
+        "post": ("outcomes:write", {"201", "400", "401", "403", "404"}),
+    },
+    "/api/v1/events/": {"get": ("referrals:read", {"200", "400", "401", "403"})},
+    "/api/v1/notifications/": {"get": ("referrals:read", {"200", "400", "401", "403", "404"})},
+    "/api/v1/notifications/{id}/read/": {"post": ("referrals:read", {"200", "401", "403", "404"})},
+}
+
+
+def test_the_data_endpoints_are_documented_and_the_schema_validates(db, tmp_path):
+    out = tmp_path / "schema.yaml"
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(out))
+    document = yaml.safe_load(out.read_text())
+
+    for path, methods in OPERATIONS.items():
+        for method, (scope, statuses) in methods.items():
+            operation = document["paths"][path][method]
+            assert operation["security"] == [{"oauth2": [scope]}], (path, method)
+            assert set(operation["responses"]) == statuses, (path, method)
+            for status, response in operation["responses"].items():
+                if status.startswith("4"):
+                    assert list(response["content"]) == [PROBLEM_CONTENT_TYPE]
+    bodies = {
+        "/api/v1/sessions/{id}/attendance/": "AttendanceRequest",
+        "/api/v1/referrals/{reference}/assessments/": "AssessmentInputRequest",
+    }
+    for path, name in bodies.items():
+        body = document["paths"][path]["post"]["requestBody"]["content"]["application/json"]
+        assert body["schema"]["$ref"].endswith(name)
+    feed = document["components"]["schemas"]["EventsPage"]
+    assert set(feed["properties"]) == {"events", "next"}
