@@ -89,6 +89,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
         {P.ORGANISATION_MANAGE, P.FACILITY_MANAGE, P.AUDIT_VIEW, P.SUBJECT_ACCESS}
     ),
     Role.COMMISSIONER: frozenset({P.REPORT_VIEW}),
+    # Nothing of its own: `active_memberships` reads a system's membership as the people's roles
+    # it acts in (SYSTEM_ROLES), and those grant (ADR 0006).
+    Role.SYSTEM: frozenset(),
 }
 
 # Roles that act on a referral for the referring side, and for the receiving operator.

@@ -59,3 +59,29 @@ class ReferralSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+
+
+# --- Errors, for the document (one shape for every operation) --------------------------------
+
+
+class FieldErrorSerializer(serializers.Serializer):
+    field = serializers.CharField(
+        help_text="The body field (dotted when nested, as patient.postcode) or the query "
+        "parameter; empty for the request as a whole"
+    )
+    message = serializers.CharField()
+
+
+class ProblemSerializer(serializers.Serializer):
+    """RFC 9457 problem details (`application/problem+json`), as `api/problems.py` writes them."""
+
+    type = serializers.URLField()
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    errors = FieldErrorSerializer(many=True, required=False)
+    code = serializers.CharField(
+        required=False,
+        help_text="On a 409: referral_changed (a stale version), invalid_transition or "
+        "workflow_error: which rule refused it.",
+    )

@@ -14,25 +14,14 @@ from outcomes.models import Assessment, Method, Timepoint
 from referrals.models import Attendance, Notification, ReferralEvent, Session
 
 from .problems import PROBLEM_CONTENT_TYPE, TITLES
-from .serializers import NamedRefSerializer, OrganisationRefSerializer, PatientSerializer
+from .serializers import (
+    NamedRefSerializer,
+    OrganisationRefSerializer,
+    PatientSerializer,
+    ProblemSerializer,
+)
 
 # --- Errors ------------------------------------------------------------------------------------
-
-
-class FieldErrorSerializer(serializers.Serializer):
-    field = serializers.CharField(help_text="The body field or query parameter; empty for all")
-    message = serializers.CharField()
-
-
-class ProblemSerializer(serializers.Serializer):
-    """RFC 9457 problem details (`api.problems`)."""
-
-    type = serializers.CharField()
-    title = serializers.CharField()
-    status = serializers.IntegerField()
-    detail = serializers.CharField()
-    errors = FieldErrorSerializer(many=True, required=False)
-    code = serializers.CharField(required=False, help_text="On a 409: which rule refused it")
 
 
 def problems(*statuses: int) -> dict[tuple[int, str], OpenApiResponse]:

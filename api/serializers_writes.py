@@ -292,26 +292,3 @@ class PatientLookupResultSerializer(serializers.Serializer):
         help_text="As your organisation's most recent referral of them records them."
     )
     referrals = ReferralSummarySerializer(many=True, help_text="Newest first.")
-
-
-# --- Errors, for the document ------------------------------------------------------------------
-
-
-class FieldErrorSerializer(serializers.Serializer):
-    field = serializers.CharField(help_text="Dotted for a nested field, as patient.postcode")
-    message = serializers.CharField()
-
-
-class ProblemSerializer(serializers.Serializer):
-    """RFC 9457 problem details (`application/problem+json`), as `api/problems.py` writes them."""
-
-    type = serializers.URLField()
-    title = serializers.CharField()
-    status = serializers.IntegerField()
-    detail = serializers.CharField()
-    errors = FieldErrorSerializer(many=True, required=False)
-    code = serializers.CharField(
-        required=False,
-        help_text="On a 409: referral_changed (a stale version), invalid_transition or "
-        "workflow_error.",
-    )

@@ -59,7 +59,7 @@ class FacilityForm(forms.Form):
         error_messages={"required": "Enter the facility's postcode"},
         widget=forms.TextInput(attrs={"autocomplete": "postal-code"}),
     )
-    phone = forms.CharField(
+    phone = PlainTextField(
         label="Phone number (optional)",
         required=False,
         max_length=20,

@@ -331,6 +331,7 @@ NOT_FREE_TEXT = {
     ("PatientForm", "postcode"),
     ("FacilityForm", "postcode"),
     ("FacilityForm", "postcode_districts"),
+    ("FacilityForm", "phone"),
     ("SearchForm", "q"),
 }
 

@@ -33,7 +33,7 @@ from ..concurrency import IF_MATCH_PARAMETER, at_requested_version, with_etag
 from ..drafts import draft_changes
 from ..forms_json import clean_with, form_data
 from ..idempotency import idempotent
-from ..serializers import ReferralSerializer
+from ..serializers import ProblemSerializer, ReferralSerializer
 from ..serializers_writes import (
     ACTION_BODIES,
     ActionSerializer,
@@ -41,7 +41,6 @@ from ..serializers_writes import (
     DraftUpdateSerializer,
     PatientLookupResultSerializer,
     PatientLookupSerializer,
-    ProblemSerializer,
     SubmitAction,
 )
 

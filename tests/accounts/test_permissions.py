@@ -55,6 +55,8 @@ EXPECTED_GRANTS = {
     },
     Role.COMMISSIONER: {P.REPORT_VIEW},
     Role.ORG_ADMIN: {P.ORGANISATION_MANAGE, P.FACILITY_MANAGE, P.AUDIT_VIEW, P.SUBJECT_ACCESS},
+    # A system's own row grants nothing: it acts in the people's roles SYSTEM_ROLES names.
+    Role.SYSTEM: set(),
 }
 # Each persona's one role (tests/personas.py), written out for the same reason.
 PERSONA_ROLES = {
@@ -322,11 +324,18 @@ def test_operator_staff_who_are_not_admins_cannot_manage_facilities(people, pers
 # --- Membership.clean: roles only where the organisation kind can hold them ---------------------
 
 
+# Every kind also takes a system's membership (an API client's, ADR 0006), which only
+# accounts.api_clients makes: the people's services refuse it (below).
 ALLOWED_ROLES = {
-    OrganisationKind.GP_PRACTICE: {Role.REFERRER, Role.ORG_ADMIN},
-    OrganisationKind.MSK_SERVICE: {Role.REFERRER, Role.ORG_ADMIN},
-    OrganisationKind.LEISURE_OPERATOR: {Role.COORDINATOR, Role.INSTRUCTOR, Role.ORG_ADMIN},
-    OrganisationKind.COMMISSIONER: {Role.COMMISSIONER, Role.ORG_ADMIN},
+    OrganisationKind.GP_PRACTICE: {Role.REFERRER, Role.ORG_ADMIN, Role.SYSTEM},
+    OrganisationKind.MSK_SERVICE: {Role.REFERRER, Role.ORG_ADMIN, Role.SYSTEM},
+    OrganisationKind.LEISURE_OPERATOR: {
+        Role.COORDINATOR,
+        Role.INSTRUCTOR,
+        Role.ORG_ADMIN,
+        Role.SYSTEM,
+    },
+    OrganisationKind.COMMISSIONER: {Role.COMMISSIONER, Role.ORG_ADMIN, Role.SYSTEM},
 }
 
 
@@ -352,3 +361,17 @@ def test_membership_clean_refuses_coordinator_at_a_gp_practice(people):
 
     with pytest.raises(ValidationError, match="coordinator cannot belong to a gp practice"):
         membership.full_clean()
+
+
+def test_an_admin_cannot_give_a_person_a_systems_role(people):
+    from accounts import services
+
+    with pytest.raises(ValidationError):
+        services.member_invite(
+            by=people.admin_x,
+            organisation=people.operator_x,
+            email="someone@example.org",
+            full_name="Some One",
+            role=Role.SYSTEM,
+        )
+    assert not Membership.objects.filter(role=Role.SYSTEM).exists()

@@ -13,6 +13,7 @@ PACKAGES = [
     "config",
     "demo",
     "manage",
+    "api",
     "leisure",
     "governance",
     "delivery",

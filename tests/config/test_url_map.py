@@ -113,6 +113,26 @@ URL_MAP = [
         "member_deactivate",
     ),
     (
+        "/manage/0b7f3c1e-2a4d-4e5f-8a9b-1c2d3e4f5a6b/api-clients/",
+        "manage:api_clients",
+        "api_client_list",
+    ),
+    (
+        "/manage/0b7f3c1e-2a4d-4e5f-8a9b-1c2d3e4f5a6b/api-clients/new/",
+        "manage:api_client_create",
+        "api_client_create_page",
+    ),
+    (
+        "/manage/0b7f3c1e-2a4d-4e5f-8a9b-1c2d3e4f5a6b/api-clients/0b7f3c1e-2a4d-4e5f-8a9b-1c2d3e4f5a6b/rotate/",
+        "manage:api_client_rotate",
+        "api_client_rotate_page",
+    ),
+    (
+        "/manage/0b7f3c1e-2a4d-4e5f-8a9b-1c2d3e4f5a6b/api-clients/0b7f3c1e-2a4d-4e5f-8a9b-1c2d3e4f5a6b/revoke/",
+        "manage:api_client_revoke",
+        "api_client_revoke_page",
+    ),
+    (
         "/manage/0b7f3c1e-2a4d-4e5f-8a9b-1c2d3e4f5a6b/subject-access/",
         "manage:subject_access",
         "subject_access",

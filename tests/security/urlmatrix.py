@@ -74,10 +74,16 @@ def _walk(resolvers, prefix="", namespace="", converters=None) -> Iterator[Patte
         assert isinstance(pattern, RoutePattern | RegexPattern), pattern
 
 
+# The API and its token endpoint take no session: a person signed in to the pages gets a 401 from
+# every one of them (tests/api/test_clients.py). Their own matrix is tests/api: each endpoint with
+# the scope missing, a client of another organisation and an expired token.
+NOT_FOR_PEOPLE = ("api/v1/", "oauth/")
+
+
 def patterns() -> list[Pattern]:
-    """Every URL pattern of the project but static and media files."""
+    """Every URL pattern of the project but static and media files, and the API's."""
     prefixes = (settings.STATIC_URL, settings.MEDIA_URL)
-    skip = tuple(p.lstrip("/") for p in prefixes if p and p.strip("/"))
+    skip = (*(p.lstrip("/") for p in prefixes if p and p.strip("/")), *NOT_FOR_PEOPLE)
     return [p for p in _walk(get_resolver().url_patterns) if not p.route.startswith(skip)]
 
 
@@ -238,6 +244,23 @@ def _member(world: World, pattern: Pattern, done: dict) -> list[str]:
     return [member_token(world.membership(organisation))]
 
 
+def _api_client(world: World, pattern: Pattern, done: dict) -> list:
+    """A client of the organisation in the URL (made once per world and organisation)."""
+    from accounts.api_clients import api_client_create
+    from accounts.models import SCOPES_BY_KIND, ApiClient, Organisation
+
+    organisation = Organisation.objects.get(public_id=done["organisation"])
+    client = ApiClient.objects.filter(organisation=organisation).first()
+    if client is None:
+        client = api_client_create(
+            organisation=organisation,
+            name="Matrix system",
+            scopes=SCOPES_BY_KIND[organisation.kind],
+            by=None,
+        ).client
+    return [client.public_id]
+
+
 def _app_labels(world: World, pattern: Pattern, done: dict) -> list[str]:
     return sorted({m._meta.app_label for m in admin.site._registry})
 
@@ -265,6 +288,7 @@ FILLERS: dict[str, Filler] = {
     "operator": Filler(lambda w, p, d: [w.operator.public_id]),
     "organisation": Filler(lambda w, p, d: [o.public_id for o in w.organisations]),
     "member": Filler(_member),
+    "client": Filler(_api_client),
     "facility": Filler(lambda w, p, d: [w.facility.public_id]),
     "programme": Filler(lambda w, p, d: [w.programme.public_id]),
     "programme_class": Filler(lambda w, p, d: [w.programme_class.public_id]),
