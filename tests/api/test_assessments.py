@@ -83,10 +83,11 @@ def test_another_organisation_sees_nothing_and_changes_nothing(people, client_of
     assert record(operator, referral).status_code == 201
     before = operator.get(url_of(referral)).json()["results"]
 
-    for organisation in (people.operator_y, people.practice_b):
+    # A GP system has no outcomes:write scope: refused before the referral is looked up.
+    for organisation, refused in ((people.operator_y, 404), (people.practice_b, 403)):
         api = api_as(client_of(organisation))
         problem_fields(api.get(url_of(referral)), 404)
-        problem_fields(record(api, referral, {**CALM, "q9": 3}), 404)
+        problem_fields(record(api, referral, {**CALM, "q9": 3}), refused)
 
     assert operator.get(url_of(referral)).json()["results"] == before
     assert not Alert.objects.filter(referral=referral).exists()

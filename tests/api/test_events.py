@@ -171,9 +171,12 @@ def test_another_organisation_sees_none_of_it(people, client_of, api_as):
     own = api_as(client_of(people.operator_x))
     drain(own, None, expect=len(public_ids([referral])))
 
-    for organisation in (people.operator_y, people.practice_b, people.commissioner_org):
+    for organisation in (people.operator_y, people.practice_b):
         events, _ = poll(api_as(client_of(organisation)))
         assert events == []
+    # A commissioner's client can only have reports:read: the feed is refused outright.
+    commissioner = api_as(client_of(people.commissioner_org))
+    assert commissioner.get("/api/v1/events/").status_code == 403
 
 
 @PATIENT

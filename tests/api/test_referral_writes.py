@@ -44,6 +44,8 @@ def draft_body(people, **changes) -> dict:
         "reasons": [HYPERTENSION],
         "bp_systolic": 142,
         "bp_diastolic": 88,
+        "heart_rate_medication": "no",
+        "risk_tier": "low",
         "exclusions_present": [],
         "programme": str(people.programme_x.public_id),
         "preferred_facility": str(people.facility_x.public_id),
@@ -172,7 +174,13 @@ def test_a_draft_can_be_started_with_the_patient_only_and_finished_step_by_step(
     }
 
     steps = [
-        {"reasons": [HYPERTENSION], "bp_systolic": 130, "bp_diastolic": 85},
+        {
+            "reasons": [HYPERTENSION],
+            "bp_systolic": 130,
+            "bp_diastolic": 85,
+            "heart_rate_medication": "no",
+            "risk_tier": "low",
+        },
         {"exclusions_present": []},
         {
             "programme": str(people.programme_x.public_id),
