@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
-from accounts.models import OrganisationKind, Role
+from accounts.models import ApiScope, OrganisationKind, Role
 from clinical.conditions import Condition, Exclusion
 from clinical.reasons import CancelReason, DeclineReason
 from referrals.models import (
@@ -91,6 +91,40 @@ USERS = [
     ),
     UserSpec("commissioner@wyicb.demo", "Rachel Greenwood", "icb", Role.COMMISSIONER),
     UserSpec("admin@referralportal.demo", "Platform Administrator", None, None),
+]
+
+# API clients (ADR 0006) with a known id and the public demo secret, so that docs/api.md's
+# examples run against `make run` as they are. Like the password: never outside a demo machine.
+DEMO_API_SECRET = "demo-api-secret-2026"  # noqa: S105
+
+
+@dataclass(frozen=True)
+class ApiClientSpec:
+    organisation: str
+    name: str
+    client_id: str
+    scopes: tuple[str, ...]
+
+
+API_CLIENTS = [
+    ApiClientSpec(
+        "active",
+        "Active Leeds booking system",
+        "demo-activeleeds-booking",
+        (
+            ApiScope.REFERRALS_READ,
+            ApiScope.REFERRALS_WRITE,
+            ApiScope.ATTENDANCE_WRITE,
+            ApiScope.OUTCOMES_READ,
+            ApiScope.OUTCOMES_WRITE,
+        ),
+    ),
+    ApiClientSpec(
+        "beech",
+        "Beech Grove clinical system",
+        "demo-beechgrove-gp",
+        (ApiScope.REFERRALS_READ, ApiScope.REFERRALS_WRITE, ApiScope.OUTCOMES_READ),
+    ),
 ]
 
 # --- Facilities, programmes and classes --------------------------------------------------------

@@ -41,13 +41,16 @@ from django.db.models import DateTimeField, F, OuterRef, QuerySet, Subquery
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from accounts.models import Membership, Organisation, Role
+from accounts.api_clients import api_client_create
+from accounts.models import ApiClient, Membership, Organisation, Role
 from clinical.reasons import DeclineReason, DischargeReason
 from demo.clock import Steps, StoryClock, play
 from demo.data import (
+    API_CLIENTS,
     ATTENDANCE_WEIGHTS,
     CANCELS,
     DECLINES,
+    DEMO_API_SECRET,
     DEMO_PASSWORD,
     ETHNICITY_WEIGHTS,
     FACILITIES,
@@ -128,6 +131,7 @@ TRANSACTION_START = RawSQL("NOW()", (), output_field=DateTimeField())
 class SeedReport:
     created: Counter = field(default_factory=Counter)
     sign_ins: list[tuple[str, str, str]] = field(default_factory=list)  # email, role, organisation
+    api_clients: list[tuple[str, str, str]] = field(default_factory=list)  # id, name, organisation
     steps: int = 0
 
 
@@ -363,9 +367,26 @@ def _seed_organisations_and_people(report: SeedReport) -> Demo:
             programme_class.instructors.add(instructor)
             classes[spec.key].append(programme_class)
 
+    _seed_api_clients(organisations, report)
     # Fresh copies: permission checks cache memberships and facilities on the user object.
     users = {email: User.objects.get(pk=user.pk) for email, user in users.items()}
     return Demo(organisations, users, facilities, programmes, classes)
+
+
+def _seed_api_clients(organisations: dict[str, Organisation], report: SeedReport) -> None:
+    """The demo's systems, made as an admin makes them, then given a known id and secret."""
+    for spec in API_CLIENTS:
+        organisation = organisations[spec.organisation]
+        if not ApiClient.objects.filter(application__client_id=spec.client_id).exists():
+            issued = api_client_create(
+                organisation=organisation, name=spec.name, scopes=spec.scopes, by=None
+            )
+            application = issued.client.application
+            application.client_id = spec.client_id
+            application.client_secret = DEMO_API_SECRET  # hashed as it is saved
+            application.save(update_fields=["client_id", "client_secret", "updated"])
+            report.created["API clients"] += 1
+        report.api_clients.append((spec.client_id, spec.name, organisation.name))
 
 
 # --- Planning: every random choice is made here, from fixed seeds -------------------------------

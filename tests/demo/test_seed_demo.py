@@ -22,7 +22,14 @@ from django.test import override_settings
 from django.utils import timezone
 
 from accounts.models import Membership, Organisation, Role, User
-from demo.data import DEMO_PASSWORD, HISTORIC_CASES, PROGRAMMES, STATUS_COUNTS
+from demo.data import (
+    API_CLIENTS,
+    DEMO_API_SECRET,
+    DEMO_PASSWORD,
+    HISTORIC_CASES,
+    PROGRAMMES,
+    STATUS_COUNTS,
+)
 from facilities.postcodes import validate_postcode
 from referrals.models import Patient, Referral, ReferralEvent, Session, Status
 from referrals.nhs_numbers import validate_nhs_number
@@ -101,9 +108,11 @@ def seeded(django_db_setup, django_db_blocker):
 def test_seed_on_an_empty_database_loads_the_demo_and_prints_the_sign_ins(seeded, db):
     assert "Demo data ready" in seeded.first_output
     assert "http://127.0.0.1:8000/" in seeded.first_output
-    for user in User.objects.all():
+    for user in User.objects.exclude(memberships__role=Role.SYSTEM):
         assert user.email in seeded.first_output
     assert DEMO_PASSWORD in seeded.first_output
+    for spec in API_CLIENTS:
+        assert spec.client_id in seeded.first_output
     cases = sum(STATUS_COUNTS.values()) + len(HISTORIC_CASES)
     assert seeded.after_first["referrals.Referral"] == cases
     assert seeded.after_first["referrals.Patient"] == cases
@@ -200,7 +209,48 @@ def test_there_is_a_user_for_every_role_and_a_superuser(seeded, db):
     admin = User.objects.get(is_superuser=True)
     assert admin.is_staff
     assert admin.check_password(DEMO_PASSWORD)
-    assert all(user.check_password(DEMO_PASSWORD) for user in User.objects.all())
+    people = User.objects.exclude(memberships__role=Role.SYSTEM)
+    assert all(user.check_password(DEMO_PASSWORD) for user in people)
+    systems = User.objects.filter(memberships__role=Role.SYSTEM)
+    assert systems.count() == len(API_CLIENTS)
+    assert not any(user.has_usable_password() for user in systems)
+
+
+def test_the_demo_api_clients_get_a_token_with_the_printed_secret(seeded, db, client):
+    """docs/api.md's examples use these credentials against `make run`."""
+    assert "demo-activeleeds-booking" in seeded.first_output
+    assert DEMO_API_SECRET in seeded.first_output
+    for spec in API_CLIENTS:
+        response = client.post(
+            "/oauth/token/",
+            {
+                "grant_type": "client_credentials",
+                "client_id": spec.client_id,
+                "client_secret": DEMO_API_SECRET,
+            },
+        )
+        assert response.status_code == 200, response.content
+        assert set(response.json()["scope"].split()) == set(spec.scopes)
+        wrong = client.post(
+            "/oauth/token/",
+            {
+                "grant_type": "client_credentials",
+                "client_id": spec.client_id,
+                "client_secret": DEMO_PASSWORD,
+            },
+        )
+        assert wrong.status_code == 401
+    token = client.post(
+        "/oauth/token/",
+        {
+            "grant_type": "client_credentials",
+            "client_id": "demo-activeleeds-booking",
+            "client_secret": DEMO_API_SECRET,
+        },
+    ).json()["access_token"]
+    listed = client.get("/api/v1/referrals/", headers={"authorization": f"Bearer {token}"})
+    assert listed.status_code == 200
+    assert listed.json()["results"], "the operator's system sees the operator's referrals"
 
 
 def test_a_demo_referrer_signs_in_and_sees_only_their_practices_referrals(seeded, db, client):

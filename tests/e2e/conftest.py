@@ -27,6 +27,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.factories import TEST_PASSWORD
 
@@ -46,6 +47,8 @@ SCREENSHOT_WIDTHS = {1280: 800, 390: 844}  # width: height (a common phone size 
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 BLOCKING_IMPACTS = {"serious", "critical"}
 DEFAULT_TIMEOUT_SECONDS = 60
+# expect() waits 5 s by default; CI shares two cores between two pytest processes.
+expect.set_options(timeout=15_000)
 NEXT_FRAME = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
 
 # Reports each `securitypolicyviolation` event to the test (an exposed binding, which runs
@@ -174,8 +177,9 @@ def page(browser, live_server, console):
     """
     server = urlsplit(live_server.url)
     context = browser.new_context(base_url=live_server.url, viewport=DESKTOP_VIEWPORT)
-    context.set_default_timeout(10_000)
-    context.set_default_navigation_timeout(20_000)
+    # Generous: CI runs these beside another pytest process on two cores, with coverage on.
+    context.set_default_timeout(20_000)
+    context.set_default_navigation_timeout(30_000)
     blocked: set[str] = set()
 
     def on_request(request):
@@ -261,6 +265,7 @@ def assert_accessible(page, name: str) -> dict:
     critical violation, listing each rule, its help text and the elements it flagged.
     Returns the axe result for tests that want to look further.
     """
+    page.wait_for_load_state()  # a click may have started a navigation: check the page it loads
     if not page.evaluate("() => typeof window.axe === 'object'"):
         page.add_script_tag(url=AXE_SCRIPT_URL)
     results = page.evaluate(

@@ -134,6 +134,7 @@ def test_the_loop_from_referral_to_a_discharge_summary_with_an_alert_on_the_way(
     page.get_by_role("button", name="Accept").click()
     expect(page.locator("main")).to_contain_text("Referral accepted.")
     page.get_by_role("link", name="Book sessions").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Book sessions")
     page.get_by_role("button", name="Book").click()
     expect(page.locator("main")).to_contain_text("Sessions booked.")
     referral.refresh_from_db()

@@ -51,6 +51,7 @@ def test_submit_accept_register_and_the_referrer_sees_active(page, people):
     page.get_by_role("button", name="Accept").click()
     expect(page.locator("main")).to_contain_text("Referral accepted.")
     page.get_by_role("link", name="Book sessions").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Book sessions")
     assert_accessible(page, "triage-book")
     page.get_by_role("button", name="Book").click()
     expect(page.locator("main")).to_contain_text("Sessions booked.")

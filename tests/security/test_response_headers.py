@@ -6,6 +6,7 @@ import datetime
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from config.security import PERMISSIONS_POLICY_FEATURES
 from referrals import services
@@ -59,7 +60,7 @@ def test_the_referral_page_is_hardened(client, people):
 
     response = client.get(reverse("referrals:detail", args=[referral.reference]))
 
-    assert referral.patient.family_name in response.content.decode()
+    assert escape(referral.patient.family_name) in response.content.decode()  # O'Connor: O&#x27;
     assert_hardened(response)
 
 

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Organisation
-from demo.data import DEMO_PASSWORD, DEMO_URL
+from demo.data import DEMO_API_SECRET, DEMO_PASSWORD, DEMO_URL
 from demo.seed import seed_demo
 
 
@@ -48,18 +48,29 @@ class Command(BaseCommand):
             )
         )
         self.stdout.write(self._sign_in_table(report.sign_ins))
+        self.stdout.write(self._api_client_table(report.api_clients))
         self.stdout.write(f"\nSign in at {DEMO_URL}")
 
-    @staticmethod
-    def _sign_in_table(sign_ins) -> str:
+    @classmethod
+    def _sign_in_table(cls, sign_ins) -> str:
         rows = [("Email", "Role", "Organisation", "Password")]
         rows += [
             (email, role, organisation, DEMO_PASSWORD) for email, role, organisation in sign_ins
         ]
+        return cls._table("Demo sign-ins:", rows)
+
+    @classmethod
+    def _api_client_table(cls, clients) -> str:
+        rows = [("Client id", "System", "Organisation", "Secret")]
+        rows += [(client_id, name, org, DEMO_API_SECRET) for client_id, name, org in clients]
+        return cls._table("Demo API clients (token at /oauth/token/, docs at /api/v1/docs/):", rows)
+
+    @staticmethod
+    def _table(title: str, rows: list[tuple[str, str, str, str]]) -> str:
         widths = [max(len(row[column]) for row in rows) for column in range(4)]
         lines = [
             "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
             for row in rows
         ]
         lines.insert(1, "  ".join("-" * width for width in widths))
-        return "\n".join(["", "Demo sign-ins:", *(line.rstrip() for line in lines)])
+        return "\n".join(["", title, *(line.rstrip() for line in lines)])
