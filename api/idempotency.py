@@ -21,6 +21,8 @@ How it works:
 - The work runs in a savepoint: a refused request (any 4xx) writes nothing but its response is
   kept, so a retry is refused the same way. A server error (5xx, or an exception nothing
   translates) keeps nothing, so the client may retry with the same key.
+- A replay shows the first response's patient data again, so it is audited as a read of the
+  same referrals and patients as the first request recorded.
 - The header is optional: without it a POST runs as usual.
 
 Stored bodies may hold patient details, so `keys_purge` deletes rows past their lifetime: the
@@ -40,6 +42,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions
 from rest_framework.response import Response
+
+from audit.models import AccessKind, AccessRecord
+from audit.services import audit_read
 
 from .models import IdempotencyKey
 from .problems import PROBLEM_CONTENT_TYPE, problem
@@ -90,7 +95,15 @@ def fingerprint(request: Any) -> str:
     return digest.hexdigest()
 
 
-def _replay(record: IdempotencyKey) -> Response:
+def _replay(request: Any, record: IdempotencyKey) -> Response:
+    if record.referral_ids or record.patient_ids:
+        audit_read(
+            request,
+            AccessKind.API,
+            referrals=record.referral_ids,
+            patients=record.patient_ids,
+            description=f"Replay of {record.method} {record.path}"[:200],
+        )
     status = record.response_status or 200
     response = Response(
         record.response_body,
@@ -148,7 +161,7 @@ def run_idempotently(view: Any, request: Any, work: Callable[[], Response]) -> R
                         f"This {HEADER} was used for a different request: use a new key for "
                         "each request.",
                     )
-                return _replay(record)
+                return _replay(request, record)
             # An expired key starts again, as a new request.
             record.fingerprint, record.created_at = print_, now
             record.method, record.path = request.method, request.path[:300]
@@ -159,8 +172,25 @@ def run_idempotently(view: Any, request: Any, work: Callable[[], Response]) -> R
         record.response_status = response.status_code
         record.response_body = response.data
         record.response_headers = {h: response[h] for h in KEPT_HEADERS if h in response}
+        record.referral_ids, record.patient_ids = _audited_for(request, now)
         record.save()
     return response
+
+
+def _audited_for(request: Any, since: datetime.datetime) -> tuple[list[int], list[int]]:
+    """The referrals and patients this request's audit records name. A client may send its own
+    X-Request-ID, even the same one twice, so the records are also this client's and new."""
+    request_id = getattr(request, "request_id", "")
+    if not request_id:
+        return [], []
+    referrals: set[int] = set()
+    patients: set[int] = set()
+    for referral_ids, patient_ids in AccessRecord.objects.filter(
+        request_id=request_id, user=request.user, at__gte=since
+    ).values_list("referral_ids", "patient_ids"):
+        referrals.update(referral_ids)
+        patients.update(patient_ids)
+    return sorted(referrals), sorted(patients)
 
 
 def idempotent(post: Callable[..., Response]) -> Callable[..., Response]:

@@ -1,5 +1,6 @@
 """What the API keeps: the first response to each `Idempotency-Key` (`api/idempotency.py`)."""
 
+from django.contrib.postgres.fields import ArrayField
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
@@ -25,6 +26,9 @@ class IdempotencyKey(models.Model):
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
     response_body = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
     response_headers = models.JSONField(default=dict, blank=True)
+    # Whose data the first response showed, so that each replay of it is audited as a read too.
+    referral_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
+    patient_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:

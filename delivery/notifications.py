@@ -81,18 +81,24 @@ def next_digest_at(now: datetime) -> datetime:
     return at if at > local else at + timedelta(days=1)
 
 
-def _email_choice(organisation: "Organisation", clinician: "User | None") -> tuple[str, str]:
-    """(how, address): the clinician's own choice at this organisation, else the organisation's."""
+def _email_choice(
+    organisation: "Organisation", clinician: "User | None"
+) -> tuple[str, str, "User | None"]:
+    """(how, address, whose): the clinician's own choice at this organisation, else the organisation's.
+
+    Only someone who refers for the organisation gets it at their own address. A clinician who
+    no longer does, or an organisation's system that made the referral over the API (whose
+    address is a reserved `.invalid` one, ADR 0006), leaves it to the shared mailbox."""
     if clinician is None:
-        return organisation.email_updates, organisation.shared_mailbox
-    own = (
+        return organisation.email_updates, organisation.shared_mailbox, None
+    own = list(
         Membership.objects.filter(
             user=clinician, organisation=organisation, role=Role.REFERRER, is_active=True
-        )
-        .values_list("email_updates", flat=True)
-        .first()
+        ).values_list("email_updates", flat=True)[:1]
     )
-    return own or organisation.email_updates, clinician.email
+    if not own:
+        return organisation.email_updates, organisation.shared_mailbox, None
+    return own[0] or organisation.email_updates, clinician.email, clinician
 
 
 def notifications_queue_for_event(event: ReferralEvent, **_signal: Any) -> list[Notification]:
@@ -125,14 +131,14 @@ def notifications_queue_for_event(event: ReferralEvent, **_signal: Any) -> list[
                 sent_at=now,
             )
         )
-    how, address = _email_choice(organisation, clinician)
+    how, address, reader = _email_choice(organisation, clinician)
     if address and how != EmailUpdates.NONE:
         digest = how == EmailUpdates.DAILY_DIGEST
         rows.append(
             Notification(
                 **common,
                 channel=Notification.Channel.EMAIL,
-                recipient_user=clinician,
+                recipient_user=reader,
                 recipient_address=address,
                 payload=content,
                 digest=digest,

@@ -189,6 +189,7 @@ class CompleteForm(NoteForm):
 
 
 class BookForm(forms.Form):
+    service_field_names = {"first_session_at": "first_session_on"}
     first_session_on = NHSDateField(
         label="Date of the first session",
         required=False,
@@ -221,13 +222,10 @@ class BookForm(forms.Form):
             if time is None:
                 self.add_error("first_session_time", "Enter the time of the first session")
         if day is not None:
+            # Whether it is in the future and within a year is `referral_book`'s rule, shown on
+            # the date field through `service_field_names`.
             at = self.class_time if self.in_class else (time or datetime.time(0, 0))
-            moment = timezone.make_aware(datetime.datetime.combine(day, at))
-            if moment <= timezone.now():
-                self.add_error("first_session_on", "The first session must be in the future")
-            elif day > timezone.localdate() + datetime.timedelta(days=366):
-                self.add_error("first_session_on", "The first session must be within a year")
-            cleaned["first_session_at"] = moment
+            cleaned["first_session_at"] = timezone.make_aware(datetime.datetime.combine(day, at))
         else:
             cleaned["first_session_at"] = None
         return cleaned

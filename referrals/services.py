@@ -45,6 +45,9 @@ if TYPE_CHECKING:
     from accounts.models import User
     from facilities.models import Programme
 
+# How far ahead a first session may be booked: further is a typing slip, not a plan.
+BOOKING_HORIZON = datetime.timedelta(days=366)
+
 # Fields a draft may be created or edited with; state, consent times and routing are not among them.
 DRAFT_FIELDS = frozenset(
     {
@@ -431,6 +434,10 @@ def referral_book(
             raise ValidationError({"first_session_at": "Enter when the first session is"})
         if first_session_at is not None and first_session_at <= timezone.now():
             raise ValidationError({"first_session_at": "The first session must be in the future"})
+        if first_session_at is not None and timezone.localdate(first_session_at) > (
+            timezone.localdate() + BOOKING_HORIZON
+        ):
+            raise ValidationError({"first_session_at": "The first session must be within a year"})
         if locked.programme_class_id is not None:
             taken = _lock_class_and_count_taken(locked.programme_class_id, excluding=locked)
             if taken >= cast(ProgrammeClass, locked.programme_class).capacity:  # its id is set

@@ -45,9 +45,14 @@ def referral_or_404(user: User, reference: str) -> Referral:
 
 
 def apply_service_errors(form: forms.Form, error: ValidationError) -> None:
-    """Show a service's ValidationError on the form: on the field it names, or at the top."""
+    """Show a service's ValidationError on the form: on the field it names, or at the top.
+
+    A form whose field carries a service argument under another name (a date for a datetime)
+    maps it in `service_field_names`."""
+    renamed: dict[str, str] = getattr(form, "service_field_names", {})
     if hasattr(error, "error_dict"):
-        for field, errors in error.message_dict.items():
+        for name, errors in error.message_dict.items():
+            field = renamed.get(name, name)
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, error.messages)

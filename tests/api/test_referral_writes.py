@@ -508,6 +508,14 @@ def test_a_replayed_post_returns_the_first_response_and_makes_one_referral(
     assert again["Idempotent-Replayed"] == "true"
     assert Referral.objects.count() == 1 and ReferralEvent.objects.count() == events
 
+    # The replay showed the patient again: it is audited as the first response was.
+    created = Referral.objects.get()
+    reads = AccessRecord.objects.filter(referral_ids__contains=[created.pk]).order_by("at")
+    assert reads.count() == 2
+    replay = reads.last()
+    assert replay.patient_ids == [created.patient_id] and replay.role == "system"
+    assert replay.description.startswith("Replay of POST /api/v1/referrals/")
+
     # Keys are the client's own: another client's same key is another request.
     other = post(
         api_as(client_of(people.practice_a, name="Other")), LIST, body, HTTP_IDEMPOTENCY_KEY=key
@@ -648,15 +656,23 @@ def test_invalid_action_fields_are_400_problems(people, practice, operator, name
     assert (submitted.status, submitted.version) == (Status.SUBMITTED, 2)
 
 
-def test_a_booking_in_the_past_is_refused(people, operator):
+@pytest.mark.parametrize(
+    ("days", "message"),
+    [(-1, "must be in the future"), (400, "must be within a year")],
+)
+def test_a_booking_in_the_past_or_over_a_year_ahead_is_refused(people, operator, days, message):
+    """The same rule as the booking page's, from the same service."""
     accepted = referral_in_state(people, Status.ACCEPTED)
-    yesterday = (timezone.now() - datetime.timedelta(days=1)).isoformat()
+    when = (timezone.now() + datetime.timedelta(days=days)).isoformat()
     response = post(
         operator,
         one(accepted.reference, "actions/book/"),
-        {"first_session_at": yesterday, "version": accepted.version},
+        {"first_session_at": when, "version": accepted.version},
     )
     assert_problem(response, 400, "first_session_at")
+    assert message in str(response.json()["errors"])
+    accepted.refresh_from_db()
+    assert accepted.status == Status.ACCEPTED
 
 
 @pytest.mark.parametrize(

@@ -309,6 +309,19 @@ def test_booking_one_to_one_needs_a_future_date_and_time(client, people):
         },
     )
     assert "The first session must be in the future" in html_of(in_past)
+    far = timezone.localdate() + datetime.timedelta(days=400)
+    too_far = client.post(
+        action_url(referral, "book"),
+        {
+            "first_session_on_0": far.day,
+            "first_session_on_1": far.month,
+            "first_session_on_2": far.year,
+            "first_session_time": "10:00",
+            "version": referral.version,
+        },
+    )
+    assert "The first session must be within a year" in html_of(too_far)
+    assert 'href="#id_first_session_on' in too_far.content.decode()  # on the date, not the top
     soon = timezone.localdate() + datetime.timedelta(days=3)
     client.post(
         action_url(referral, "book"),

@@ -7,6 +7,8 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
+from accounts.api_clients import api_client_create
+from accounts.models import Membership
 from clinical.conditions import Exclusion
 from referrals import services
 from referrals.consent import consent_record_decision
@@ -214,6 +216,45 @@ def test_email_falls_back_to_the_shared_mailbox_without_an_active_clinician(peop
 
     rows = event.notifications.values_list("channel", "recipient_address")
     assert list(rows) == [("email", "practice.a@nhs.net")]
+
+
+def test_a_clinician_who_no_longer_refers_there_gets_no_email_the_mailbox_does(people):
+    people.practice_a.shared_mailbox = "practice.a@nhs.net"
+    people.practice_a.save()
+    referral = referral_in_state(people, Status.SUBMITTED)
+    Membership.objects.filter(user=people.referrer_a, organisation=people.practice_a).update(
+        is_active=False
+    )
+
+    event = services.referral_decline(
+        referral=referral, by=people.coordinator_x, reason="duplicate"
+    )
+
+    emails = event.notifications.filter(channel=Notification.Channel.EMAIL)
+    assert list(emails.values_list("recipient_address", flat=True)) == ["practice.a@nhs.net"]
+
+
+def test_a_referral_made_by_the_practices_system_is_emailed_to_its_shared_mailbox(people):
+    """The system reads its in-app updates over the API; people read the practice's mailbox,
+    never a reserved `.invalid` address that no one reads."""
+    people.practice_a.shared_mailbox = "practice.a@nhs.net"
+    people.practice_a.save()
+    system = api_client_create(
+        organisation=people.practice_a, name="GP system", scopes=["referrals:write"], by=None
+    ).client.user
+    referral = referral_in_state(people, Status.SUBMITTED)
+    Referral.objects.filter(pk=referral.pk).update(referring_clinician=system)
+    referral.refresh_from_db()
+
+    event = services.referral_decline(
+        referral=referral, by=people.coordinator_x, reason="duplicate"
+    )
+
+    rows = set(event.notifications.values_list("channel", "recipient_user", "recipient_address"))
+    assert rows == {
+        (Notification.Channel.IN_APP, system.pk, ""),
+        (Notification.Channel.EMAIL, None, "practice.a@nhs.net"),
+    }
 
 
 def test_progress_is_not_shared_without_consent(people):
