@@ -84,7 +84,7 @@ def next_digest_at(now: datetime) -> datetime:
 def _email_choice(
     organisation: "Organisation", clinician: "User | None"
 ) -> tuple[str, str, "User | None"]:
-    """(how, address, whose): the clinician's own choice at this organisation, else the organisation's.
+    """(how, address, whose): the clinician's own choice here, else the organisation's.
 
     Only someone who refers for the organisation gets it at their own address. A clinician who
     no longer does, or an organisation's system that made the referral over the API (whose
