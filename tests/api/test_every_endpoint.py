@@ -4,9 +4,9 @@ The operations come from the generated OpenAPI document, so an endpoint added la
 at once, and fails until `CASES` says how to fill its path and body and who may call it. For each
 one, on a referral of practice A at operator X in a state where it makes sense:
 
-- a client of another organisation (of the same kind, and of the other) gets a 404 or 403
-  problem (a 400 naming a patient it does not hold), or, from a list, a 200 without X's
-  objects; the response holds none of X's data;
+- a client of another organisation (of the same kind, of the other, and a commissioner's) gets
+  a 404 or 403 problem (a 400 naming a patient it does not hold), or, from a list, a 200
+  without X's objects; the response holds none of X's data;
 - the right organisation's client, with a token lacking the operation's scope, gets a 403;
 - an expired token, and no token, get a 401 with `WWW-Authenticate`;
 - and only then does the right client with the right scope get its 2xx, showing X's objects:
@@ -118,7 +118,7 @@ class Case:
     # The identifiers of X's objects the owner's 2xx shows (and no other organisation's may).
     shows: Callable[[World], list[str]] = lambda w: [w.referral.reference]
     foreign: int = 404  # for the other organisation of the same kind; 200 from a list
-    # For an organisation of the other kind, when not the same (or a 403 for a scope it lacks).
+    # For an organisation of the other kind with the scope, when not the same as `foreign`.
     other_kind: int | None = None
     writes: bool = True  # a POST or PATCH that changes something when allowed
     due_now: bool = False  # the first session is under way (attendance can be recorded)
@@ -272,13 +272,13 @@ def send(api: APIClient, operation: Operation, url: str, body: dict[str, Any] | 
 
 def assert_shows_none_of(response: Any, markers: list[str], status: int) -> None:
     """A refusal is a problem document, a list another organisation reads is a 200; neither
-    holds any of the markers."""
+    holds any of the markers, in its body or its headers."""
     if status >= 400:
         problem_fields(response, status)
     else:
         assert response.status_code == status, response.content
-    content = response.content.decode()
-    assert not [marker for marker in markers if marker in content], content[:500]
+    said = "\n".join([response.content.decode(), *(f"{k}: {v}" for k, v in response.items())])
+    assert not [marker for marker in markers if marker in said], said[:500]
 
 
 def owners_view(api: APIClient, world: World) -> tuple[Any, str]:
@@ -330,15 +330,17 @@ def test_only_the_owners_client_with_the_scope_reaches_its_objects(
     if operation.method == "GET":  # first: X's objects are there to be withheld from the others
         assert_owner_reaches(owners_api, operation, url, None, case.shows(world))
 
-    # Another organisation of the same kind, and one of the other kind, with all their scopes.
+    # Another organisation of the same kind, with all its scopes: nothing of X's.
     same = getattr(people, OTHER_OF_SAME_KIND[case.owner])
     response = send(api_as(client_of(same, name="Another system")), operation, url, body)
     assert_shows_none_of(response, [*world.private(), *case.shows(world)], case.foreign)
-    other = getattr(people, OTHER_OF_OTHER_KIND[case.owner])
-    lacks_scope = operation.scope not in SCOPES_BY_KIND[other.kind]
-    expected = case.other_kind or (403 if lacks_scope else case.foreign)
-    response = send(api_as(client_of(other, name="Other kind's system")), operation, url, body)
-    assert_shows_none_of(response, world.private(), expected)
+    # Organisations of the other kinds: a 403 before any lookup for a scope their kind lacks.
+    for name in (OTHER_OF_OTHER_KIND[case.owner], "commissioner_org"):
+        other = getattr(people, name)
+        lacks_scope = operation.scope not in SCOPES_BY_KIND[other.kind]
+        expected = 403 if lacks_scope else case.other_kind or case.foreign
+        response = send(api_as(client_of(other, name="Other kind's system")), operation, url, body)
+        assert_shows_none_of(response, world.private(), expected)
 
     # The owner's client, with a token carrying every scope but the one needed.
     others = [scope for scope in world.owner.client.scopes if scope != operation.scope]
