@@ -18,6 +18,7 @@ from referrals.models import Referral, Status
 from referrals.selectors import referral_list_for
 
 from ..serializers import ReferralSerializer
+from ..serializers_data import problems
 from .referral_writes import DraftCreate, DraftUpdate
 
 
@@ -42,6 +43,8 @@ class ReferralFilters(serializers.Serializer):
             OpenApiParameter("status", str, many=True, enum=Status.values, explode=True),
             OpenApiParameter("updated_after", OpenApiTypes.DATETIME),
         ],
+        # 400: a filter that is not valid; 404: a cursor that is not one of ours.
+        responses={200: ReferralSerializer(many=True), **problems(400, 401, 403, 404)},
     )
 )
 @extend_schema(tags=["Referrals"])
@@ -84,6 +87,9 @@ class ReferralList(DraftCreate, generics.ListAPIView):
         return page
 
 
+@extend_schema_view(
+    get=extend_schema(responses={200: ReferralSerializer, **problems(401, 403, 404)})
+)
 @extend_schema(tags=["Referrals"])
 class ReferralDetail(DraftUpdate, generics.RetrieveAPIView):
     """One referral by its reference (a 404 for one the organisation may not see)."""
