@@ -11,6 +11,7 @@ from rest_framework import serializers
 from facilities.models import Facility, Programme, ProgrammeClass
 from outcomes import instruments
 from outcomes.models import Assessment, Method, Timepoint
+from outcomes.schedules import normalise_schedule
 from referrals.models import Attendance, Notification, ReferralEvent, Session
 
 from .problems import PROBLEM_CONTENT_TYPE, TITLES
@@ -37,6 +38,11 @@ def problems(*statuses: int) -> dict[tuple[int, str], OpenApiResponse]:
 # --- The offer ---------------------------------------------------------------------------------
 
 
+class ScheduledMeasureSerializer(serializers.Serializer):
+    instrument = serializers.CharField(help_text="Its code, as `instrument` when recording it")
+    timepoints = serializers.ListField(child=serializers.ChoiceField(choices=Timepoint.choices))
+
+
 class ProgrammeSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     operator = OrganisationRefSerializer(read_only=True)
@@ -50,6 +56,7 @@ class ProgrammeSerializer(serializers.ModelSerializer):
         read_only=True,
         help_text="Hard exclusions: codes that stop a referral",
     )
+    outcome_schedule = serializers.SerializerMethodField()
 
     class Meta:
         model = Programme
@@ -64,9 +71,17 @@ class ProgrammeSerializer(serializers.ModelSerializer):
             "max_age",
             "duration_weeks",
             "planned_sessions",
+            "outcome_schedule",
             "is_active",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(ScheduledMeasureSerializer(many=True))
+    def get_outcome_schedule(self, programme: Programme) -> list[dict[str, Any]]:
+        """The measures the operator's admin set for the programme, as the recording page takes
+        them. A referral for depression or anxiety also takes PHQ-9 and GAD-7 at baseline and
+        exit (`outcomes.schedules.schedule_entries_for`)."""
+        return normalise_schedule(programme.outcome_schedule)
 
 
 class FacilitySerializer(serializers.ModelSerializer):

@@ -438,6 +438,8 @@ SPECTACULAR_SETTINGS = {
         "ReferralStatusEnum": "referrals.models.Status",
         "AttendanceEnum": "referrals.models.Attendance",
         "RecordableAttendanceEnum": "api.serializers_data.RECORDABLE_ATTENDANCE",
+        # An assessment's timepoint, and those in a programme's outcome schedule.
+        "TimepointEnum": "outcomes.models.Timepoint",
     },
 }
 

@@ -24,6 +24,7 @@ from referrals.consent import can_see_progress
 from referrals.models import Referral
 from referrals.selectors import referral_list_for
 
+from ..idempotency import idempotent
 from ..serializers_data import AssessmentInputSerializer, AssessmentSerializer, problems
 from .listing import AuditedList
 
@@ -56,12 +57,13 @@ def _keyed_by_body(refused: DjangoValidationError) -> DjangoValidationError:
         tags=["Outcomes"],
         summary="Record an assessment",
         request=AssessmentInputSerializer,
-        responses={201: AssessmentSerializer, **problems(400, 401, 403, 404)},
+        responses={201: AssessmentSerializer, **problems(400, 401, 403, 404, 422)},
     ),
 )
 class ReferralAssessments(AuditedList):
     """Recording an instrument again at the same timepoint replaces its answers and scores, and
-    the timeline says so."""
+    the timeline says so. A request sent again with its Idempotency-Key gets the first answer
+    instead: a retried POST is not a second recording."""
 
     serializer_class = AssessmentSerializer
     read_scope = "outcomes:read"
@@ -93,6 +95,7 @@ class ReferralAssessments(AuditedList):
     def referrals_shown(self, rows: list[Assessment]) -> list[Model]:
         return [self.referral()]
 
+    @idempotent
     def post(self, request: Request, reference: str) -> Response:
         referral = self.referral()
         body = AssessmentInputSerializer(data=request.data)

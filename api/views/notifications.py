@@ -21,6 +21,7 @@ from referrals.models import Notification
 from referrals.selectors import in_app_updates_for
 from referrals.services import notification_mark_read
 
+from ..idempotency import idempotent
 from ..serializers_data import NotificationSerializer, problems
 from .listing import AuditedList, NewestFirst
 
@@ -57,7 +58,7 @@ class NotificationList(AuditedList):
 @extend_schema(
     tags=["Notifications"],
     request=None,
-    responses={200: NotificationSerializer, **problems(401, 403, 404)},
+    responses={200: NotificationSerializer, **problems(401, 403, 404, 422)},
 )
 class NotificationRead(APIView):
     """Mark one update read; marking it again keeps the time it was first read. Reading is the
@@ -65,6 +66,7 @@ class NotificationRead(APIView):
 
     required_scope = "referrals:read"
 
+    @idempotent
     def post(self, request: Request, id: UUID) -> Response:
         updates = in_app_updates_for(request.user).select_related("referral")
         notification = get_object_or_404(updates, public_id=id)

@@ -1,7 +1,8 @@
 """`/api/v1/sessions/`: the sessions of the referrals the client's organisation may see, and
 whose progress it may see (`referrals.selectors.sessions_visible_to`): a register by class and
 day, or one referral's sessions. `/sessions/{id}/attendance/` records whether the patient came,
-through `session_record_attendance`, exactly as the instructor's register does."""
+through `session_record_attendance`, exactly as the instructor's register does (honouring
+`Idempotency-Key`, `api/idempotency.py`)."""
 
 from uuid import UUID
 
@@ -20,6 +21,7 @@ from referrals.models import Session
 from referrals.selectors import sessions_visible_to
 from referrals.services import session_record_attendance
 
+from ..idempotency import idempotent
 from ..serializers_data import AttendanceSerializer, SessionSerializer, problems
 from .listing import AuditedList
 
@@ -72,15 +74,17 @@ class SessionList(AuditedList):
 @extend_schema(
     tags=["Sessions"],
     request=AttendanceSerializer,
-    responses={200: SessionSerializer, **problems(400, 401, 403, 404, 409)},
+    responses={200: SessionSerializer, **problems(400, 401, 403, 404, 409, 422)},
 )
 class SessionAttendance(APIView):
     """Record attendance: attended, did not attend, or cancelled by the patient or the provider.
     The first attended session starts the referral; the same mark twice changes nothing; a
-    different mark corrects the earlier one on the timeline."""
+    different mark corrects the earlier one on the timeline. A request sent again with its
+    Idempotency-Key gets the first answer, so a retry cannot undo a correction made since."""
 
     required_scope = "attendance:write"
 
+    @idempotent
     def post(self, request: Request, id: UUID) -> Response:
         session = get_object_or_404(sessions_visible_to(request.user), public_id=id)
         body = AttendanceSerializer(data=request.data)

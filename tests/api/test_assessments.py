@@ -18,8 +18,9 @@ def url_of(referral) -> str:
 
 
 def record(api, referral, answers=None, **body):
+    headers = {name: body.pop(name) for name in list(body) if name.startswith("HTTP_")}
     body = {"instrument": "phq9", "timepoint": "baseline", "answers": answers or CALM, **body}
-    return api.post(url_of(referral), body, format="json")
+    return api.post(url_of(referral), body, format="json", **headers)
 
 
 def test_the_operator_records_a_measure_and_reads_it_back_scored(people, client_of, api_as):
@@ -75,6 +76,25 @@ def test_the_referrer_reads_scores_with_consent_and_nothing_without(people, clie
     # Reading is not recording: the referrer's system may not record a measure.
     problem_fields(record(api, shared, timepoint="exit"), 403)
     assert Assessment.objects.filter(referral=shared).count() == 1
+
+
+def test_a_recording_sent_again_with_its_idempotency_key_is_not_recorded_again(
+    people, client_of, api_as
+):
+    referral = referral_in_state(people, Status.ACTIVE)
+    api = api_as(client_of(people.operator_x))
+    events = referral.events.count()
+
+    first = record(api, referral, HTTP_IDEMPOTENCY_KEY="exit-1")
+    again = record(api, referral, HTTP_IDEMPOTENCY_KEY="exit-1")
+
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json() == first.json() and again["Idempotent-Replayed"] == "true"
+    # Without the key, the same answers again would be a second recording (a correction).
+    assert Assessment.objects.filter(referral=referral).count() == 1
+    assert list(referral.events.values_list("action", flat=True)[events:]) == [
+        "assessment_recorded"
+    ]
 
 
 def test_another_organisation_sees_nothing_and_changes_nothing(people, client_of, api_as):

@@ -31,6 +31,26 @@ def test_an_operator_sees_its_own_offer_active_or_not_and_no_other(people, clien
     assert row["weekday_label"] == people.class_x.get_weekday_display()
 
 
+def test_a_programme_says_which_measures_it_takes_and_when(people, client_of, api_as):
+    ProgrammeFactory(
+        operator=people.operator_x,
+        name="Scheduled X",
+        # Untidy as stored: the API gives the measures in the library's order, timepoints in time's.
+        outcome_schedule=[
+            {"instrument": "phq9", "timepoints": ["baseline"]},
+            {"instrument": "swemwbs", "timepoints": ["exit", "baseline", "exit"]},
+        ],
+    )
+    rows = api_as(client_of(people.operator_x)).get(LISTS[0]).json()["results"]
+
+    schedules = {row["name"]: row["outcome_schedule"] for row in rows}
+    assert schedules["Scheduled X"] == [
+        {"instrument": "swemwbs", "timepoints": ["baseline", "exit"]},
+        {"instrument": "phq9", "timepoints": ["baseline"]},
+    ]
+    assert schedules[people.programme_x.name] == []
+
+
 def test_a_referrer_sees_what_the_wizard_offers(people, client_of, api_as):
     # Offered: an active class of an active programme at an active facility, any operator.
     ProgrammeFactory(operator=people.operator_x, name="No classes yet")

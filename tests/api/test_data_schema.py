@@ -13,15 +13,17 @@ OPERATIONS = {
     "/api/v1/classes/": {"get": ("referrals:read", {"200", "401", "403", "404"})},
     "/api/v1/sessions/": {"get": ("referrals:read", {"200", "400", "401", "403", "404"})},
     "/api/v1/sessions/{id}/attendance/": {
-        "post": ("attendance:write", {"200", "400", "401", "403", "404", "409"})
+        "post": ("attendance:write", {"200", "400", "401", "403", "404", "409", "422"})
     },
     "/api/v1/referrals/{reference}/assessments/": {
         "get": ("outcomes:read", {"200", "401", "403", "404"}),
-        "post": ("outcomes:write", {"201", "400", "401", "403", "404"}),
+        "post": ("outcomes:write", {"201", "400", "401", "403", "404", "422"}),
     },
     "/api/v1/events/": {"get": ("referrals:read", {"200", "400", "401", "403"})},
     "/api/v1/notifications/": {"get": ("referrals:read", {"200", "400", "401", "403", "404"})},
-    "/api/v1/notifications/{id}/read/": {"post": ("referrals:read", {"200", "401", "403", "404"})},
+    "/api/v1/notifications/{id}/read/": {
+        "post": ("referrals:read", {"200", "401", "403", "404", "422"})
+    },
 }
 
 
@@ -45,5 +47,10 @@ def test_the_data_endpoints_are_documented_and_the_schema_validates(db, tmp_path
     for path, name in bodies.items():
         body = document["paths"][path]["post"]["requestBody"]["content"]["application/json"]
         assert body["schema"]["$ref"].endswith(name)
+    # Every POST honours Idempotency-Key (`api/idempotency.py`), and says so.
+    for path, methods in document["paths"].items():
+        if "post" in methods:
+            headers = {p["name"] for p in methods["post"]["parameters"] if p["in"] == "header"}
+            assert "Idempotency-Key" in headers, path
     feed = document["components"]["schemas"]["EventsPage"]
     assert set(feed["properties"]) == {"events", "next"}
