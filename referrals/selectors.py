@@ -224,11 +224,27 @@ class FeedPage:
     next: FeedPosition
 
 
+# The oldest transaction that may still write to this database, else the snapshot's xmax (the
+# first transaction it counts as not yet ended). Those of other databases on the same server
+# (known by their backend's `datname`) cannot write an event here, so they hold nothing back;
+# one whose database cannot be told (its backend gone meanwhile, or hidden from this role) does.
+OLDEST_OPEN_HERE = """
+SELECT COALESCE(
+    (SELECT min(open) FROM pg_snapshot_xip(snapshot) AS open
+     WHERE open::xid NOT IN (
+         SELECT activity.backend_xid FROM pg_stat_activity AS activity
+         WHERE activity.backend_xid IS NOT NULL
+           AND activity.datname IS DISTINCT FROM current_database())),
+    pg_snapshot_xmax(snapshot))::text::bigint
+FROM pg_current_snapshot() AS snapshot
+"""
+
+
 def _oldest_open_transaction() -> int:
-    """The oldest transaction still open: every event written by an earlier one has committed
-    (or rolled back), so it is visible now and to every later read."""
+    """The oldest transaction still open here: every event written by an earlier one has
+    committed (or rolled back), so it is visible now and to every later read (ADR 0007)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+        cursor.execute(OLDEST_OPEN_HERE)
         row = cursor.fetchone()
     return int(row[0])
 

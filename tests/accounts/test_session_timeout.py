@@ -7,6 +7,8 @@ from django.urls import reverse
 from accounts.session_timeout import LAST_ACTIVITY, SIGNED_IN_AT, _now
 from tests.factories import TEST_PASSWORD
 
+pytestmark = pytest.mark.session_clock  # the real 15 s resolution (tests/conftest.py)
+
 MINUTE = 60
 HOUR = 60 * MINUTE
 IDLE_MESSAGE = "You were signed out after 30 minutes without activity."

@@ -2,14 +2,15 @@
 timeline shows it, read page by page from an opaque cursor, each exactly once, including an event
 whose transaction commits after a later one's.
 
-The feed hands out an event only once every transaction that began before it has ended, and the
-database's transactions are the whole server's: a test's own open transaction would hold back its
-own events, so the tests that read the feed commit as they go (`transaction=True`), and they poll
-until what they expect has come, as an integration does."""
+The feed hands out an event only once every transaction of this database that began before it
+has ended: a test's own open transaction would hold back its own events, so the tests that read
+the feed commit as they go (`transaction=True`), and they poll until what they expect has come,
+as an integration does."""
 
 import threading
 import time
 
+import psycopg2
 import pytest
 from django.db import connection, transaction
 
@@ -130,6 +131,31 @@ def test_an_event_committed_after_a_later_one_is_not_skipped(people, client_of, 
     got, after = drain(api, after, expect=2)
     assert [e["action"] for e in got] == ["slow_note", "quick_note"]
     assert poll(api, after)[0] == []
+
+
+@PATIENT
+def test_a_transaction_open_in_another_database_holds_nothing_back(people, client_of, api_as):
+    """Only this database's transactions can write its events; others on the same server (a
+    parallel test run, another application) must not delay the feed."""
+    referral = referral_in_state(people, Status.SUBMITTED)
+    api = api_as(client_of(people.operator_x))
+    _, after = drain(api, None, expect=len(public_ids([referral])))
+    settings = connection.settings_dict
+    elsewhere = psycopg2.connect(
+        dbname="postgres",
+        host=settings["HOST"] or None,
+        port=settings["PORT"] or None,
+        user=settings["USER"] or None,
+        password=settings["PASSWORD"] or None,
+    )
+    try:
+        elsewhere.cursor().execute("SELECT pg_current_xact_id()")  # open, with an id
+        ReferralEvent.objects.create(referral=referral, kind=ReferralEvent.Kind.NOTE, action="n")
+        got, after = poll(api, after)
+        assert [event["action"] for event in got] == ["n"]
+    finally:
+        elsewhere.rollback()
+        elsewhere.close()
 
 
 @PATIENT

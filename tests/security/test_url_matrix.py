@@ -22,7 +22,6 @@ from django.conf import settings
 from django.db import transaction
 from django.test import Client
 
-from accounts import session_timeout
 from referrals.models import Referral, Status
 
 from .helpers import Fingerprint, build_worlds, client_for, identifiers, leaked, personas
@@ -80,15 +79,7 @@ def untraced():
 
 
 @pytest.fixture
-def still_session(monkeypatch):
-    """Each request's writes are rolled back, its session's last-activity stamp with them, so
-    after 15 s every request would stamp (write) the session again. The matrix is not about
-    idle sign-out (tests/accounts/test_session_timeout.py is): stamp once an hour instead."""
-    monkeypatch.setattr(session_timeout, "ACTIVITY_RESOLUTION_SECONDS", 3600)
-
-
-@pytest.fixture
-def matrix(people, quiet_request_log, still_session):
+def matrix(people, quiet_request_log):
     own, other = build_worlds(people)
     return SimpleNamespace(
         own=own,
