@@ -177,6 +177,8 @@ def seed_demo(*, log: Callable[[str], None] = lambda message: None) -> SeedRepor
             report.steps = play(clock, journeys, until=story_end)
         updates.record_sent()
         _restamp_change_history(setup_at)
+        # Connected once the scheme runs on the portal: dated today, not with the first people.
+        _seed_api_clients(demo.organisations, report)
     log(f"{len(journeys)} referrals played through the story in {report.steps} steps.")
     return report
 
@@ -367,14 +369,14 @@ def _seed_organisations_and_people(report: SeedReport) -> Demo:
             programme_class.instructors.add(instructor)
             classes[spec.key].append(programme_class)
 
-    _seed_api_clients(organisations, report)
     # Fresh copies: permission checks cache memberships and facilities on the user object.
     users = {email: User.objects.get(pk=user.pk) for email, user in users.items()}
     return Demo(organisations, users, facilities, programmes, classes)
 
 
 def _seed_api_clients(organisations: dict[str, Organisation], report: SeedReport) -> None:
-    """The demo's systems, made as an admin makes them, then given a known id and secret."""
+    """The demo's systems, made as an admin makes them, then given a known id and secret. Made
+    after the story, so the clock dates them today."""
     for spec in API_CLIENTS:
         organisation = organisations[spec.organisation]
         if not ApiClient.objects.filter(application__client_id=spec.client_id).exists():
