@@ -594,19 +594,32 @@ def session_record_attendance(
             )
         if status == Session.Attendance.ATTENDED and referral.status == Status.BOOKED:
             transition(referral, by=by, action_name="start", note="First session attended")
-        elif status == Session.Attendance.DNA and previous == Session.Attendance.BOOKED:
+        elif previous == Session.Attendance.BOOKED:
+            # Every first mark is on the timeline (so in the API's events feed); only a missed
+            # session is news for the referrer (`PROGRESS_EVENTS`).
+            action, note = SESSION_MARKS[status]
             event = ReferralEvent.objects.create(
                 referral=referral,
                 kind=ReferralEvent.Kind.SESSION,
-                action="dna",
+                action=action,
                 actor=by,
                 actor_organisation=actor_organisation,
-                note=f"Did not attend on {on}",
+                note=note.format(on=on),
                 created_at=now,
             )
             event_recorded.send(sender=ReferralEvent, event=event)
     copy_state(session, locked)
     return session
+
+
+# A session's first mark on the timeline: (action, note). The first attended session is the
+# "start" transition instead.
+SESSION_MARKS = {
+    Session.Attendance.ATTENDED: ("attended", "Attended on {on}"),
+    Session.Attendance.DNA: ("dna", "Did not attend on {on}"),
+    Session.Attendance.CANCELLED_PATIENT: ("session_cancelled", "Cancelled by the patient: {on}"),
+    Session.Attendance.CANCELLED_PROVIDER: ("session_cancelled", "Cancelled by the centre: {on}"),
+}
 
 
 # Each workflow action's service, called as `ACTION_SERVICES[name](referral=..., by=..., **fields)`

@@ -55,6 +55,8 @@ TIMELINE_HEADINGS = {
     "create": "Draft started",
     "answer_info": "Referrer answered the question",
     "dna": "Did not attend",
+    "attended": "Attended",
+    "session_cancelled": "Session cancelled",
 }
 
 

@@ -304,6 +304,26 @@ def test_a_missed_session_goes_on_the_timeline_and_to_the_referrer(people):
     assert referral.status == Status.BOOKED
 
 
+def test_every_first_mark_goes_on_the_timeline_but_only_a_missed_one_is_news(people):
+    """So an integration following the events feed learns of each session's attendance."""
+    referral = referral_in_state(people, Status.ACTIVE)  # its first session was attended
+    marks = ["attended", "cancelled_patient", "cancelled_provider"]
+    sessions = referral.sessions.filter(status="booked").order_by("scheduled_at")[: len(marks)]
+    events_before = set(referral.events.values_list("pk", flat=True))
+    for session, mark in zip(sessions, marks, strict=True):
+        session = session_due_now(session)
+        services.session_record_attendance(session=session, status=mark, by=people.instructor_x)
+    new = referral.events.exclude(pk__in=events_before).order_by("id")
+    assert [(e.kind, e.action) for e in new] == [
+        (ReferralEvent.Kind.SESSION, "attended"),
+        (ReferralEvent.Kind.SESSION, "session_cancelled"),
+        (ReferralEvent.Kind.SESSION, "session_cancelled"),
+    ]
+    assert new[1].note.startswith("Cancelled by the patient")
+    assert new[2].note.startswith("Cancelled by the centre")
+    assert not Notification.objects.filter(event__in=new).exists()
+
+
 @pytest.mark.parametrize("status", ["booked", "nonsense"])
 def test_attendance_must_be_an_outcome(people, status):
     referral = referral_in_state(people, Status.BOOKED)
