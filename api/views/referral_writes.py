@@ -51,6 +51,7 @@ PROBLEM = "application/problem+json"
 def _problems(*codes: int) -> dict[Any, Any]:
     described = {
         400: "The request is not valid: `errors` names each field and what is wrong with it.",
+        401: "No token, or it expired or its client was revoked: get a new token.",
         403: "The token lacks the scope, or the organisation's role may not do this.",
         404: "No referral with that reference that the organisation may see.",
         409: "The referral changed since it was read, or its state does not allow this.",
@@ -106,7 +107,7 @@ class DraftCreate(ReferralWrite):
         "number your organisation already holds means that record, brought up to date) or by "
         "patient_id; any of the wizard's other steps may be sent now or later with PATCH.",
         request=DraftCreateSerializer,
-        responses={201: ReferralSerializer, **_problems(400, 403, 422)},
+        responses={201: ReferralSerializer, **_problems(400, 401, 403, 422)},
     )
     @idempotent
     def post(self, request: Any, *args: Any, **kwargs: Any) -> Response:
@@ -157,7 +158,7 @@ class DraftUpdate(ReferralWrite):
         "answers to it, as the wizard checks it. Needs the version read (If-Match or version).",
         parameters=[IF_MATCH_PARAMETER],
         request=DraftUpdateSerializer,
-        responses={200: ReferralSerializer, **_problems(400, 403, 404, 409, 428)},
+        responses={200: ReferralSerializer, **_problems(400, 401, 403, 404, 409, 428)},
     )
     def patch(self, request: Any, reference: str, *args: Any, **kwargs: Any) -> Response:
         user = request.user
@@ -213,7 +214,7 @@ def action_view(name: str, body_class: type[ActionSerializer], path_name: str) -
         tags=["Referral actions"],
         parameters=[IF_MATCH_PARAMETER],
         request=body_class,
-        responses={200: ReferralSerializer, **_problems(400, 403, 404, 409, 422, 428)},
+        responses={200: ReferralSerializer, **_problems(400, 401, 403, 404, 409, 422, 428)},
     )
     @idempotent
     def post(self: ReferralActionView, request: Any, reference: str) -> Response:
@@ -252,7 +253,7 @@ class PatientLookup(APIView):
         request=PatientLookupSerializer,
         responses={
             200: PatientLookupResultSerializer,
-            **_problems(400, 403, 422),
+            **_problems(400, 401, 403, 422),
             (404, PROBLEM): OpenApiResponse(
                 ProblemSerializer,
                 description="No referral the organisation may see is about this NHS number.",

@@ -9,7 +9,6 @@ from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, serializers
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
 from audit.models import AccessKind
@@ -18,17 +17,9 @@ from referrals.models import Referral, Status
 from referrals.selectors import referral_list_for
 
 from ..serializers import ReferralSerializer
+from ..serializers_data import problems
+from .listing import NewestFirst
 from .referral_writes import DraftCreate, DraftUpdate
-
-
-class NewestFirst(CursorPagination):
-    """A cursor, not a page number: a list that changes between calls neither repeats nor skips
-    a referral."""
-
-    ordering = "-id"
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
 
 
 class ReferralFilters(serializers.Serializer):
@@ -42,6 +33,7 @@ class ReferralFilters(serializers.Serializer):
             OpenApiParameter("status", str, many=True, enum=Status.values, explode=True),
             OpenApiParameter("updated_after", OpenApiTypes.DATETIME),
         ],
+        responses={200: ReferralSerializer(many=True), **problems(400, 401, 403)},
     )
 )
 @extend_schema(tags=["Referrals"])
@@ -84,6 +76,9 @@ class ReferralList(DraftCreate, generics.ListAPIView):
         return page
 
 
+@extend_schema_view(
+    get=extend_schema(responses={200: ReferralSerializer, **problems(401, 403, 404)})
+)
 @extend_schema(tags=["Referrals"])
 class ReferralDetail(DraftUpdate, generics.RetrieveAPIView):
     """One referral by its reference (a 404 for one the organisation may not see)."""
