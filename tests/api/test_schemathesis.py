@@ -102,7 +102,7 @@ def test_a_draft_is_made_read_changed_and_sent_by_following_links(world):
         chosen = valid.get(schema.get_operation_id(context.operation) or "")
         return st.just(body) if chosen is None else st.one_of(st.just(body), chosen)
 
-    class Drafts(schema.include(operation_id=DRAFT_CALLS).as_state_machine()):  # type: ignore[misc]
+    class Drafts(schema.include(operation_id=DRAFT_CALLS).as_state_machine()):
         def before_call(self, case: Case) -> None:
             # A drawn key can come again in a later walk with another body: a 422 there and not
             # when Hypothesis replays the walk, which it would take for a flaky test.
