@@ -13,7 +13,8 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler, set_rollback
@@ -103,12 +104,32 @@ def problem_exception_handler(exc: Exception, context: dict) -> Response | None:
         first = errors[0]["message"] if errors else "The request is not valid."
         reply = problem(response.status_code, first, errors=errors)
     else:
-        detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
-        reply = problem(response.status_code, str(detail))
+        said = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
+        reply = problem(response.status_code, str(said))
     for header in ("WWW-Authenticate", "Retry-After", "Allow"):
         if header in response:
             reply[header] = response[header]
     return reply
 
 
-__all__ = ["PROBLEM_CONTENT_TYPE", "problem", "problem_exception_handler", "status"]
+@csrf_exempt
+def no_such_endpoint(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+    """Any other URL under /api/v1/ (a misspelt path, an id that is not a UUID, a missing slash):
+    a 404 problem like every other error, not the site's HTML page nor a redirect that would
+    drop a POST's body. A view of its own (`api.urls`), so it needs no token and asks no scope."""
+    body = {
+        "type": TYPE_BASE + TYPES[404],
+        "title": TITLES[404],
+        "status": 404,
+        "detail": "No such endpoint: the schema at /api/v1/schema/ lists them.",
+    }
+    return JsonResponse(body, status=404, content_type=PROBLEM_CONTENT_TYPE)
+
+
+__all__ = [
+    "PROBLEM_CONTENT_TYPE",
+    "no_such_endpoint",
+    "problem",
+    "problem_exception_handler",
+    "status",
+]

@@ -43,6 +43,31 @@ class ScheduledMeasureSerializer(serializers.Serializer):
     timepoints = serializers.ListField(child=serializers.ChoiceField(choices=Timepoint.choices))
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "anyOf": [{"format": "email"}, {"maxLength": 0}],
+        "description": "An email address, or empty when there is none",
+    }
+)
+class OptionalEmailField(serializers.CharField):
+    """An email address the model may leave blank, shown as it is stored: the document says ""
+    is a value, which the `email` format alone does not allow."""
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?$",
+        "example": "18:30:00",
+        "description": "Local time in the UK (HH:MM:SS)",
+    }
+)
+class LocalTimeField(serializers.TimeField):
+    """A wall-clock time as the timetable shows it. It has no UTC offset, so it is not the
+    `time` format of OpenAPI (RFC 3339's full-time needs one)."""
+
+
 class ProgrammeSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     operator = OrganisationRefSerializer(read_only=True)
@@ -92,6 +117,7 @@ class FacilitySerializer(serializers.ModelSerializer):
         read_only=True,
         help_text="Outward codes the facility takes referrals from",
     )
+    email = OptionalEmailField(read_only=True)
 
     class Meta:
         model = Facility
@@ -115,6 +141,7 @@ class ProgrammeClassSerializer(serializers.ModelSerializer):
     programme = NamedRefSerializer(read_only=True)
     facility = NamedRefSerializer(read_only=True)
     weekday_label = serializers.CharField(source="get_weekday_display", read_only=True)
+    start_time = LocalTimeField(read_only=True)
 
     class Meta:
         model = ProgrammeClass

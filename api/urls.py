@@ -1,7 +1,8 @@
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import AllowAny
 
+from .problems import no_such_endpoint
 from .views import referrals
 
 # The schema and its Swagger UI are public (no patient data) and served from this host only:
@@ -23,4 +24,6 @@ urlpatterns = [
         SpectacularSwaggerSplitView.as_view(url_name="api:schema", **PUBLIC),
         name="docs",
     ),
+    # Last: whatever matched nothing above is a 404 problem document.
+    re_path(r"^", no_such_endpoint, name="no-such-endpoint"),
 ]

@@ -376,7 +376,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["api.throttling.ClientRateThrottle"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # JSON, refusing text PostgreSQL cannot store (NUL, unpaired surrogates) with a 400.
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.StorableJSONParser"],
     "EXCEPTION_HANDLER": "api.problems.problem_exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
@@ -433,6 +434,11 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # The token URL in the schema's client-credentials security scheme (api/schema.py).
     "OAUTH2_TOKEN_URL": "/oauth/token/",
+    # After drf-spectacular's own: the OpenAPI links between the draft operations (api/schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.referral_links",
+    ],
     # Several fields are called `status`: each set of choices gets a name of its own.
     "ENUM_NAME_OVERRIDES": {
         "ReferralStatusEnum": "referrals.models.Status",

@@ -51,7 +51,7 @@ def _keyed_by_body(refused: DjangoValidationError) -> DjangoValidationError:
     get=extend_schema(
         tags=["Outcomes"],
         summary="A referral's recorded assessments",
-        responses={200: AssessmentSerializer(many=True), **problems(401, 403, 404)},
+        responses={200: AssessmentSerializer(many=True), **problems(400, 401, 403, 404)},
     ),
     post=extend_schema(
         tags=["Outcomes"],

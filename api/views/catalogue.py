@@ -21,7 +21,7 @@ from ..serializers_data import (
 )
 from .listing import OldestFirst
 
-REFUSALS = problems(401, 403, 404)
+REFUSALS = problems(400, 401, 403)
 
 
 @extend_schema(tags=["Offer"], responses={200: ProgrammeSerializer(many=True), **REFUSALS})

@@ -27,13 +27,14 @@ from .listing import AuditedList, NewestFirst
 
 
 class NotificationFilters(serializers.Serializer):
-    unread = serializers.BooleanField(required=False, allow_null=True, default=None)
+    # No allow_null: an empty `unread=` is refused, not read as "leave out".
+    unread = serializers.BooleanField(required=False, default=None)
 
 
 @extend_schema(
     tags=["Notifications"],
     parameters=[OpenApiParameter("unread", OpenApiTypes.BOOL, description="Only unread ones")],
-    responses={200: NotificationSerializer(many=True), **problems(400, 401, 403, 404)},
+    responses={200: NotificationSerializer(many=True), **problems(400, 401, 403)},
 )
 class NotificationList(AuditedList):
     """The client's in-app updates, newest first."""

@@ -51,7 +51,7 @@ PROBLEM = "application/problem+json"
 def _problems(*codes: int) -> dict[Any, Any]:
     described = {
         400: "The request is not valid: `errors` names each field and what is wrong with it.",
-        401: "No token, or one that expired or whose client was revoked: get a new token.",
+        401: "No token, or it expired or its client was revoked: get a new token.",
         403: "The token lacks the scope, or the organisation's role may not do this.",
         404: "No referral with that reference that the organisation may see.",
         409: "The referral changed since it was read, or its state does not allow this.",

@@ -9,7 +9,6 @@ from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, serializers
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
 from audit.models import AccessKind
@@ -19,17 +18,8 @@ from referrals.selectors import referral_list_for
 
 from ..serializers import ReferralSerializer
 from ..serializers_data import problems
+from .listing import NewestFirst
 from .referral_writes import DraftCreate, DraftUpdate
-
-
-class NewestFirst(CursorPagination):
-    """A cursor, not a page number: a list that changes between calls neither repeats nor skips
-    a referral."""
-
-    ordering = "-id"
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
 
 
 class ReferralFilters(serializers.Serializer):
@@ -43,8 +33,7 @@ class ReferralFilters(serializers.Serializer):
             OpenApiParameter("status", str, many=True, enum=Status.values, explode=True),
             OpenApiParameter("updated_after", OpenApiTypes.DATETIME),
         ],
-        # 400: a filter that is not valid; 404: a cursor that is not one of ours.
-        responses={200: ReferralSerializer(many=True), **problems(400, 401, 403, 404)},
+        responses={200: ReferralSerializer(many=True), **problems(400, 401, 403)},
     )
 )
 @extend_schema(tags=["Referrals"])

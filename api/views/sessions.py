@@ -43,7 +43,7 @@ class SessionFilters(serializers.Serializer):
         OpenApiParameter("class", OpenApiTypes.UUID, description="A class's id: its register"),
         OpenApiParameter("date", OpenApiTypes.DATE, description="Sessions on this local day"),
     ],
-    responses={200: SessionSerializer(many=True), **problems(400, 401, 403, 404)},
+    responses={200: SessionSerializer(many=True), **problems(400, 401, 403)},
 )
 class SessionList(AuditedList):
     """Sessions, oldest booked first; filters combine (a class on a day is its register)."""

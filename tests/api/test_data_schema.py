@@ -8,19 +8,19 @@ from api.problems import PROBLEM_CONTENT_TYPE
 
 # path: {method: (scope, the statuses it documents)}
 OPERATIONS = {
-    "/api/v1/programmes/": {"get": ("referrals:read", {"200", "401", "403", "404"})},
-    "/api/v1/facilities/": {"get": ("referrals:read", {"200", "401", "403", "404"})},
-    "/api/v1/classes/": {"get": ("referrals:read", {"200", "401", "403", "404"})},
-    "/api/v1/sessions/": {"get": ("referrals:read", {"200", "400", "401", "403", "404"})},
+    "/api/v1/programmes/": {"get": ("referrals:read", {"200", "400", "401", "403"})},
+    "/api/v1/facilities/": {"get": ("referrals:read", {"200", "400", "401", "403"})},
+    "/api/v1/classes/": {"get": ("referrals:read", {"200", "400", "401", "403"})},
+    "/api/v1/sessions/": {"get": ("referrals:read", {"200", "400", "401", "403"})},
     "/api/v1/sessions/{id}/attendance/": {
         "post": ("attendance:write", {"200", "400", "401", "403", "404", "409", "422"})
     },
     "/api/v1/referrals/{reference}/assessments/": {
-        "get": ("outcomes:read", {"200", "401", "403", "404"}),
+        "get": ("outcomes:read", {"200", "400", "401", "403", "404"}),
         "post": ("outcomes:write", {"201", "400", "401", "403", "404", "422"}),
     },
     "/api/v1/events/": {"get": ("referrals:read", {"200", "400", "401", "403"})},
-    "/api/v1/notifications/": {"get": ("referrals:read", {"200", "400", "401", "403", "404"})},
+    "/api/v1/notifications/": {"get": ("referrals:read", {"200", "400", "401", "403"})},
     "/api/v1/notifications/{id}/read/": {
         "post": ("referrals:read", {"200", "401", "403", "404", "422"})
     },
