@@ -12,7 +12,7 @@ from facilities.models import Facility, Programme, ProgrammeClass
 from outcomes import instruments
 from outcomes.models import Assessment, Method, Timepoint
 from outcomes.schedules import normalise_schedule
-from referrals.models import Attendance, Notification, ReferralEvent, Session
+from referrals.models import Attendance, Notification, ReferralEvent, Session, Status
 
 from .problems import PROBLEM_CONTENT_TYPE, TITLES
 from .serializers import (
@@ -264,8 +264,20 @@ class AssessmentInputSerializer(serializers.Serializer):
 # --- The events feed ---------------------------------------------------------------------------
 
 
+class OptionalStatusField(serializers.ChoiceField):
+    """A referral status, or null on an entry that is not a move (a session, a measure)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=Status.choices, allow_null=True, read_only=True, **kwargs)
+
+    def to_representation(self, value: Any) -> Any:
+        return value or None
+
+
 class EventSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
+    from_status = OptionalStatusField()
+    to_status = OptionalStatusField()
     referral = serializers.CharField(source="referral.reference", read_only=True)
     actor = serializers.SerializerMethodField()
     actor_organisation = OrganisationRefSerializer(read_only=True, allow_null=True)

@@ -614,7 +614,7 @@ def session_record_attendance(
 
 # A session's first mark on the timeline: (action, note). The first attended session is the
 # "start" transition instead.
-SESSION_MARKS = {
+SESSION_MARKS: dict[str, tuple[str, str]] = {
     Session.Attendance.ATTENDED: ("attended", "Attended on {on}"),
     Session.Attendance.DNA: ("dna", "Did not attend on {on}"),
     Session.Attendance.CANCELLED_PATIENT: ("session_cancelled", "Cancelled by the patient: {on}"),
