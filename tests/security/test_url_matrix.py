@@ -118,9 +118,11 @@ def _version(case: Case) -> int:
 
 
 def _bodies(case: Case, other) -> list[dict]:
-    """An empty form; a plausible one carrying the object's version and the answers the
-    portal's forms ask for; and, on pages without objects, a search and a Find patient for an
-    other-world patient by NHS number."""
+    """A plausible form carrying the object's version and the answers the portal's workflow
+    forms ask for (to any other form, an empty one); and, on pages without objects, a search and
+    a Find patient for an other-world patient by NHS number. What the matrix asks is whether a
+    role's POST writes or leaks; each form's own empty and bad values are
+    tests/security/test_form_fuzz.py's, which need not be sent again by every role."""
     plausible = {
         "version": _version(case),
         "status": "attended",
@@ -132,7 +134,7 @@ def _bodies(case: Case, other) -> list[dict]:
         "post": "yes",
         "first_session_at": "2031-01-01T10:00",
     }
-    bodies = [{}, plausible]
+    bodies = [plausible]
     if case.worlds == "none":
         nhs_number = other.referral(Status.ACTIVE).patient.nhs_number
         bodies.append({"q": nhs_number, "find": "", "nhs_number": nhs_number})
@@ -210,7 +212,7 @@ def test_every_url_as_each_role_with_own_and_other_objects(matrix, role, untrace
         f"URL matrix as {role}: {run.requests} requests, {len(matrix.cases)} cases, "
         f"{elapsed:.1f} s wall, {cpu:.1f} s CPU"
     )
-    assert run.requests >= 3 * len(matrix.cases)
+    assert run.requests >= 2 * len(matrix.cases)
     assert not run.failures, f"{len(run.failures)} failures:\n" + "\n".join(run.failures)
     assert run.data.fingerprint.take() == run.before
 
