@@ -104,3 +104,29 @@ def referral_links(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         if status == "201":
             response["headers"]["Location"] = LOCATION_HEADER
     return result
+
+
+RETRY_AFTER_HEADER = {
+    "description": "Seconds to wait before the next call.",
+    "schema": {"type": "integer", "minimum": 0},
+    "required": True,
+}
+
+
+def throttled_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook: every call counts against the client's budget
+    (`api.throttling`), so every operation may answer 429 with Retry-After; said once here
+    rather than on each view."""
+    for methods in result["paths"].values():
+        for operation in methods.values():
+            if isinstance(operation, dict) and operation.get("security"):
+                operation["responses"]["429"] = {
+                    "description": "Over the client's request budget: wait Retry-After seconds.",
+                    "headers": {"Retry-After": RETRY_AFTER_HEADER},
+                    "content": {
+                        "application/problem+json": {
+                            "schema": {"$ref": "#/components/schemas/Problem"}
+                        }
+                    },
+                }
+    return result

@@ -438,6 +438,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "api.schema.referral_links",
+        "api.schema.throttled_responses",
     ],
     # Several fields are called `status`: each set of choices gets a name of its own.
     "ENUM_NAME_OVERRIDES": {
