@@ -273,6 +273,13 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "").rstrip("/") or (
     f"https://{ALLOWED_HOSTS[0]}" if PRODUCTION else "http://127.0.0.1:8000"
 )
+# The namespace of the portal's FHIR identifier and code systems: names that systems store and
+# match on, never fetched, so they must not follow the host the portal happens to run on (unlike
+# PORTAL_BASE_URL). Choose one per scheme (a URL the scheme controls) and never change it.
+PORTAL_FHIR_NAMESPACE = (
+    os.environ.get("PORTAL_FHIR_NAMESPACE", "").rstrip("/")
+    or "https://referral-portal.example/fhir"
+)
 # Retries: exponential backoff from BASE doubling to CAP, each delay jittered by ±20%, then dead
 # after MAX_ATTEMPTS. The defaults spread 14 attempts over about 24 hours.
 PORTAL_DELIVERY_MAX_ATTEMPTS = int(os.environ.get("PORTAL_DELIVERY_MAX_ATTEMPTS", "14"))

@@ -59,8 +59,9 @@ REASON_CODE_SYSTEMS = {
 
 
 def portal_system(name: str) -> str:
-    """A code system or identifier namespace of this portal, e.g. its referral references."""
-    return f"{settings.PORTAL_BASE_URL}/fhir/{name}"
+    """A code system or identifier namespace of this portal, e.g. its referral references:
+    under PORTAL_FHIR_NAMESPACE, which does not change with the host."""
+    return f"{settings.PORTAL_FHIR_NAMESPACE}/{name}"
 
 
 def _organisation_reference(organisation) -> dict:

@@ -99,3 +99,42 @@ def test_finding_4_without_consent_to_share_no_progress_is_built(people, frozen_
     (task,) = resources(bundle, "Task")
     assert [o["type"]["coding"][0]["code"] for o in task["output"]] == ["discharge-summary"]
     assert "Keep up two brisk walks" not in json.dumps(bundle)
+
+
+def _systems(value) -> set[str]:
+    """Every `system` in a FHIR structure (codings and identifiers alike)."""
+    if isinstance(value, dict):
+        found = {value["system"]} if isinstance(value.get("system"), str) else set()
+        return found.union(*(_systems(item) for item in value.values()))
+    if isinstance(value, list):
+        return set().union(*(_systems(item) for item in value))
+    return set()
+
+
+def test_identifier_and_code_systems_do_not_change_with_the_host(people, settings, frozen_now):
+    """Systems store the portal's identifiers and codes and match on them: the host the portal
+    runs on (PORTAL_BASE_URL) may change, the namespace (PORTAL_FHIR_NAMESPACE) does not."""
+    referral = completed_story(people, frozen_now)
+    event = referral.events.get(action="complete")
+
+    def built(base_url: str) -> dict:
+        settings.PORTAL_BASE_URL = base_url
+        return bundle_for_update(
+            message_id=uuid.UUID(int=1),
+            event=event,
+            referral=referral,
+            destination="https://x.test",
+        )
+
+    here, there = built("http://127.0.0.1:8000"), built("https://portal.scheme.example.nhs.uk")
+    assert _systems(here) == _systems(there)
+    portal_own = {s for s in _systems(here) if "snomed" not in s and "loinc" not in s}
+    portal_own -= {s for s in portal_own if s.startswith(("http://hl7.org", "http://terminology"))}
+    portal_own -= {s for s in portal_own if s.startswith("https://fhir.nhs.uk")}
+    assert portal_own and all(
+        s.startswith(settings.PORTAL_FHIR_NAMESPACE + "/") for s in portal_own
+    ), portal_own
+    assert "127.0.0.1" not in json.dumps(sorted(_systems(here)))
+    # The message's source is where the portal is: that one does follow the host.
+    (header,) = resources(there, "MessageHeader")
+    assert header["source"]["endpoint"].startswith("https://portal.scheme.example.nhs.uk")
