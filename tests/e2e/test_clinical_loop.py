@@ -147,6 +147,8 @@ def test_the_loop_from_referral_to_a_discharge_summary_with_an_alert_on_the_way(
     # 3. The instructor marks today's session and records the exit PHQ-9, question 9 = 1.
     switch_user(page, people.instructor_x)
     page.get_by_role("link", name="Today").click()
+    page.wait_for_url("**/today/**")
+    page.wait_for_load_state()  # htmx is ready: a tap swaps the row, not the whole page
     page.get_by_role("button", name="Mark Ada Lovelace attended").click()
     expect(page.locator("#register-announcer")).to_have_text("Ada Lovelace: Attended")
     page.goto(f"/outcomes/{referral.reference}/record/phq9/exit/")
