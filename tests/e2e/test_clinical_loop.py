@@ -135,8 +135,10 @@ def test_the_loop_from_referral_to_a_discharge_summary_with_an_alert_on_the_way(
     expect(page.locator("main")).to_contain_text("Referral accepted.")
     page.get_by_role("link", name="Book sessions").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Book sessions")
-    page.get_by_role("button", name="Book").click()
-    expect(page.locator("main")).to_contain_text("Sessions booked.")
+    page.wait_for_load_state()
+    page.get_by_role("button", name="Book", exact=True).click()
+    # Booking writes a term of sessions: give it the time a loaded CI machine needs.
+    expect(page.locator("main")).to_contain_text("Sessions booked.", timeout=45_000)
     referral.refresh_from_db()
     planned = referral.programme.planned_sessions
     assert referral.sessions.count() == planned

@@ -53,8 +53,9 @@ def test_submit_accept_register_and_the_referrer_sees_active(page, people):
     page.get_by_role("link", name="Book sessions").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Book sessions")
     assert_accessible(page, "triage-book")
-    page.get_by_role("button", name="Book").click()
-    expect(page.locator("main")).to_contain_text("Sessions booked.")
+    page.get_by_role("button", name="Book", exact=True).click()
+    # Booking writes a term of sessions: give it the time a loaded CI machine needs.
+    expect(page.locator("main")).to_contain_text("Sessions booked.", timeout=45_000)
     referral.refresh_from_db()
     assert referral.status == Status.BOOKED
     planned = referral.sessions.count()  # the weekly sessions booked, bank holidays left out
