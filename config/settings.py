@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "governance",
     "manage",
     "api",
+    "fhir_server",
     "axes",
 ]
 

@@ -25,6 +25,8 @@ urlpatterns = [
     path("reports/", include("outcomes.urls_reports")),
     path("audit/", include("manage.urls_audit")),
     path("api/v1/", include("api.urls")),
+    # FHIR R4 for GP and MSK systems, on the same clients and scopes (docs/fhir.md).
+    path("fhir/", include("fhir_server.urls")),
     # OAuth2 client credentials: the one way an organisation's system gets a token (docs/api.md).
     path("oauth/token/", TokenView.as_view(), name="oauth2-token"),
     path("admin/", admin.site.urls),

@@ -33,6 +33,13 @@ from django.utils.html import escape
 from fhir.resources.R4B.bundle import Bundle
 
 from accounts.models import OrganisationKind
+from clinical.fhir_systems import (
+    BARS_MESSAGE_EVENTS,
+    ODS_ORGANISATION,
+    SNOMED,
+    UBRN,
+    portal_system,
+)
 from clinical.reasons import CancelReason, DeclineReason, DischargeReason
 from referrals.booking import next_booked_session
 from referrals.discharge import (
@@ -44,13 +51,28 @@ from referrals.discharge import (
 from referrals.models import Referral, ReferralEvent, Status
 from referrals.workflow import FHIR_TASK_STATUS
 
-BARS_MESSAGE_EVENTS = "https://fhir.nhs.uk/CodeSystem/message-events-bars"
-ODS_SYSTEM = "https://fhir.nhs.uk/Id/ods-organization-code"
-UBRN_SYSTEM = "https://fhir.nhs.uk/Id/UBRN"
-SNOMED = "http://snomed.info/sct"
 # SNOMED CT 373942005 |Discharge summary (record artifact)|
 DISCHARGE_SUMMARY_CODE = "373942005"
 
+# The portal's code systems for what a Task produced and how an outcome changed (published at
+# /fhir/CodeSystem/task-output and /fhir/CodeSystem/outcome-change).
+TASK_OUTPUTS = {
+    "first-session": "First session",
+    "first-session-location": "Where the first session is",
+    "sessions-planned": "Sessions planned",
+    "sessions-attended": "Sessions attended",
+    "sessions-missed": "Sessions not attended",
+    "sessions-cancelled": "Sessions cancelled",
+    "sessions-not-yet-due": "Sessions not yet due",
+    "sessions-not-recorded": "Sessions with attendance not recorded",
+    "discharge-summary": "Discharge summary",
+}
+OUTCOME_CHANGE = {
+    "baseline": "Baseline value",
+    "change-from-baseline": "Change from baseline",
+    "minimal-important-difference": "Minimal important difference",
+    "meaningful-change": "Meaningful change",
+}
 REASON_CODE_SYSTEMS = {
     "decline": ("decline-reason", DeclineReason),
     "discharge": ("discharge-reason", DischargeReason),
@@ -58,17 +80,11 @@ REASON_CODE_SYSTEMS = {
 }
 
 
-def portal_system(name: str) -> str:
-    """A code system or identifier namespace of this portal, e.g. its referral references:
-    under PORTAL_FHIR_NAMESPACE, which does not change with the host."""
-    return f"{settings.PORTAL_FHIR_NAMESPACE}/{name}"
-
-
-def _organisation_reference(organisation) -> dict:
+def organisation_reference(organisation) -> dict:
     system = (
         portal_system("Id/organisation-code")
         if organisation.kind == OrganisationKind.LEISURE_OPERATOR
-        else ODS_SYSTEM
+        else ODS_ORGANISATION
     )
     return {
         "type": "Organization",
@@ -77,7 +93,7 @@ def _organisation_reference(organisation) -> dict:
     }
 
 
-def _service_request_reference(referral: Referral) -> dict:
+def service_request_reference(referral: Referral) -> dict:
     return {
         "type": "ServiceRequest",
         "identifier": {
@@ -88,7 +104,7 @@ def _service_request_reference(referral: Referral) -> dict:
     }
 
 
-def _reason(event: ReferralEvent) -> dict | None:
+def status_reason(event: ReferralEvent) -> dict | None:
     if event.action not in REASON_CODE_SYSTEMS or not event.reason_code:
         return None
     name, choices = REASON_CODE_SYSTEMS[event.action]
@@ -104,7 +120,8 @@ def _narrative(*paragraphs: str) -> dict:
     return {"status": "generated", "div": f'<div xmlns="http://www.w3.org/1999/xhtml">{body}</div>'}
 
 
-def _output(code: str, display: str, **value) -> dict:
+def _output(code: str, **value) -> dict:
+    display = TASK_OUTPUTS[code]
     return {
         "type": {
             "coding": [
@@ -124,7 +141,8 @@ def _quantity(value: Decimal, unit: str) -> dict:
     return {"value": number, **({"unit": unit} if unit else {})}
 
 
-def _change_component(code: str, display: str, **value: object) -> dict:
+def _change_component(code: str, **value: object) -> dict:
+    display = OUTCOME_CHANGE[code]
     return {
         "code": {
             "coding": [
@@ -140,7 +158,7 @@ def _change_component(code: str, display: str, **value: object) -> dict:
     }
 
 
-def _outcome_observation(outcome: OutcomeChange, referral: Referral) -> dict:
+def outcome_observation(outcome: OutcomeChange, referral: Referral) -> dict:
     """One outcome as an Observation: the latest value (the baseline when measured once), with
     the baseline, the change, the minimal important difference and the verdict as components.
     No subject: the referral reference identifies the patient to the referrer (module note)."""
@@ -158,7 +176,6 @@ def _outcome_observation(outcome: OutcomeChange, referral: Referral) -> dict:
         components.append(
             _change_component(
                 "baseline",
-                "Baseline value",
                 valueQuantity=_quantity(outcome.baseline, outcome.unit),
             )
         )
@@ -166,7 +183,6 @@ def _outcome_observation(outcome: OutcomeChange, referral: Referral) -> dict:
         components.append(
             _change_component(
                 "change-from-baseline",
-                "Change from baseline",
                 valueQuantity=_quantity(outcome.change, outcome.unit),
             )
         )
@@ -174,21 +190,16 @@ def _outcome_observation(outcome: OutcomeChange, referral: Referral) -> dict:
         components.append(
             _change_component(
                 "minimal-important-difference",
-                "Minimal important difference",
                 valueQuantity=_quantity(outcome.threshold.quantize(Decimal("0.01")), outcome.unit),
             )
         )
     if outcome.meaningful is not None:
-        components.append(
-            _change_component(
-                "meaningful-change", "Meaningful change", valueBoolean=outcome.meaningful
-            )
-        )
+        components.append(_change_component("meaningful-change", valueBoolean=outcome.meaningful))
     observation: dict = {
         "resourceType": "Observation",
         "status": "final",
         "code": code,
-        "basedOn": [_service_request_reference(referral)],
+        "basedOn": [service_request_reference(referral)],
         "note": [{"text": f"{outcome.verdict}. {outcome.direction_text}."}],
     }
     if value is not None:
@@ -210,11 +221,11 @@ def _empty_reason(code: str = "unavailable") -> dict:
     }
 
 
-def _discharge_composition(
+def discharge_composition(
     summary: DischargeSummary,
     referral: Referral,
     when: str,
-    observation_ids: list[str],
+    observation_references: list[str],
     *,
     shares_progress: bool,
 ) -> dict:
@@ -228,9 +239,10 @@ def _discharge_composition(
                 *([o.sentence for o in summary.outcomes] or [f"{summary.outcome_text}."])
             ),
         }
-        if observation_ids:
+        if observation_references:
             outcome_section["entry"] = [
-                {"reference": f"urn:uuid:{id_}", "type": "Observation"} for id_ in observation_ids
+                {"reference": reference, "type": "Observation"}
+                for reference in observation_references
             ]
         else:
             outcome_section.update(_empty_reason())
@@ -265,7 +277,7 @@ def _discharge_composition(
             ]
         },
         "date": when,
-        "author": [_organisation_reference(referral.operator)],
+        "author": [organisation_reference(referral.operator)],
         "title": f"Exercise referral {referral.reference}: discharge summary",
         "section": [
             {"title": "Ending", "text": _narrative(summary.ending_text)},
@@ -274,17 +286,16 @@ def _discharge_composition(
     }
 
 
-def _first_session_outputs(referral: Referral, event: ReferralEvent) -> list[dict]:
+def first_session_outputs(referral: Referral, event: ReferralEvent) -> list[dict]:
     """A booking's Task.output: when the first session is, and the centre (no patient data)."""
     first = next_booked_session(referral, after=event.created_at)
     if first is None:
         return []
-    outputs = [_output("first-session", "First session", valueDateTime=first.at.isoformat())]
+    outputs = [_output("first-session", valueDateTime=first.at.isoformat())]
     if first.centre is not None:
         outputs.append(
             _output(
                 "first-session-location",
-                "Where the first session is",
                 valueReference={
                     "type": "Location",
                     "identifier": {
@@ -298,43 +309,48 @@ def _first_session_outputs(referral: Referral, event: ReferralEvent) -> list[dic
     return outputs
 
 
-def _attendance_outputs(summary: DischargeSummary) -> list[dict]:
+def attendance_outputs(summary: DischargeSummary) -> list[dict]:
     """Attendance in Task.output: planned, then each part of it (they add up to planned)."""
     tally = summary.attendance
     outputs = [
-        _output("sessions-planned", "Sessions planned", valueInteger=tally.planned),
-        _output("sessions-attended", "Sessions attended", valueInteger=tally.attended),
-        _output("sessions-missed", "Sessions not attended", valueInteger=tally.did_not_attend),
-        _output("sessions-cancelled", "Sessions cancelled", valueInteger=tally.cancelled),
-        _output("sessions-not-yet-due", "Sessions not yet due", valueInteger=tally.not_yet_due),
+        _output("sessions-planned", valueInteger=tally.planned),
+        _output("sessions-attended", valueInteger=tally.attended),
+        _output("sessions-missed", valueInteger=tally.did_not_attend),
+        _output("sessions-cancelled", valueInteger=tally.cancelled),
+        _output("sessions-not-yet-due", valueInteger=tally.not_yet_due),
     ]
     if tally.not_recorded:
         outputs.append(
             _output(
                 "sessions-not-recorded",
-                "Sessions with attendance not recorded",
                 valueInteger=tally.not_recorded,
             )
         )
     return outputs
 
 
-def bundle_for_update(
-    *, message_id: uuid.UUID, event: ReferralEvent, referral: Referral, destination: str
+def task_resource(
+    referral: Referral,
+    event: ReferralEvent,
+    *,
+    task_id: str,
+    summary: DischargeSummary | None = None,
+    summary_reference: str = "",
 ) -> dict:
-    """The validated FHIR message for one timeline event, as JSON-ready data."""
-    when = event.created_at.isoformat()
+    """The referral's Task as `event` left it: FHIR status, the portal's status as
+    businessStatus, the coded reason, and what the event produced (the first session of a
+    booking; the attendance and the discharge summary, at `summary_reference`, of an ending).
+    The webhook sends it and `/fhir/Task` serves it: one shape for both."""
     status = event.to_status or referral.status
-    header_id, task_id, summary_id = (str(uuid.uuid4()) for _ in range(3))
     identifiers = [{"system": portal_system("Id/referral-reference"), "value": referral.reference}]
     if referral.ubrn:
-        identifiers.append({"system": UBRN_SYSTEM, "value": referral.ubrn})
-    task = {
+        identifiers.append({"system": UBRN, "value": referral.ubrn})
+    task: dict = {
         "resourceType": "Task",
         "id": task_id,
         "identifier": identifiers,
-        "basedOn": [_service_request_reference(referral)],
-        "focus": _service_request_reference(referral),
+        "basedOn": [service_request_reference(referral)],
+        "focus": service_request_reference(referral),
         "status": FHIR_TASK_STATUS[status],
         "businessStatus": {
             "coding": [
@@ -348,36 +364,55 @@ def bundle_for_update(
         },
         "intent": "order",
         "authoredOn": (referral.submitted_at or referral.created_at).isoformat(),
-        "lastModified": when,
-        "requester": _organisation_reference(referral.referring_organisation),
+        "lastModified": event.created_at.isoformat(),
+        "requester": organisation_reference(referral.referring_organisation),
     }
     if referral.operator is not None:
-        task["owner"] = _organisation_reference(referral.operator)
-    reason = _reason(event)
+        task["owner"] = organisation_reference(referral.operator)
+    reason = status_reason(event)
     if reason is not None:
         task["statusReason"] = reason
-    entries = []
-    first_session = _first_session_outputs(referral, event) if event.action == "book" else []
-    if first_session:
+    if event.action == "book" and (first_session := first_session_outputs(referral, event)):
         task["output"] = first_session
+    if summary_reference:
+        # The summary's attendance counts travel when it is at hand (the message of the ending);
+        # a reader of the Task alone finds them in the Composition it points at.
+        task["output"] = [
+            *(
+                attendance_outputs(summary)
+                if summary is not None and referral.shares_progress
+                else []
+            ),
+            _output(
+                "discharge-summary",
+                valueReference={"reference": summary_reference, "type": "Composition"},
+            ),
+        ]
+    return task
+
+
+def bundle_for_update(
+    *, message_id: uuid.UUID, event: ReferralEvent, referral: Referral, destination: str
+) -> dict:
+    """The validated FHIR message for one timeline event, as JSON-ready data."""
+    when = event.created_at.isoformat()
+    header_id, task_id, summary_id = (str(uuid.uuid4()) for _ in range(3))
+    entries = []
+    summary = None
     if event.action in ENDING_ACTIONS:
         summary = discharge_summary_for(referral, event)
         shares_progress = referral.shares_progress
         observations = (
-            {str(uuid.uuid4()): _outcome_observation(o, referral) for o in summary.outcomes}
+            {str(uuid.uuid4()): outcome_observation(o, referral) for o in summary.outcomes}
             if shares_progress
             else {}
         )
-        task["output"] = [
-            *(_attendance_outputs(summary) if shares_progress else []),
-            _output(
-                "discharge-summary",
-                "Discharge summary",
-                valueReference={"reference": f"urn:uuid:{summary_id}", "type": "Composition"},
-            ),
-        ]
-        composition = _discharge_composition(
-            summary, referral, when, list(observations), shares_progress=shares_progress
+        composition = discharge_composition(
+            summary,
+            referral,
+            when,
+            [f"urn:uuid:{id_}" for id_ in observations],
+            shares_progress=shares_progress,
         )
         entries.append(
             {"fullUrl": f"urn:uuid:{summary_id}", "resource": {"id": summary_id, **composition}}
@@ -386,6 +421,13 @@ def bundle_for_update(
             {"fullUrl": f"urn:uuid:{id_}", "resource": {"id": id_, **observation}}
             for id_, observation in observations.items()
         )
+    task = task_resource(
+        referral,
+        event,
+        task_id=task_id,
+        summary=summary,
+        summary_reference=f"urn:uuid:{summary_id}" if summary is not None else "",
+    )
     destination_parts = urlsplit(destination)
     header = {
         "resourceType": "MessageHeader",
@@ -400,7 +442,7 @@ def bundle_for_update(
                 # Scheme, host and path only: a token in the query string is not repeated here.
                 "endpoint": f"{destination_parts.scheme}://{destination_parts.netloc}"
                 f"{destination_parts.path}",
-                "receiver": _organisation_reference(referral.referring_organisation),
+                "receiver": organisation_reference(referral.referring_organisation),
             }
         ],
         "source": {
@@ -414,7 +456,7 @@ def bundle_for_update(
         "focus": [{"reference": f"urn:uuid:{task_id}", "type": "Task"}],
     }
     if referral.operator is not None:
-        header["sender"] = _organisation_reference(referral.operator)
+        header["sender"] = organisation_reference(referral.operator)
     bundle = {
         "resourceType": "Bundle",
         "id": str(message_id),

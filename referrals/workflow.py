@@ -129,6 +129,21 @@ FHIR_TASK_STATUS = {
     S.CANCELLED: "cancelled",
 }
 
+# The referrer's request as a FHIR ServiceRequest sees it: in force until the programme ends.
+FHIR_SERVICE_REQUEST_STATUS = {
+    S.DRAFT: "draft",
+    S.SUBMITTED: "active",
+    S.INFO_REQUESTED: "on-hold",
+    S.ACCEPTED: "active",
+    S.WAITLISTED: "active",
+    S.BOOKED: "active",
+    S.ACTIVE: "active",
+    S.COMPLETED: "completed",
+    S.DECLINED: "revoked",
+    S.DISCHARGED: "revoked",
+    S.CANCELLED: "revoked",
+}
+
 
 def check_transition(status: str, action: Action) -> None:
     if status not in action.sources:

@@ -53,6 +53,31 @@ class Coding:
     display: str = ""
 
 
+# The order codings of one output are declared (and served) in: LOINC, then SNOMED CT, then any
+# other system. A FHIR `CodeableConcept` may carry several codings of one meaning; receivers that
+# read only the first get the most widely understood one.
+CODING_SYSTEM_ORDER = (LOINC, SNOMED)
+
+# What `Instrument.codes` maps an output (or "instrument") to: one coding, or several of the same
+# meaning in different terminologies.
+Codings = Coding | tuple[Coding, ...]
+
+
+def as_codings(value: Codings | None) -> tuple[Coding, ...]:
+    """A `codes` value (or an item's or band's `coding`) as a tuple: () for None."""
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, Coding) else tuple(value)
+
+
+def _system_rank(coding: Coding) -> int:
+    return (
+        CODING_SYSTEM_ORDER.index(coding.system)
+        if coding.system in CODING_SYSTEM_ORDER
+        else len(CODING_SYSTEM_ORDER)
+    )
+
+
 # --- Items ---------------------------------------------------------------------------------------
 
 
@@ -234,6 +259,10 @@ class Instrument:
       "Physical Activity Index"), and may give an item's output a shorter name than its question;
       `output_units` gives a unit where no number item carries one. Every scored output must end
       up with a label (checked when the instrument is built), so no page shows a result key.
+    - `codes` names outputs for other systems: {output path or "instrument": a `Coding`, or a
+      tuple of codings of the same meaning, LOINC first, then SNOMED CT (checked when built)}.
+      "instrument" stands for the one score of note; an item's `coding` names its own output.
+      `output_codings` resolves them; each module cites where its codes come from.
     - `cross_checks` see the cleaned answers together and return {item code: message}.
     - `licence_setting` names a Django setting that must be True before the instrument scores
       (read when scoring, so tests and deployments can switch it).
@@ -255,7 +284,7 @@ class Instrument:
     summary_outputs: tuple[str, ...] = ()
     output_labels: Mapping[str, str] = field(default_factory=dict)
     output_units: Mapping[str, str] = field(default_factory=dict)
-    codes: Mapping[str, Coding] = field(default_factory=dict)
+    codes: Mapping[str, Codings] = field(default_factory=dict)
     cross_checks: tuple[CrossCheck, ...] = ()
     licence_setting: str | None = None
 
@@ -273,6 +302,17 @@ class Instrument:
         unlabelled = [output for output in outputs if not self._declared_label(output)]
         if unlabelled:
             raise ValueError(f"{self.code}: no output_labels entry for {', '.join(unlabelled)}")
+        for key, value in self.codes.items():
+            codings = as_codings(value)
+            if not codings or not all(isinstance(coding, Coding) for coding in codings):
+                raise TypeError(
+                    f"{self.code}: codes[{key!r}] must be a Coding or a tuple of Codings"
+                )
+            ranks = [_system_rank(coding) for coding in codings]
+            if ranks != sorted(ranks):
+                raise ValueError(
+                    f"{self.code}: codes[{key!r}] must list LOINC first, then SNOMED CT"
+                )
 
     @property
     def licence_required(self) -> bool:
@@ -344,16 +384,20 @@ class Instrument:
         label, unit = self.output_label(output), self.output_unit(output)
         return f"{label} ({unit})" if unit and unit not in label.split() else label
 
-    def output_coding(self, output: str) -> Coding | None:
-        """The code naming an output for another system: its own, its item's, or the
-        instrument's when the instrument has one score of note."""
-        head = output.split(".")[0]
+    def output_codings(self, output: str) -> tuple[Coding, ...]:
+        """Every code naming an output for another system, LOINC first, then SNOMED CT: its
+        own, else its item's, else the instrument's when the instrument has one score of note.
+        () when none is declared."""
         if output in self.codes:
-            return self.codes[output]
-        item = next((item for item in self.items if item.code == head), None)
+            return as_codings(self.codes[output])
+        item = self._output_item(output)
         if item is not None and item.coding is not None:
-            return item.coding
-        return self.codes.get("instrument")
+            return as_codings(item.coding)
+        return as_codings(self.codes.get("instrument"))
+
+    def output_coding(self, output: str) -> Coding | None:
+        """The first of `output_codings` (LOINC where there is one), or None."""
+        return next(iter(self.output_codings(output)), None)
 
     def item(self, code: str) -> Item:
         return next(item for item in self.items if item.code == code)

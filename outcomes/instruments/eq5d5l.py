@@ -17,7 +17,7 @@ Meaningful change: none declared for the VAS (published ones vary by condition);
 """
 
 from . import base
-from .base import NumberItem
+from .base import SNOMED, Coding, NumberItem
 
 LEVELS = {
     1: "No problems",
@@ -64,6 +64,9 @@ INSTRUMENT = base.Instrument(
     score_ranges={"vas": (0, 100)},
     higher_is_better={"vas": True},
     output_labels={"vas": "Health today (0 to 100)"},
+    # SNOMED CT 736535009 as the German MII PRO IG codes the EQ-5D-5L VAS Observation (and HL7
+    # Denmark's KL Tools EQ-5D questionnaire its VAS item); no LOINC code for it was found.
+    codes={"vas": Coding(SNOMED, "736535009", "EuroQol visual analogue score (observable entity)")},
     licence=(
         "EQ-5D™ is a trade mark of the EuroQol Research Foundation. Use needs a licence from "
         "EuroQol (registration at euroqol.org); enable only once the licence is held."

@@ -10,7 +10,7 @@ clinically important difference of the GAD-7, J Affect Disord 2020;265:395-401).
 """
 
 from . import base
-from .base import SNOMED, Band, Banding, Coding
+from .base import LOINC, SNOMED, Band, Banding, Coding
 from .phq9 import RESPONSES
 
 ITEMS = base.choice_items(
@@ -57,7 +57,18 @@ INSTRUMENT = base.Instrument(
     bandings=(SEVERITY,),
     higher_is_better={"total": False},
     meaningful_change={"total": 4},
-    codes={"instrument": Coding(SNOMED, "445455005")},
+    # LOINC 70274-6 as in LOINC's GAD-7 panel (69737-5) and the HL7 Personal Health Records IG;
+    # SNOMED CT 445455005 with its preferred term as in NHS Digital's MHSDS assessment-tool list.
+    codes={
+        "instrument": (
+            Coding(
+                LOINC,
+                "70274-6",
+                "Generalized anxiety disorder 7 item (GAD-7) total score [Reported.PHQ]",
+            ),
+            Coding(SNOMED, "445455005", "Generalized anxiety disorder 7 item score"),
+        )
+    },
     licence=(
         "Developed by Drs Robert L Spitzer, Janet B W Williams, Kurt Kroenke and colleagues, with "
         "an educational grant from Pfizer Inc. No permission required to reproduce, translate, "

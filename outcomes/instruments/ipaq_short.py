@@ -175,6 +175,9 @@ INSTRUMENT = base.Instrument(
         "sitting_minutes": "Time sitting on a weekday",
     },
     output_units={f"{domain}_met": "MET-min/week" for domain in (*MET, "total")},
+    # No codes: LOINC codes IPAQ's moderate and vigorous minutes a week (77592-4, 77593-2) but not
+    # total MET-minutes a week, and no SNOMED CT code for it could be confirmed; a wrong clinical
+    # code is worse than none (UNCODED in tests/outcomes/test_instrument_codes.py).
     licence="Public domain: the IPAQ may be used without permission or charge.",
     citation=(
         "Craig CL, Marshall AL, Sjöström M, et al. International physical activity questionnaire: "

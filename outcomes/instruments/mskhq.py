@@ -58,6 +58,9 @@ INSTRUMENT = base.Instrument(
     score_ranges={"total": (0, 56)},
     meaningful_change={"total": 6},
     higher_is_better={"total": True},
+    # No codes: no LOINC or SNOMED CT (UK edition) code for the MSK-HQ score could be confirmed in
+    # a reliable source, and a wrong clinical code is worse than none (UNCODED in
+    # tests/outcomes/test_instrument_codes.py).
     licence=(
         "Versus Arthritis Musculoskeletal Health Questionnaire (MSK-HQ), developed by the "
         "Arthritis Research UK Primary Care Centre, Keele University, and the University of "

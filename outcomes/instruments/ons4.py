@@ -100,6 +100,9 @@ INSTRUMENT = base.Instrument(
         "happiness.score": "Happiness",
         "anxiety.score": "Anxiety",
     },
+    # No codes: no LOINC or SNOMED CT (UK edition) code for the four ONS4 scores could be confirmed
+    # in a reliable source, and a wrong clinical code is worse than none (UNCODED in
+    # tests/outcomes/test_instrument_codes.py).
     licence="Crown copyright, Office for National Statistics; Open Government Licence v3.0.",
     citation=(
         "Office for National Statistics. Personal well-being user guidance (ONS4: life "

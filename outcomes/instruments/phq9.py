@@ -17,7 +17,7 @@ outcomes with the PHQ-9, Med Care 2004;42(12):1194-201).
 """
 
 from . import base
-from .base import SNOMED, Band, Banding, Coding
+from .base import LOINC, SNOMED, Band, Banding, Coding
 
 RESPONSES = {
     0: "Not at all",
@@ -87,7 +87,19 @@ INSTRUMENT = base.Instrument(
     bandings=(SEVERITY,),
     higher_is_better={"total": False},
     meaningful_change={"total": 5},
-    codes={"instrument": Coding(SNOMED, "720433000")},
+    # LOINC 44261-6, the total score of LOINC's PHQ-9 panel (44249-1), with its long common name;
+    # SNOMED CT 720433000 with its UK preferred term as in NHS Digital's MHSDS assessment-tool
+    # reference list.
+    codes={
+        "instrument": (
+            Coding(
+                LOINC,
+                "44261-6",
+                "Patient Health Questionnaire 9 item (PHQ-9) total score [Reported]",
+            ),
+            Coding(SNOMED, "720433000", "Patient health questionnaire 9 score"),
+        )
+    },
     licence=(
         "Developed by Drs Robert L Spitzer, Janet B W Williams, Kurt Kroenke and colleagues, with "
         "an educational grant from Pfizer Inc. No permission required to reproduce, translate, "

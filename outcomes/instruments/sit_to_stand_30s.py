@@ -9,7 +9,7 @@ reports the change without judging it; higher is better.
 """
 
 from . import base
-from .base import NumberItem
+from .base import SNOMED, Coding, NumberItem
 
 ITEMS = (
     NumberItem(
@@ -39,6 +39,13 @@ INSTRUMENT = base.Instrument(
     scorer=stands,
     score_ranges={"count": (0, 50)},
     higher_is_better={"count": True},
+    # SNOMED CT 450738001 as HL7 Denmark's KL Tools IG (KLToolsCareRSS) and the Belgian eHealth
+    # value sets code the 30-second chair stand; no LOINC code for it was found.
+    codes={
+        "count": Coding(
+            SNOMED, "450738001", "Thirty second chair stand test score (observable entity)"
+        )
+    },
     licence="Public domain test protocol; no permission required.",
     citation=(
         "Jones CJ, Rikli RE, Beam WC. A 30-s chair-stand test as a measure of lower body strength "

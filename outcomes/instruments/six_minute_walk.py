@@ -10,7 +10,7 @@ responsiveness in common physical performance measures in older adults, J Am Ger
 """
 
 from . import base
-from .base import NumberItem
+from .base import LOINC, SNOMED, Coding, NumberItem
 
 ITEMS = (
     NumberItem(
@@ -40,6 +40,15 @@ INSTRUMENT = base.Instrument(
     score_ranges={"distance_m": (0, 1000)},
     meaningful_change={"distance_m": 50},
     higher_is_better={"distance_m": True},
+    # Both as HL7 Denmark's KL Tools IG codes its six-minute walk Observation (KLToolsCare6minwalk:
+    # LOINC 64098-7 in earlier releases, SNOMED CT 1144649008 in later ones); the LOINC display is
+    # LOINC's long common name.
+    codes={
+        "distance_m": (
+            Coding(LOINC, "64098-7", "Six minute walk test"),
+            Coding(SNOMED, "1144649008", "Six minute walk test distance (observable entity)"),
+        )
+    },
     licence="Public domain test protocol; no permission required.",
     citation=(
         "ATS Committee on Proficiency Standards for Clinical Pulmonary Function Laboratories. "

@@ -92,7 +92,13 @@ INSTRUMENT = base.Instrument(
     meaningful_change={"metric": 3},
     summary_outputs=("metric",),
     output_labels={"raw": "Raw score", "metric": "Metric score"},
-    codes={"instrument": Coding(SNOMED, "718466001")},
+    # SNOMED CT 718466001 with its preferred term as in NHS Digital's MHSDS assessment-tool
+    # reference list; no LOINC code for it was found.
+    codes={
+        "instrument": Coding(
+            SNOMED, "718466001", "Short Warwick-Edinburgh Mental Well-being Scale score"
+        )
+    },
     licence=(
         "Short Warwick-Edinburgh Mental Wellbeing Scale (SWEMWBS) © NHS Health Scotland, "
         "University of Warwick and University of Edinburgh, 2008, all rights reserved. Free to "

@@ -51,7 +51,11 @@ INSTRUMENT = base.Instrument(
     score_ranges={"total": (14, 70)},
     higher_is_better={"total": True},
     meaningful_change={"total": 3},
-    codes={"instrument": Coding(SNOMED, "718426000")},
+    # SNOMED CT 718426000 with its preferred term as in NHS Digital's MHSDS assessment-tool
+    # reference list; no LOINC code for it was found.
+    codes={
+        "instrument": Coding(SNOMED, "718426000", "Warwick-Edinburgh Mental Well-being Scale score")
+    },
     licence=(
         "Warwick-Edinburgh Mental Wellbeing Scale (WEMWBS) © NHS Health Scotland, University of "
         "Warwick and University of Edinburgh, 2006, all rights reserved. Free to use with "

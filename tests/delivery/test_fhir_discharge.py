@@ -60,6 +60,7 @@ def test_finding_4_the_ending_message_carries_each_outcome_as_an_observation(
     assert swemwbs["code"]["coding"][0] == {
         "system": "http://snomed.info/sct",
         "code": "718466001",
+        "display": "Short Warwick-Edinburgh Mental Well-being Scale score",
     }
     assert swemwbs["valueQuantity"] == {"value": 25.03}
     assert swemwbs["effectiveDateTime"] == "2026-10-07"

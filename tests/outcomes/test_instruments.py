@@ -17,7 +17,7 @@ from outcomes.instruments import (
     get,
     score,
 )
-from outcomes.instruments.base import ChoiceItem, NumberItem, lookup
+from outcomes.instruments.base import SNOMED, ChoiceItem, NumberItem, as_codings, lookup
 
 from .instrument_answers import highest_answers, lowest_answers, out_of_range, wrong_type
 
@@ -211,7 +211,9 @@ def test_meaningful_change_where_a_source_gives_one():
 
 def test_codes_match_domain_md():
     def code(instrument, key="instrument"):
-        return get(instrument).codes[key].code
+        """The SNOMED CT code DOMAIN.md names (LOINC, where there is one, comes first)."""
+        codings = as_codings(get(instrument).codes[key])
+        return next(coding.code for coding in codings if coding.system == SNOMED)
 
     assert code("gppaq") == "1086511000000107"
     assert [band.coding.code for band in get("gppaq").banding("band").bands] == [
