@@ -33,6 +33,12 @@ from .resources.referral import BP_DIASTOLIC, BP_PANEL, BP_SYSTOLIC
 REQUEST_EVENT = "servicerequest-request"
 SEX_OF_GENDER = {gender: sex for sex, gender in GENDER.items()}
 EXCLUSION_ITEMS = {link_id for link_id, _ in SCREEN_ITEMS[:-3]}
+# The answer each of the screen's other questions takes.
+_ANSWER_TYPES = {
+    "heart-rate-medication": "valueBoolean",
+    "medication-notes": "valueString",
+    "risk-tier": "valueCoding",
+}
 CONSENT_FIELDS = {
     ConsentPurpose.REFERRAL: "consent_referral",
     ConsentPurpose.SHARE_PROGRESS: "consent_share_outcomes",
@@ -49,6 +55,8 @@ class InboundReferral:
     draft: dict[str, Any] = field(default_factory=dict)
     where: dict[str, str] = field(default_factory=dict)
     fallback: str = "Bundle"
+    # The screen's answers that ticked an exclusion, by exclusion code: a refusal for one names it.
+    exclusion_items: dict[str, str] = field(default_factory=dict)
 
     def path_of(self, key: str) -> str:
         """The element an error about draft field `key` ("patient.date_of_birth") points at."""
@@ -369,44 +377,44 @@ class _Reader:
             if str(response.get("questionnaire", "")).split("|")[0] == canonical
         ]
         if not screens:
-            self.result.where["exclusions_present"] = self.sr_path
+            missing = f"{self.sr_path}.supportingInfo"
+            for name in ("exclusions_present", "heart_rate_medication", "risk_tier"):
+                self.result.where[name] = missing
             return
         path, response = screens[0]
         exclusions: list[str] = []
         answered = False
+        for name in ("heart_rate_medication", "risk_tier"):
+            self.result.where[name] = f"{path}.item"
         for index, item in enumerate(response.get("item") or []):
             link_id = item.get("linkId", "")
-            answers = item.get("answer") or [{}]
-            answer = answers[0]
+            answer = (item.get("answer") or [{}])[0]
             where = f"{path}.item[{index}]"
-            if link_id in EXCLUSION_ITEMS:
-                answered = True
-                if answer.get("valueBoolean") is True:
-                    exclusions.append(link_id)
-            elif link_id == "heart-rate-medication":
-                self.note(
-                    "heart_rate_medication",
-                    f"{where}.answer[0].valueBoolean",
-                    answer.get("valueBoolean"),
-                )
-            elif link_id == "medication-notes":
-                self.note(
-                    "medication_notes",
-                    f"{where}.answer[0].valueString",
-                    answer.get("valueString", ""),
-                )
-            elif link_id == "risk-tier":
-                self.note(
-                    "risk_tier",
-                    f"{where}.answer[0].valueCoding",
-                    (answer.get("valueCoding") or {}).get("code", ""),
-                )
-            else:
+            kind = _ANSWER_TYPES.get(link_id, "valueBoolean" if link_id in EXCLUSION_ITEMS else "")
+            if not kind:
                 raise _refuse(
                     VALUE,
                     f"{link_id!r} is not a question of {canonical}.",
                     f"{where}.linkId",
                 )
+            if kind not in answer:
+                raise _refuse(
+                    VALUE,
+                    f"Answer {link_id!r} with {kind}.",
+                    f"{where}.answer[0].{kind}",
+                )
+            value = answer[kind]
+            if link_id in EXCLUSION_ITEMS:
+                answered = True
+                if value is True:
+                    exclusions.append(link_id)
+                    self.result.exclusion_items[link_id] = f"{where}.answer[0].valueBoolean"
+            elif link_id == "heart-rate-medication":
+                self.note("heart_rate_medication", f"{where}.answer[0].valueBoolean", value)
+            elif link_id == "medication-notes":
+                self.note("medication_notes", f"{where}.answer[0].valueString", value)
+            else:
+                self.note("risk_tier", f"{where}.answer[0].valueCoding", value.get("code", ""))
         if answered:
             self.note("exclusions_present", f"{path}.item", exclusions)
         else:

@@ -25,6 +25,7 @@ from api.drafts import draft_changes
 from api.serializers_writes import DraftCreateSerializer
 from audit.models import AccessKind
 from audit.services import audit_read
+from clinical.conditions import Exclusion
 from clinical.fhir_systems import BARS_MESSAGE_EVENTS
 from delivery.fhir_messages import organisation_reference
 from referrals import services
@@ -44,7 +45,20 @@ def _fingerprint(body: Any) -> str:
 
 
 def _issues(message: InboundReferral, detail: Any, code: str) -> list[Issue]:
-    return [Issue(code, text, (message.path_of(key),)) for key, text in _flat(detail) if text]
+    """One issue per message, at the element its field came from (and, for a refusal because
+    of an exclusion, at the screen's answer that ticked it too)."""
+    issues = []
+    for key, text in _flat(detail):
+        if not text:
+            continue
+        where = [message.path_of(key)]
+        where += [
+            path
+            for exclusion, path in message.exclusion_items.items()
+            if Exclusion(exclusion).label.lower() in text.lower()
+        ]
+        issues.append(Issue(code, text, tuple(where)))
+    return issues
 
 
 def _refusal(message: InboundReferral, error: Exception, prefix: str = "") -> FhirError:

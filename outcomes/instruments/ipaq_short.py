@@ -36,7 +36,7 @@ without judging it; higher is better.
 from decimal import Decimal
 
 from . import base
-from .base import Band, Banding, NumberItem
+from .base import LOINC, Band, Banding, Coding, NumberItem
 
 MET = {"walking": Decimal("3.3"), "moderate": Decimal("4.0"), "vigorous": Decimal("8.0")}
 MIN_MINUTES = 10
@@ -175,9 +175,15 @@ INSTRUMENT = base.Instrument(
         "sitting_minutes": "Time sitting on a weekday",
     },
     output_units={f"{domain}_met": "MET-min/week" for domain in (*MET, "total")},
-    # No codes: LOINC codes IPAQ's moderate and vigorous minutes a week (77592-4, 77593-2) but not
-    # total MET-minutes a week, and no SNOMED CT code for it could be confirmed; a wrong clinical
-    # code is worse than none (UNCODED in tests/outcomes/test_instrument_codes.py).
+    # LOINC's IPAQ terms (class SURVEY.IPAQ) report walking (77591-6), moderate (77592-4) and
+    # vigorous (77593-2) physical activity in MET-minutes a week, by the short-form formulas used
+    # here (loinc.org/77591-6, loinc.org/77592-4); 77594-0 "Total physical activity [IPAQ]" is their
+    # total. Name and active status as verified against tx.fhir.org (LOINC 2.82) and an Athena
+    # LOINC snapshot in the terminology ledger of the RicardoLSantos/shorthand FHIR IG
+    # (input/data/terminology-verification-ledger.csv), whose IPAQ short-form score example codes
+    # walking + moderate + vigorous MET-min/wk with it. No SNOMED CT code more specific than
+    # 68130003 |Physical activity| was found, so none is added.
+    codes={"total_met": Coding(LOINC, "77594-0", "Total physical activity [IPAQ]")},
     licence="Public domain: the IPAQ may be used without permission or charge.",
     citation=(
         "Craig CL, Marshall AL, Sjöström M, et al. International physical activity questionnaire: "

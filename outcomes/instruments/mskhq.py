@@ -13,6 +13,7 @@ meaningful changes for the MSK-HQ, BMJ Open 2019;9:e025357; DOMAIN.md).
 """
 
 from . import base
+from .base import SNOMED, Coding
 
 RESPONSES = {
     4: "4 (best: no problem)",
@@ -58,9 +59,18 @@ INSTRUMENT = base.Instrument(
     score_ranges={"total": (0, 56)},
     meaningful_change={"total": 6},
     higher_is_better={"total": True},
-    # No codes: no LOINC or SNOMED CT (UK edition) code for the MSK-HQ score could be confirmed in
-    # a reliable source, and a wrong clinical code is worse than none (UNCODED in
-    # tests/outcomes/test_instrument_codes.py).
+    # SNOMED CT UK edition 1036651000000102: Apperta UK's published openEHR archetype for the
+    # MSK-HQ (openEHR-EHR-OBSERVATION.mskhq.v1, lifecycle "published", in
+    # AppertaFoundation/apperta-uk-ckm-mirror) binds its "Total score" element (sum of items 1-14,
+    # 0-56) to it, and the questionnaire itself to 1036661000000104. No stored source gave the UK
+    # edition's preferred term for 1036651000000102, so the display is the archetype's own wording:
+    # check it against the UK edition (NHS SNOMED CT browser) before relying on the display text.
+    # No LOINC code was found.
+    codes={
+        "total": Coding(
+            SNOMED, "1036651000000102", "Musculoskeletal Health Questionnaire (MSK-HQ) total score"
+        )
+    },
     licence=(
         "Versus Arthritis Musculoskeletal Health Questionnaire (MSK-HQ), developed by the "
         "Arthritis Research UK Primary Care Centre, Keele University, and the University of "

@@ -18,15 +18,10 @@ REPORTED = [(instrument, output) for instrument in ALL for output in instrument.
 # clinical code is worse than none, so these carry none for now. Strict xfail: once a module
 # declares a code the case passes, and the test fails until the output leaves this list.
 UNCODED = {
-    ("mskhq", "total"): "no MSK-HQ score code found in LOINC or SNOMED CT (UK edition)",
     ("ons4", "life_satisfaction.score"): "no ONS4 code found in LOINC or SNOMED CT (UK edition)",
     ("ons4", "worthwhile.score"): "no ONS4 code found in LOINC or SNOMED CT (UK edition)",
     ("ons4", "happiness.score"): "no ONS4 code found in LOINC or SNOMED CT (UK edition)",
     ("ons4", "anxiety.score"): "no ONS4 code found in LOINC or SNOMED CT (UK edition)",
-    ("ipaq_short", "total_met"): (
-        "LOINC codes only IPAQ's moderate and vigorous minutes (77592-4, 77593-2), not total "
-        "MET-minutes a week; no SNOMED CT code found"
-    ),
 }
 
 LOINC_SHAPE = re.compile(r"\d{1,7}-\d")
@@ -231,9 +226,18 @@ def test_bmi_and_weight_keep_their_loinc_codes():
     assert _codes("physical_measures", "weight_kg") == [(LOINC, "29463-7")]
 
 
+def test_ipaq_total_met_is_loinc_77594_0():
+    assert _codes("ipaq_short", "total_met") == [(LOINC, "77594-0")]
+    assert get("ipaq_short").output_coding("total_met").display == "Total physical activity [IPAQ]"
+
+
+def test_mskhq_total_is_uk_snomed_1036651000000102():
+    assert _codes("mskhq", "total") == [(SNOMED, "1036651000000102")]
+
+
 def test_an_output_without_a_code_has_no_codings():
-    assert get("mskhq").output_codings("total") == ()
-    assert get("mskhq").output_coding("total") is None
+    assert get("ons4").output_codings("life_satisfaction.score") == ()
+    assert get("ons4").output_coding("life_satisfaction.score") is None
 
 
 # --- Declarations are checked when an instrument is built ----------------------------------------
