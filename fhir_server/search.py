@@ -120,9 +120,12 @@ def date_filter(fields: str | dict[str, str], name: str) -> Callable[[str, str],
 
 def any_of(values: Iterable[str], build: Callable[[str], Q]) -> Q:
     """Comma-separated values are alternatives (OR)."""
+    alternatives = [build(value) for value in values]
+    if any(not condition for condition in alternatives):
+        return Q()  # an alternative that holds for every row (Django drops an empty Q in `|`)
     combined = Q(pk__in=[])
-    for value in values:
-        combined |= build(value)
+    for condition in alternatives:
+        combined |= condition
     return combined
 
 

@@ -162,6 +162,11 @@ class Listed(list):
     def count(self) -> int:  # type: ignore[override]
         return len(self)
 
+    def filter(self, *conditions: Any) -> "Listed":
+        """`search.filtered` narrows rows by parameter; these were narrowed as they were built
+        (`_listing`)."""
+        return self
+
 
 def _conformance_param(element: str) -> Param:
     """Matched in Python over the built resources (`views`), by the element's value."""
