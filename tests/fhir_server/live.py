@@ -20,6 +20,7 @@ from fhirclient.models.bundle import Bundle
 from fhirpy import SyncFHIRClient
 
 TIMEOUT = 10
+OAUTH_URIS = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
 
 
 def r4b_valid(resource: dict) -> dict:
@@ -28,10 +29,18 @@ def r4b_valid(resource: dict) -> dict:
     return resource
 
 
-def token_of(base_url: str, credentials: Any, scope: str) -> str:
-    """An access token from the live token endpoint, as the client's integration gets one."""
+def token_uri(statement: dict) -> str:
+    """The token endpoint the CapabilityStatement names (SMART's oauth-uris extension)."""
+    (security,) = [rest["security"] for rest in statement["rest"]]
+    (uris,) = [e for e in security["extension"] if e["url"] == OAUTH_URIS]
+    (uri,) = [e["valueUri"] for e in uris["extension"] if e["url"] == "token"]
+    return uri
+
+
+def token_of(uri: str, credentials: Any, scope: str) -> str:
+    """An access token from the token endpoint, as the client's integration gets one."""
     response = requests.post(
-        f"{base_url}/oauth/token/",
+        uri,
         data={
             "grant_type": "client_credentials",
             "client_id": credentials.client_id,
@@ -130,13 +139,11 @@ class SmartClient(Library):
         return getattr(module, resource_type)
 
     def capability_statement(self) -> dict:
-        statement = self.server.capabilityStatement  # parsed into the R4 model
-        assert self.client.prepare(), "the client found no way to call the server"
-        return statement.as_json()
+        return self.server.capabilityStatement.as_json()  # parsed into the R4 model
 
     def authorise(self, token: str) -> None:
-        # fhirclient's own OAuth handles the SMART app launch, not client credentials: the
-        # integration gets its token itself and the session sends it.
+        # fhirclient's OAuth does the SMART app launch (or a signed JWT assertion), not a client
+        # secret: the integration gets its token itself and the client's session sends it.
         self.server.session.headers["Authorization"] = f"Bearer {token}"
 
     def process_message(self, bundle: dict) -> dict:

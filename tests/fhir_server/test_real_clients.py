@@ -11,6 +11,8 @@ parsed by the library (fhirclient's R4 models raise on anything invalid) and val
 the R4B models of `fhir.resources` as it arrives (`live.Wire`).
 """
 
+import itertools
+
 import pytest
 
 from clinical.fhir_systems import NHS_NUMBER
@@ -18,7 +20,7 @@ from outcomes.services import assessment_record
 from referrals.models import Referral, Status
 from tests.builders import run_action
 
-from .live import LIBRARIES, Library, Wire, r4b_valid, token_of
+from .live import LIBRARIES, Library, Wire, r4b_valid, token_of, token_uri
 from .messages import referral_message
 
 GP_SCOPES = ["referrals:read", "referrals:write", "outcomes:read"]
@@ -80,7 +82,9 @@ def test_a_client_library_sends_a_referral_and_follows_it_to_its_outcomes(
 
     # --- 2. The referral message, with the GP system's own token ------------------------------
     credentials = client_of(people.practice_a, GP_SCOPES, name="GP system")
-    token = token_of(live_server.url, credentials, " ".join(GP_SCOPES))
+    uri = token_uri(statement)
+    assert uri == f"{live_server.url}/oauth/token/"
+    token = token_of(uri, credentials, " ".join(GP_SCOPES))
     client.authorise(token)
     message = referral_message(people)
     nhs_number = message["entry"][2]["resource"]["identifier"][0]["value"]
@@ -99,7 +103,10 @@ def test_a_client_library_sends_a_referral_and_follows_it_to_its_outcomes(
     reference = task["id"]
     assert task["resourceType"] == "Task"
     assert task["status"] == "requested"
-    assert task["focus"]["reference"] == f"ServiceRequest/{reference}"
+    # The Task names its ServiceRequest by identifier (the webhook messages' shape), and the
+    # ServiceRequest's id is that same reference.
+    assert task["focus"]["type"] == "ServiceRequest"
+    assert task["focus"]["identifier"]["value"] == reference
     assert header["resource"]["focus"][0]["reference"] == f"{fhir_base}/Task/{reference}"
     assert request_entry["resource"]["id"] == reference
     referral = Referral.objects.get(reference=reference)
@@ -168,7 +175,10 @@ def test_a_client_library_sends_a_referral_and_follows_it_to_its_outcomes(
     summary = client.read("Composition", reference)
     assert summary["status"] == "final"
     assert summary["subject"]["reference"] == f"Patient/{patient['id']}"
-    assert "Outcome measures" in [section["title"] for section in summary["section"]]
+    (outcomes,) = [s for s in summary["section"] if s["title"] == "Outcome measures"]
+    contained = by_id(summary["contained"])
+    (change,) = [contained[entry["reference"].removeprefix("#")] for entry in outcomes["entry"]]
+    assert change["code"]["coding"][0]["code"] == "44261-6"
 
     # --- 5. The PHQ-9 totals, as coded Observations -------------------------------------------
     totals = client.search(
@@ -193,7 +203,7 @@ def test_a_client_library_sends_a_referral_and_follows_it_to_its_outcomes(
     assert all(len(page) == 1 for page in pages)
     assert [r["id"] for page in pages for r in page] == [r["id"] for r in everything]
     assert set(by_id(totals)) < set(by_id(everything))  # the BP reading, and both totals
-    for exchange, following in zip(fetched, fetched[1:], strict=False):
+    for exchange, following in itertools.pairwise(fetched):
         (next_url,) = [link["url"] for link in exchange.body["link"] if link["relation"] == "next"]
         assert following.url == next_url
     assert "next" not in [link["relation"] for link in fetched[-1].body["link"]]
