@@ -185,12 +185,13 @@ def _named_routes(patterns, namespace=None):
 def test_every_page_of_ours_is_in_the_table():
     """A new page is added to the table on purpose, so a renamed one cannot slip through. The
     API's routes (`api:`, and django-oauth-toolkit's token endpoint) are not pages: their paths
-    are its published contract, pinned by tests/api (test_referral_writes.API_ROUTES)."""
+    are its published contract, pinned by tests/api (test_referral_writes.API_ROUTES); nor are
+    the FHIR server's (`fhir:`), whose contract is its CapabilityStatement."""
     ours = {
         name
         for name in _named_routes(get_resolver().url_patterns)
         if not name.startswith(
-            ("admin:", "account_", "mfa_", "socialaccount_", "usersessions_", "api:", "oauth2-")
+            ("admin:", "account_", "mfa_", "socialaccount_", "usersessions_", "api:", "fhir:", "oauth2-")
         )
     }
 

@@ -248,3 +248,11 @@ def test_a_token_without_outcomes_read_cannot_read_observations(people, client_o
     api = api_as(client_of(people.practice_a, ["referrals:read", "referrals:write"]))
     assert get(api, "/fhir/Observation", status=403)["issue"][0]["code"] == "forbidden"
     assert get(api, "/fhir/Task")["resourceType"] == "Bundle"
+
+
+def test_a_person_signed_in_to_the_pages_gets_no_fhir_data(world, client, people):
+    """The FHIR server takes tokens only: a browser session is never enough."""
+    client.force_login(people.referrer_a)
+    assert get(client, "/fhir/Patient", status=401)["issue"][0]["code"] == "login"
+    response = client.post("/fhir/$process-message", {}, content_type="application/fhir+json")
+    assert response.status_code == 401

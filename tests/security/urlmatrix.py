@@ -74,10 +74,11 @@ def _walk(resolvers, prefix="", namespace="", converters=None) -> Iterator[Patte
         assert isinstance(pattern, RoutePattern | RegexPattern), pattern
 
 
-# The API and its token endpoint take no session: a person signed in to the pages gets a 401 from
-# every one of them (tests/api/test_clients.py). Their own matrix is tests/api: each endpoint with
-# the scope missing, a client of another organisation and an expired token.
-NOT_FOR_PEOPLE = ("api/v1/", "oauth/")
+# The API, the FHIR server and the token endpoint take no session: a person signed in to the pages
+# gets a 401 from every one of them (tests/api/test_clients.py, tests/fhir_server). Their own
+# matrices are tests/api (each endpoint with the scope missing, a client of another organisation
+# and an expired token) and tests/fhir_server/test_cross_organisation.py (each resource type).
+NOT_FOR_PEOPLE = ("api/v1/", "fhir/", "oauth/")
 
 
 def patterns() -> list[Pattern]:
