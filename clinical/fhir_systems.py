@@ -18,6 +18,26 @@ UBRN = "https://fhir.nhs.uk/Id/UBRN"
 BARS_MESSAGE_EVENTS = "https://fhir.nhs.uk/CodeSystem/message-events-bars"
 OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 
+# The instruments' units in UCUM (what a receiver computes with), where UCUM has them.
+UCUM_UNITS = {
+    "kg": "kg",
+    "cm": "cm",
+    "m": "m",
+    "kg/m²": "kg/m2",
+    "mmHg": "mm[Hg]",
+    "beats/min": "/min",
+}
+
+
+def quantity(value: int | float, unit: str) -> dict:
+    """A FHIR Quantity: the unit as shown, and its UCUM code where there is one."""
+    found: dict = {"value": value}
+    if unit:
+        found["unit"] = unit
+        if unit in UCUM_UNITS:
+            found.update(system=UCUM, code=UCUM_UNITS[unit])
+    return found
+
 
 def portal_system(name: str) -> str:
     """A code system or identifier namespace of this portal, e.g. its referral references:

@@ -39,6 +39,7 @@ from clinical.fhir_systems import (
     SNOMED,
     UBRN,
     portal_system,
+    quantity,
 )
 from clinical.reasons import CancelReason, DeclineReason, DischargeReason
 from referrals.booking import next_booked_session
@@ -138,7 +139,7 @@ def _output(code: str, **value) -> dict:
 
 def _quantity(value: Decimal, unit: str) -> dict:
     number: int | float = int(value) if value == value.to_integral_value() else float(value)
-    return {"value": number, **({"unit": unit} if unit else {})}
+    return quantity(number, unit)
 
 
 def _change_component(code: str, **value: object) -> dict:
@@ -166,10 +167,10 @@ def outcome_observation(outcome: OutcomeChange, referral: Referral) -> dict:
     value = outcome.baseline if measured_once else outcome.latest
     when = outcome.baseline_on if measured_once else outcome.latest_on
     code: dict = {"text": outcome.name}
-    if outcome.coding is not None:
-        system, code_value, display = outcome.coding
+    if outcome.codings:
         code["coding"] = [
             {"system": system, "code": code_value, **({"display": display} if display else {})}
+            for system, code_value, display in outcome.codings
         ]
     components = []
     if outcome.baseline is not None and not measured_once:

@@ -137,6 +137,15 @@ class FhirView(APIView):
     def get_exception_handler(self) -> Any:
         return fhir_exception_handler
 
+    def initial(self, request: Any, *args: Any, **kwargs: Any) -> None:
+        """An interaction the server does not offer is a 405 before any token is looked at (a
+        write to a read-only type is not a question of scope)."""
+        if request.method.lower() not in self.http_method_names or not hasattr(
+            self, request.method.lower()
+        ):
+            raise exceptions.MethodNotAllowed(request.method)
+        super().initial(request, *args, **kwargs)
+
 
 @csrf_exempt
 def no_such_interaction(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:

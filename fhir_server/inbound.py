@@ -15,17 +15,20 @@ from typing import Any
 
 from pydantic import ValidationError as PydanticError
 
+from clinical.conditions import Exclusion, bp_is_excluded
 from clinical.fhir_systems import (
     BARS_MESSAGE_EVENTS,
     LOINC,
     NHS_NUMBER,
+    ODS_ORGANISATION,
     SNOMED,
     UBRN,
     portal_system,
 )
+from referrals.forms import ClinicalDetailsForm
 from referrals.models import ConsentPurpose, Priority
 
-from .outcome import REQUIRED, STRUCTURE, VALUE, FhirError, Issue
+from .outcome import BUSINESS_RULE, REQUIRED, STRUCTURE, VALUE, FhirError, Issue
 from .resources.patient import GENDER, INTERPRETER_REQUIRED
 from .resources.questionnaires import SCREEN_ITEMS, safety_screen_canonical
 from .resources.referral import BP_DIASTOLIC, BP_PANEL, BP_SYSTOLIC
@@ -33,6 +36,13 @@ from .resources.referral import BP_DIASTOLIC, BP_PANEL, BP_SYSTOLIC
 REQUEST_EVENT = "servicerequest-request"
 SEX_OF_GENDER = {gender: sex for sex, gender in GENDER.items()}
 EXCLUSION_ITEMS = {link_id for link_id, _ in SCREEN_ITEMS[:-3]}
+# The registers a clinician's number is from, as the referral shows it ("GMC 7012345").
+PROFESSIONAL_REGISTERS = {
+    "https://fhir.hl7.org.uk/Id/gmc-number": "GMC",
+    "https://fhir.hl7.org.uk/Id/nmc-number": "NMC",
+    "https://fhir.hl7.org.uk/Id/hcpc-number": "HCPC",
+    "https://fhir.hl7.org.uk/Id/gphc-number": "GPhC",
+}
 # The answer each of the screen's other questions takes.
 _ANSWER_TYPES = {
     "heart-rate-medication": "valueBoolean",
@@ -57,6 +67,13 @@ class InboundReferral:
     fallback: str = "Bundle"
     # The screen's answers that ticked an exclusion, by exclusion code: a refusal for one names it.
     exclusion_items: dict[str, str] = field(default_factory=dict)
+    ubrn: str = ""
+    # Where each exclusion of the safety screen was answered.
+    exclusion_answers: dict[str, str] = field(default_factory=dict)
+    # Who refers: the practice's ODS code and the clinician, each with the element it came from.
+    requester_ods: tuple[str, str] | None = None
+    clinician_name: str = ""
+    clinician_registration: str = ""
 
     def path_of(self, key: str) -> str:
         """The element an error about draft field `key` ("patient.date_of_birth") points at."""
@@ -302,7 +319,12 @@ class _Reader:
         )
         for index, identifier in enumerate(request.get("identifier") or []):
             if identifier.get("system") == UBRN:
-                self.note("ubrn", f"{path}.identifier[{index}].value", identifier.get("value", ""))
+                value = str(identifier.get("value", "")).replace(" ", "")
+                where = f"{path}.identifier[{index}].value"
+                if not (value.isdigit() and len(value) == 12):
+                    raise _refuse(VALUE, "An e-RS UBRN is 12 digits.", where)
+                self.result.ubrn = value
+        self.requester()
         notes = [note.get("text", "") for note in request.get("note") or [] if note.get("text")]
         if notes:
             self.note("relevant_history", f"{path}.note", "\n\n".join(notes))
@@ -328,6 +350,62 @@ class _Reader:
                     "Name the leisure centre the patient prefers (a Location of the programme).",
                     f"{path}.locationReference",
                 )
+
+    def requester(self) -> None:
+        """The referring organisation (its ODS code, checked against the client's own in
+        `process.py`) and clinician, from ServiceRequest.requester: an Organization, a
+        Practitioner or a PractitionerRole, by identifier or by reference into the message."""
+        where = f"{self.sr_path}.requester"
+        requester = self.sr.get("requester") or {}
+        found = self.entries.resolve(requester)
+        if found is None:
+            self._requester_organisation(requester, where)
+            return
+        path, resource = found
+        kind = resource.get("resourceType")
+        if kind == "Organization":
+            self._requester_organisation(resource, path, identifiers=True)
+        elif kind == "Practitioner":
+            self._clinician(resource)
+        elif kind == "PractitionerRole":
+            organisation = resource.get("organization") or {}
+            target = self.entries.resolve(organisation)
+            if target is not None:
+                self._requester_organisation(target[1], target[0], identifiers=True)
+            else:
+                self._requester_organisation(organisation, f"{path}.organization")
+            practitioner = self.entries.resolve(resource.get("practitioner"))
+            if practitioner is not None:
+                self._clinician(practitioner[1])
+
+    def _requester_organisation(
+        self, source: dict, path: str, *, identifiers: bool = False
+    ) -> None:
+        found = source.get("identifier") or {}
+        candidates = found if isinstance(found, list) else [found]
+        for index, identifier in enumerate(candidates):
+            if identifier.get("system") == ODS_ORGANISATION and identifier.get("value"):
+                at = (
+                    f"{path}.identifier[{index}].value"
+                    if identifiers
+                    else f"{path}.identifier.value"
+                )
+                self.result.requester_ods = (str(identifier["value"]), at)
+                return
+
+    def _clinician(self, practitioner: dict) -> None:
+        names = practitioner.get("name") or []
+        if names:
+            name = names[0]
+            text = name.get("text") or " ".join(
+                [*name.get("prefix", []), *name.get("given", []), name.get("family", "")]
+            )
+            self.result.clinician_name = " ".join(text.split())[:200]
+        for identifier in practitioner.get("identifier") or []:
+            register = PROFESSIONAL_REGISTERS.get(identifier.get("system", ""))
+            if register and identifier.get("value"):
+                self.result.clinician_registration = f"{register} {identifier['value']}"[:30]
+                return
 
     # --- Supporting information ------------------------------------------------------------
 
@@ -384,6 +462,8 @@ class _Reader:
         path, response = screens[0]
         exclusions: list[str] = []
         answered = False
+        seen: set[str] = set()
+        answer_paths: dict[str, str] = {}
         for name in ("heart_rate_medication", "risk_tier"):
             self.result.where[name] = f"{path}.item"
         for index, item in enumerate(response.get("item") or []):
@@ -406,6 +486,8 @@ class _Reader:
             value = answer[kind]
             if link_id in EXCLUSION_ITEMS:
                 answered = True
+                seen.add(link_id)
+                answer_paths[link_id] = f"{where}.answer[0].valueBoolean"
                 if value is True:
                     exclusions.append(link_id)
                     self.result.exclusion_items[link_id] = f"{where}.answer[0].valueBoolean"
@@ -416,9 +498,50 @@ class _Reader:
             else:
                 self.note("risk_tier", f"{where}.answer[0].valueCoding", value.get("code", ""))
         if answered:
+            missing = sorted(EXCLUSION_ITEMS - seen)
+            if missing:
+                raise _refuse(
+                    REQUIRED,
+                    "Answer every question of the safety screen (true or false): "
+                    f"{', '.join(missing)} is not answered.",
+                    f"{path}.item",
+                )
             self.note("exclusions_present", f"{path}.item", exclusions)
+            self.result.exclusion_answers = dict(answer_paths)
         else:
             self.result.where["exclusions_present"] = f"{path}.item"
+
+    def blood_pressure_excludes(self) -> None:
+        """A reading of 180/100 or more excludes the patient whatever the screen says: told in
+        the message's own terms, at the reading and at the screen's answer."""
+        draft = self.result.draft
+        systolic, diastolic = draft.get("bp_systolic"), draft.get("bp_diastolic")
+        fields = ClinicalDetailsForm.base_fields
+        readings = {"bp_systolic": systolic, "bp_diastolic": diastolic}
+        for name, value in readings.items():
+            bounds = fields[name]
+            if not isinstance(value, int) or not (
+                bounds.min_value <= value <= bounds.max_value  # type: ignore[attr-defined]
+            ):
+                return  # out of range: the clinical details form says so
+        if not bp_is_excluded(systolic, diastolic):
+            return
+        code = Exclusion.RESTING_BP_180_100
+        where = [self.result.where["bp_systolic"]]
+        if code.value in self.result.exclusion_answers:
+            where.append(self.result.exclusion_answers[code.value])
+        raise FhirError(
+            422,
+            [
+                Issue(
+                    BUSINESS_RULE,
+                    f"The resting blood pressure {systolic}/{diastolic} mmHg is 180/100 or "
+                    f"higher: {code.label.lower()} excludes the patient from exercise referral "
+                    "until it is controlled.",
+                    tuple(where),
+                )
+            ],
+        )
 
     def consents(self) -> None:
         purposes = {purpose.value for purpose in ConsentPurpose}
@@ -462,4 +585,5 @@ def read_message(body: Any) -> InboundReferral:
     reader.blood_pressure()
     reader.safety_screen()
     reader.consents()
+    reader.blood_pressure_excludes()
     return reader.result

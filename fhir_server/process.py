@@ -141,6 +141,15 @@ def process_referral_message(request: Any, body: Any) -> dict:
     if kept is not None:
         return _replay(request, kept, fingerprint)
 
+    if message.requester_ods is not None and message.requester_ods[0] != organisation.code:
+        code, where = message.requester_ods
+        raise refused(
+            422,
+            BUSINESS_RULE,
+            f"The requester is {code}, but this client belongs to {organisation.code}: a "
+            "system refers for its own organisation only.",
+            where,
+        )
     answers = DraftCreateSerializer(data=message.draft)
     if not answers.is_valid():
         raise _refusal(message, serializers.ValidationError(answers.errors))
@@ -161,7 +170,13 @@ def process_referral_message(request: Any, body: Any) -> dict:
                 raise _refusal(message, error, "patient") from error
             try:
                 referral = services.referral_create_draft(
-                    by=user, organisation=organisation, patient=patient, **changes.referral
+                    by=user,
+                    organisation=organisation,
+                    patient=patient,
+                    clinician_name=message.clinician_name,
+                    clinician_registration=message.clinician_registration,
+                    **changes.referral,
+                    **({"ubrn": message.ubrn} if message.ubrn else {}),
                 )
                 services.referral_submit(referral=referral, by=user)
             except DjangoValidationError as error:

@@ -146,7 +146,11 @@ HEALTHCARE_SERVICE = ResourceType(
         "location": Param(
             "reference",
             "A leisure centre (Location/<id>)",
-            lambda v, k: _uuid_q(reference_id(v, "Location"), "classes__facility__public_id"),
+            lambda v, k: Q(
+                pk__in=ProgrammeClass.objects.filter(
+                    _uuid_q(reference_id(v, "Location"), "facility__public_id"), is_active=True
+                ).values("programme_id")
+            ),
         ),
         "name": Param("string", "Part of the name", _name),
     },

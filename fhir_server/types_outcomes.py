@@ -27,13 +27,7 @@ from .resources.questionnaires import (
     instrument_canonical,
     safety_screen_canonical,
 )
-from .resources.referral import (
-    BP_DIASTOLIC,
-    BP_PANEL,
-    BP_SYSTOLIC,
-    bp_observation,
-    safety_screen_response,
-)
+from .resources.referral import BP_PANEL, bp_observation, safety_screen_response
 from .search import Param, Segment, date_filter, nothing, reference_id, token
 from .types import ResourceType
 from .types_record import referral_rows
@@ -41,7 +35,9 @@ from .types_record import referral_rows
 BP = "bp"
 ASSESSMENT = "assessment"
 SCREEN = "screen"
-BP_CODES = {BP_PANEL[0], BP_SYSTOLIC[0], BP_DIASTOLIC[0]}
+# `code` matches Observation.code: a reading taken as a pair is found by the panel's code, as
+# FHIR's `code` parameter never looks into components.
+BP_CODES = {BP_PANEL[0]}
 
 
 def _instrument(code: str) -> instruments.Instrument | None:

@@ -68,7 +68,7 @@ def outcome_changes(referral: Referral) -> list[OutcomeChange]:
             later = points[1:]
             latest_assessment, latest = later[-1] if later else (None, None)
             threshold, threshold_text = definition.minimal_important_difference(output, baseline)
-            coding = definition.output_coding(output)
+            codings = definition.output_codings(output)
             changes.append(
                 OutcomeChange(
                     instrument_code=code,
@@ -90,7 +90,7 @@ def outcome_changes(referral: Referral) -> list[OutcomeChange]:
                     threshold=threshold,
                     threshold_text=threshold_text,
                     higher_is_better=definition.higher_is_better.get(output),
-                    coding=(coding.system, coding.code, coding.display) if coding else None,
+                    codings=tuple((c.system, c.code, c.display) for c in codings),
                 )
             )
     return sorted(changes, key=lambda c: c.instrument_name.lower())

@@ -184,8 +184,9 @@ class OutcomeChange:
     threshold: Decimal | None
     threshold_text: str
     higher_is_better: bool | None
-    # (system, code, display) naming the score, for a FHIR Observation; None when uncoded.
-    coding: tuple[str, str, str] | None = None
+    # (system, code, display) of each code naming the score, LOINC first, for a FHIR
+    # Observation; empty when uncoded.
+    codings: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def change(self) -> Decimal | None:

@@ -160,9 +160,16 @@ def _keep_safety_screen_true_to_bp(
 
 
 def referral_create_draft(
-    *, by: "User", organisation: Organisation, patient: Patient, **fields: Any
+    *,
+    by: "User",
+    organisation: Organisation,
+    patient: Patient,
+    clinician_name: str = "",
+    clinician_registration: str = "",
+    **fields: Any,
 ) -> Referral:
-    """Start a referral as a draft; the clinician is the user making it."""
+    """Start a referral as a draft. The clinician is the user making it, or the one a clinical
+    system names when it refers on their behalf (`clinician_name`, `clinician_registration`)."""
     refuse_unless(by, Permission.REFERRAL_CREATE, organisation)
     _refuse_other_organisations_patient(patient, organisation)
     unknown = set(fields) - DRAFT_FIELDS
@@ -172,8 +179,10 @@ def referral_create_draft(
         patient=patient,
         referring_organisation=organisation,
         referring_clinician=by,
-        clinician_name=by.get_full_name(),
-        clinician_registration=by.professional_registration,
+        clinician_name=clinician_name or by.get_full_name(),
+        clinician_registration=(
+            clinician_registration if clinician_name else by.professional_registration
+        ),
         **fields,
     )
     if referral.consent_referral:

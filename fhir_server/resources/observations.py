@@ -9,7 +9,7 @@ follow-up) is a category from the portal's own code system."""
 from decimal import Decimal
 from typing import Any
 
-from clinical.fhir_systems import LOINC, OBSERVATION_CATEGORY, UCUM, portal_system
+from clinical.fhir_systems import LOINC, OBSERVATION_CATEGORY, portal_system, quantity
 from outcomes.instruments import Instrument
 from outcomes.instruments.base import Coding, NumberItem, lookup
 from outcomes.models import Assessment, Timepoint
@@ -17,15 +17,6 @@ from outcomes.models import Assessment, Timepoint
 from .common import coding, concept, instant, meta
 from .referral import BP_DIASTOLIC, BP_PANEL, BP_SYSTOLIC
 
-# The instruments' units in UCUM, where UCUM has them.
-UCUM_UNITS = {
-    "kg": "kg",
-    "cm": "cm",
-    "m": "m",
-    "kg/m²": "kg/m2",
-    "mmHg": "mm[Hg]",
-    "beats/min": "/min",
-}
 VITAL_SIGNS = {"physical_measures"}
 PHYSICAL_TESTS = {"six_minute_walk", "sit_to_stand_30s"}
 BP_OUTPUTS = ("bp_systolic", "bp_diastolic")
@@ -61,12 +52,7 @@ def _value(value: Any, unit: str) -> dict:
     number = value if isinstance(value, int) else float(Decimal(str(value)))
     if not unit and isinstance(number, int):
         return {"valueInteger": number}
-    quantity: dict = {"value": number}
-    if unit:
-        quantity["unit"] = unit
-        if unit in UCUM_UNITS:
-            quantity.update(system=UCUM, code=UCUM_UNITS[unit])
-    return {"valueQuantity": quantity}
+    return {"valueQuantity": quantity(number, unit)}
 
 
 def _base(assessment: Assessment, instrument: Instrument, id_: str, label: str) -> dict:

@@ -32,8 +32,13 @@ def safety_screen_canonical() -> str:
     return portal_canonical("Questionnaire", SAFETY_SCREEN)
 
 
+def questionnaire_id(code: str) -> str:
+    """An instrument's Questionnaire id (FHIR ids take no underscore): physical-measures."""
+    return code.replace("_", "-")
+
+
 def instrument_canonical(code: str) -> str:
-    return portal_canonical("Questionnaire", code)
+    return portal_canonical("Questionnaire", questionnaire_id(code))
 
 
 def _screen_item(link_id: str, text: str) -> dict:
@@ -90,7 +95,7 @@ def _instrument_item(item: Item) -> dict:
 def instrument_questionnaire(instrument: Instrument) -> dict:
     resource: dict = {
         "resourceType": "Questionnaire",
-        "id": instrument.code.replace("_", "-"),
+        "id": questionnaire_id(instrument.code),
         "url": instrument_canonical(instrument.code),
         "name": "".join(part.title() for part in instrument.code.split("_")),
         "title": instrument.name,

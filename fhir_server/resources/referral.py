@@ -186,6 +186,10 @@ def task(referral: Referral) -> dict:
         task_id=referral.reference,
         summary_reference=f"Composition/{referral.reference}" if ended else "",
     )
+    # Served beside the ServiceRequest, so a client can follow the literal reference too.
+    served = {"reference": f"ServiceRequest/{referral.reference}"}
+    resource["focus"] = {**served, **resource["focus"]}
+    resource["basedOn"] = [{**served, **resource["basedOn"][0]}]
     resource["for"] = _patient_reference(referral)
     resource["meta"] = {"lastUpdated": instant(event.created_at)}
     return resource

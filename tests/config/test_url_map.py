@@ -191,7 +191,16 @@ def test_every_page_of_ours_is_in_the_table():
         name
         for name in _named_routes(get_resolver().url_patterns)
         if not name.startswith(
-            ("admin:", "account_", "mfa_", "socialaccount_", "usersessions_", "api:", "fhir:", "oauth2-")
+            (
+                "admin:",
+                "account_",
+                "mfa_",
+                "socialaccount_",
+                "usersessions_",
+                "api:",
+                "fhir:",
+                "oauth2-",
+            )
         )
     }
 

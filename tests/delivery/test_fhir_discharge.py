@@ -71,7 +71,12 @@ def test_finding_4_the_ending_message_carries_each_outcome_as_an_observation(
     assert components["meaningful-change"]["valueBoolean"] is True
     bmi = observations["Physical measures: BMI"]
     assert bmi["code"]["coding"][0]["code"] == "39156-5"
-    assert bmi["valueQuantity"] == {"value": 27.4, "unit": "kg/m²"}
+    assert bmi["valueQuantity"] == {
+        "value": 27.4,
+        "unit": "kg/m²",
+        "system": "http://unitsofmeasure.org",
+        "code": "kg/m2",
+    }
     # No patient in any resource: the reference identifies the referral to the referrer.
     assert all("subject" not in o for o in observations.values())
     (composition,) = resources(bundle, "Composition")
@@ -130,7 +135,11 @@ def test_identifier_and_code_systems_do_not_change_with_the_host(people, setting
     here, there = built("http://127.0.0.1:8000"), built("https://portal.scheme.example.nhs.uk")
     assert _systems(here) == _systems(there)
     portal_own = {s for s in _systems(here) if "snomed" not in s and "loinc" not in s}
-    portal_own -= {s for s in portal_own if s.startswith(("http://hl7.org", "http://terminology"))}
+    portal_own -= {
+        s
+        for s in portal_own
+        if s.startswith(("http://hl7.org", "http://terminology", "http://unitsofmeasure.org"))
+    }
     portal_own -= {s for s in portal_own if s.startswith("https://fhir.nhs.uk")}
     assert portal_own and all(
         s.startswith(settings.PORTAL_FHIR_NAMESPACE + "/") for s in portal_own

@@ -123,6 +123,7 @@ def test_a_write_by_one_organisation_changes_nothing_another_reads(world, client
         **{
             "entry.2.resource.identifier.0.value": nhs_number,
             "entry.2.resource.name.0.family": "Changed-by-B",
+            "entry.1.resource.requester.identifier.value": people.practice_b.code,
         },
     )
     assert send(clients["practice_b"], body).status_code == 200

@@ -169,7 +169,7 @@ def test_an_exclusion_refuses_the_referral_with_the_browsers_reason(gp, message,
     assert stored() == before
 
 
-def test_a_blood_pressure_of_180_over_100_ticks_the_exclusion_and_is_refused(gp, message):
+def test_a_blood_pressure_of_180_over_100_excludes_whatever_the_screen_says(gp, message):
     high = changed(
         message,
         **{
@@ -178,7 +178,98 @@ def test_a_blood_pressure_of_180_over_100_ticks_the_exclusion_and_is_refused(gp,
         },
     )
     before = stored()
-    outcome(send(gp, high), 422)
+    (issue,) = outcome(send(gp, high), 422)
+    assert issue["diagnostics"].startswith("The resting blood pressure 182/104 mmHg is 180/100")
+    assert issue["expression"] == [
+        "Bundle.entry[3].resource.component[0].valueQuantity.value",
+        "Bundle.entry[4].resource.item[0].answer[0].valueBoolean",
+    ]
+    assert stored() == before
+
+
+def test_a_safety_screen_must_answer_every_exclusion(gp, message):
+    before = stored()
+    (issue,) = outcome(send(gp, changed(message, **{f"{SCREEN}.item.3": DELETE})), 422)
+    assert "recent_mi_or_stroke is not answered" in issue["diagnostics"]
+    assert issue["expression"] == ["Bundle.entry[4].resource.item"]
+    assert stored() == before
+
+
+def test_the_ubrn_and_the_named_clinician_are_kept(gp, message, people):
+    practitioner = {
+        "fullUrl": "urn:uuid:0f3e2c4d-1111-4a5b-9c8d-7e6f5a4b3c2d",
+        "resource": {
+            "resourceType": "Practitioner",
+            "id": "0f3e2c4d-1111-4a5b-9c8d-7e6f5a4b3c2d",
+            "identifier": [{"system": "https://fhir.hl7.org.uk/Id/gmc-number", "value": "7012345"}],
+            "name": [{"family": "Okafor", "given": ["Ngozi"], "prefix": ["Dr"]}],
+        },
+    }
+    role = {
+        "fullUrl": "urn:uuid:1a2b3c4d-2222-4a5b-9c8d-7e6f5a4b3c2d",
+        "resource": {
+            "resourceType": "PractitionerRole",
+            "id": "1a2b3c4d-2222-4a5b-9c8d-7e6f5a4b3c2d",
+            "practitioner": {"reference": practitioner["fullUrl"]},
+            "organization": {
+                "identifier": {
+                    "system": "https://fhir.nhs.uk/Id/ods-organization-code",
+                    "value": people.practice_a.code,
+                }
+            },
+        },
+    }
+    body = changed(
+        message,
+        **{
+            "entry.1.resource.requester": {"reference": role["fullUrl"]},
+            "entry.1.resource.identifier": [
+                {
+                    "system": "https://fhir.nhs.uk/Id/UBRN",
+                    "value": "0001 2345 6789".replace(" ", ""),
+                }
+            ],
+        },
+    )
+    body["entry"] += [practitioner, role]
+    response = send(gp, body)
+    assert response.status_code == 200, response.content
+    referral = Referral.objects.get(reference=response.json()["entry"][1]["resource"]["id"])
+    assert referral.ubrn == "000123456789"
+    assert (referral.clinician_name, referral.clinician_registration) == (
+        "Dr Ngozi Okafor",
+        "GMC 7012345",
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "where"),
+    [
+        (
+            {
+                "entry.1.resource.identifier": [
+                    {"system": "https://fhir.nhs.uk/Id/UBRN", "value": "12AB"}
+                ]
+            },
+            "Bundle.entry[1].resource.identifier[0].value",
+        ),
+        (
+            {
+                "entry.1.resource.requester": {
+                    "identifier": {
+                        "system": "https://fhir.nhs.uk/Id/ods-organization-code",
+                        "value": "B82002",
+                    }
+                }
+            },
+            "Bundle.entry[1].resource.requester.identifier.value",
+        ),
+    ],
+)
+def test_a_bad_ubrn_or_another_practices_requester_is_refused(gp, message, change, where):
+    before = stored()
+    issues = outcome(send(gp, changed(message, **change)), 422)
+    assert expressions(issues) == [where]
     assert stored() == before
 
 

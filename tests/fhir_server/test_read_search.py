@@ -256,3 +256,32 @@ def test_a_person_signed_in_to_the_pages_gets_no_fhir_data(world, client, people
     assert get(client, "/fhir/Patient", status=401)["issue"][0]["code"] == "login"
     response = client.post("/fhir/$process-message", {}, content_type="application/fhir+json")
     assert response.status_code == 401
+
+
+def test_a_write_to_a_read_only_type_is_not_supported(world, practice):
+    for method in ("post", "put", "delete"):
+        response = getattr(practice, method)(f"/fhir/Patient/{world.a.patient.public_id}")
+        assert response.status_code == 405, (method, response.content)
+        assert response.json()["issue"][0]["code"] == "not-supported"
+    assert practice.post("/fhir/Patient", {}, format="json").status_code == 405
+    assert practice.get("/fhir/$process-message").status_code == 405
+
+
+def test_a_programme_is_listed_once_whatever_its_classes_at_a_centre(world, practice, people):
+    from tests.factories import ProgrammeClassFactory
+
+    ProgrammeClassFactory(programme=people.programme_x, facility=people.facility_x)
+    found = get(
+        practice,
+        "/fhir/HealthcareService",
+        {"location": f"Location/{people.facility_x.public_id}"},
+    )
+    assert [s["id"] for s in entries(found)] == [str(people.programme_x.public_id)]
+    assert found["total"] == 1
+
+
+def test_a_task_points_at_its_service_request_by_reference_and_identifier(world, practice):
+    task = get(practice, f"/fhir/Task/{world.a.reference}")
+    assert task["focus"]["reference"] == f"ServiceRequest/{world.a.reference}"
+    assert task["focus"]["identifier"]["value"] == world.a.reference
+    assert get(practice, task["focus"]["reference"].join(["/fhir/", ""]))["id"] == world.a.reference
