@@ -11,8 +11,9 @@ element to fix.
 """
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
+from django import forms
 from pydantic import ValidationError as PydanticError
 
 from clinical.conditions import Exclusion, bp_is_excluded
@@ -178,7 +179,7 @@ def _service_request(entries: _Entries, header: dict, header_path: str) -> tuple
 def _reference_id(reference: dict | None, resource_type: str, system: str) -> str | None:
     """An id from a literal reference ("Location/<id>") or a logical one (our identifier)."""
     reference = reference or {}
-    literal = reference.get("reference", "")
+    literal: str = reference.get("reference", "")
     if literal.startswith(f"{resource_type}/"):
         return literal.split("/", 1)[1]
     identifier = reference.get("identifier") or {}
@@ -498,12 +499,12 @@ class _Reader:
             else:
                 self.note("risk_tier", f"{where}.answer[0].valueCoding", value.get("code", ""))
         if answered:
-            missing = sorted(EXCLUSION_ITEMS - seen)
-            if missing:
+            unanswered = sorted(EXCLUSION_ITEMS - seen)
+            if unanswered:
                 raise _refuse(
                     REQUIRED,
                     "Answer every question of the safety screen (true or false): "
-                    f"{', '.join(missing)} is not answered.",
+                    f"{', '.join(unanswered)} is not answered.",
                     f"{path}.item",
                 )
             self.note("exclusions_present", f"{path}.item", exclusions)
@@ -519,10 +520,10 @@ class _Reader:
         fields = ClinicalDetailsForm.base_fields
         readings = {"bp_systolic": systolic, "bp_diastolic": diastolic}
         for name, value in readings.items():
-            bounds = fields[name]
-            if not isinstance(value, int) or not (
-                bounds.min_value <= value <= bounds.max_value  # type: ignore[attr-defined]
-            ):
+            # An IntegerField with both bounds set (`base_fields` are typed as plain `Field`s).
+            bounds = cast(forms.IntegerField, fields[name])
+            low, high = cast(int, bounds.min_value), cast(int, bounds.max_value)
+            if not isinstance(value, int) or not low <= value <= high:
                 return  # out of range: the clinical details form says so
         if not bp_is_excluded(systolic, diastolic):
             return

@@ -12,7 +12,7 @@ response and makes no second referral.
 import hashlib
 import json
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -66,7 +66,9 @@ def _refusal(message: InboundReferral, error: Exception, prefix: str = "") -> Fh
         return FhirError(422, _issues(message, error.detail, INVALID))
     if not isinstance(error, DjangoValidationError):  # pragma: no cover - callers pass one
         raise error
-    detail = error.message_dict if hasattr(error, "error_dict") else error.messages
+    detail: dict[str, Any] | list[str] = (
+        error.message_dict if hasattr(error, "error_dict") else error.messages
+    )
     if prefix:
         detail = {prefix: detail}
     return FhirError(422, _issues(message, detail, BUSINESS_RULE))
@@ -121,7 +123,7 @@ def _replay(request: Any, kept: InboundMessage, fingerprint: str) -> dict:
     audit_read(
         request, AccessKind.FHIR, referrals=[kept.referral], description="FHIR message replay"
     )
-    return kept.response
+    return cast(dict[str, Any], kept.response)  # a JSONField: the response message stored
 
 
 def process_referral_message(request: Any, body: Any) -> dict:

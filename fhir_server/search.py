@@ -12,10 +12,10 @@ result for a filtered one.
 import datetime
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
@@ -38,12 +38,23 @@ class Param:
     filter: Callable[[str, str], Q]
 
 
+class Rows(Protocol):
+    """What paging needs of a segment's rows: a queryset's `count`, `filter` and slicing (also
+    met by `types_directory.Listed`, resources built from code)."""
+
+    def count(self) -> int: ...
+
+    def filter(self, *args: Any, **kwargs: Any) -> "Rows": ...
+
+    def __getitem__(self, index: slice, /) -> Iterable[Any]: ...
+
+
 @dataclass
 class Segment:
     """One source of rows: a queryset in a fixed order and how each row becomes resources.
     `key` tells a parameter which source it filters (a type served from two tables)."""
 
-    rows: QuerySet[Any]
+    rows: Rows
     expand: Callable[[Any], list[dict]]
     key: str = ""
 
@@ -185,10 +196,12 @@ def filtered(
             if name in CONTROL:
                 continue
             param = known[name]
+
+            def build(v: str, p: Param = param, k: str = segment.key) -> Q:
+                return p.filter(v, k)
+
             for value in values:
-                rows = rows.filter(
-                    any_of(value.split(","), lambda v, p=param, k=segment.key: p.filter(v, k))
-                )
+                rows = rows.filter(any_of(value.split(","), build))
         narrowed.append(Segment(rows=rows, expand=segment.expand, key=segment.key))
     return narrowed
 

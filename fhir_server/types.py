@@ -2,11 +2,11 @@
 row becomes resources. `views.py` turns these into read and search endpoints and
 `capability.py` into the CapabilityStatement, so the statement lists exactly what is served."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Model, QuerySet
+from django.db.models import Model
 
 from .search import Param, Segment
 
@@ -17,7 +17,8 @@ class Include:
 
     name: str
     target: str
-    rows: Callable[[Any, list[Any]], QuerySet[Any]]
+    # The rows the page's rows point at (a queryset, or a list when they are already at hand).
+    rows: Callable[[Any, list[Any]], Iterable[Any]]
     expand: Callable[[Any], list[dict]]
 
 

@@ -163,6 +163,7 @@ HEALTHCARE_SERVICE = ResourceType(
 class Listed(list):
     """Resources built from code, paged like rows (`search.page_of` counts and slices)."""
 
+    # A queryset's `count()`, not list's `count(value)`: paging counts the rows (`search.Rows`).
     def count(self) -> int:  # type: ignore[override]
         return len(self)
 
@@ -199,7 +200,7 @@ def _listing(resources: list[dict], params: dict[str, list[str]]) -> list[Segmen
             for value in values
         )
     ]
-    return [Segment(Listed(chosen), lambda r: [r])]  # type: ignore[arg-type]
+    return [Segment(Listed(chosen), lambda r: [r])]
 
 
 CODE_SYSTEM = ResourceType(

@@ -6,6 +6,7 @@ operator what was sent to it. A Patient is readable only through a referral the 
 """
 
 import uuid
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
@@ -89,7 +90,7 @@ def _referral_identifier(value: str, key: str) -> Q:
     return nothing()
 
 
-def _statuses(mapping: dict[str, str]) -> Any:
+def _statuses(mapping: Mapping[Status, str]) -> Callable[[str, str], Q]:
     def build(value: str, key: str) -> Q:
         return Q(status__in=[status for status, fhir in mapping.items() if fhir == value])
 

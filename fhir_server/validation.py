@@ -2,11 +2,11 @@
 R4 for the resources served), and returned as the models serialise it (FHIR's element order)."""
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from fhir.resources.R4B import get_fhir_model_class
 
 
 def validated(resource: dict[str, Any]) -> dict[str, Any]:
     model = get_fhir_model_class(resource["resourceType"])
-    return json.loads(model.model_validate(resource).model_dump_json())
+    return cast(dict[str, Any], json.loads(model.model_validate(resource).model_dump_json()))

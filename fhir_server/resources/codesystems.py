@@ -4,7 +4,7 @@ Each `url` is the system the codes carry in every resource and message
 (`clinical.fhir_systems.portal_system`), and each is built from the one place its codes are
 defined, so a code the portal sends is always one it publishes."""
 
-from django.db.models import TextChoices
+from django.db.models.enums import ChoicesType
 
 from clinical.conditions import Exclusion
 from clinical.fhir_systems import portal_canonical
@@ -16,7 +16,8 @@ from referrals.models import ConsentPurpose, RiskTier, Status
 PUBLISHER = "Referral Portal"
 
 
-def _choices(choices: type[TextChoices]) -> dict[str, str]:
+def _choices(choices: ChoicesType) -> dict[str, str]:
+    """{code: label} of a choices class (any `TextChoices`: the reason enums differ by message)."""
     return {str(code): str(label) for code, label in choices.choices}
 
 

@@ -9,7 +9,7 @@ from .common import telecom
 
 ORGANISATION_TYPE = "http://terminology.hl7.org/CodeSystem/organization-type"
 # What kind of organisation each is, in FHIR's organization-type codes.
-KIND_TYPE = {
+KIND_TYPE: dict[str, tuple[str, str]] = {
     OrganisationKind.GP_PRACTICE: ("prov", "Healthcare Provider"),
     OrganisationKind.MSK_SERVICE: ("prov", "Healthcare Provider"),
     OrganisationKind.LEISURE_OPERATOR: ("other", "Other"),

@@ -7,6 +7,7 @@ instrument's choices are offered as codings whose code is the scored value ("0" 
 PHQ-9), so a response carries both the score and the words the patient chose."""
 
 from decimal import Decimal
+from typing import cast
 
 from clinical.conditions import Exclusion
 from clinical.fhir_systems import portal_canonical, portal_system
@@ -116,7 +117,7 @@ def instrument_questionnaire(instrument: Instrument) -> dict:
 
 def _answer(item: Item, value: object) -> dict:
     if isinstance(item, ChoiceItem):
-        label = item.choices.get(value, "")  # type: ignore[call-overload]
+        label = item.choices.get(cast(int | str, value), "")  # a choice item's answer
         return {"valueCoding": {"code": str(value), **({"display": label} if label else {})}}
     if isinstance(value, bool):  # pragma: no cover - never a number item's answer
         return {"valueBoolean": value}

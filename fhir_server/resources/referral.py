@@ -10,7 +10,7 @@ from delivery.fhir_messages import (
     task_resource,
 )
 from referrals.discharge import ENDING_ACTIONS, discharge_summary_for
-from referrals.models import Priority, Referral, ReferralEvent, RiskTier
+from referrals.models import Priority, Referral, ReferralEvent, RiskTier, Status
 from referrals.workflow import FHIR_SERVICE_REQUEST_STATUS
 
 from .common import coding, concept, instant, meta
@@ -44,7 +44,7 @@ def service_request(referral: Referral) -> dict:
         "id": referral.reference,
         **meta(referral.updated_at),
         "identifier": identifiers,
-        "status": FHIR_SERVICE_REQUEST_STATUS[referral.status],
+        "status": FHIR_SERVICE_REQUEST_STATUS[Status(referral.status)],
         "intent": "order",
         "priority": "urgent" if referral.priority == Priority.URGENT else "routine",
         "code": concept(SNOMED, *EXERCISE_ON_PRESCRIPTION),
@@ -64,7 +64,7 @@ def service_request(referral: Referral) -> dict:
     performers = []
     if referral.operator is not None:
         performers.append(organisation_reference(referral.operator))
-    if referral.programme_id is not None:
+    if referral.programme is not None:
         performers.append(
             {
                 "reference": f"HealthcareService/{referral.programme.public_id}",
