@@ -45,9 +45,13 @@ class Exclusion(models.TextChoices):
     UNCONTROLLED_DIABETES = "uncontrolled_diabetes", "Uncontrolled diabetes (frequent hypos)"
 
 
+# Resting BP (systolic, diastolic) at or over which exercise is contraindicated.
+BP_EXCLUSION_LIMIT = (180, 100)
+
+
 def bp_is_excluded(systolic: int | None, diastolic: int | None) -> bool:
     """Resting BP of 180 systolic or 100 diastolic or more contraindicates exercise."""
-    return (systolic or 0) >= 180 or (diastolic or 0) >= 100
+    return (systolic or 0) >= BP_EXCLUSION_LIMIT[0] or (diastolic or 0) >= BP_EXCLUSION_LIMIT[1]
 
 
 def exclusions_with_bp(

@@ -16,7 +16,7 @@ from typing import Any, cast
 from django import forms
 from pydantic import ValidationError as PydanticError
 
-from clinical.conditions import Exclusion, bp_is_excluded
+from clinical.conditions import BP_EXCLUSION_LIMIT, Exclusion, bp_is_excluded
 from clinical.fhir_systems import (
     BARS_MESSAGE_EVENTS,
     LOINC,
@@ -512,9 +512,11 @@ class _Reader:
         else:
             self.result.where["exclusions_present"] = f"{path}.item"
 
-    def blood_pressure_excludes(self) -> None:
-        """A reading of 180/100 or more excludes the patient whatever the screen says: told in
-        the message's own terms, at the reading and at the screen's answer."""
+    def blood_pressure_against_screen(self) -> None:
+        """A reading of 180/100 or more with the screen answering the BP exclusion false is the
+        contradiction the browser's safety screen refuses too: told in the message's terms, at
+        the reading over the limit and at the answer. Answered true, the services decide, as in
+        the browser (a programme that lists the exclusion refuses the patient)."""
         draft = self.result.draft
         systolic, diastolic = draft.get("bp_systolic"), draft.get("bp_diastolic")
         fields = ClinicalDetailsForm.base_fields
@@ -525,21 +527,31 @@ class _Reader:
             low, high = cast(int, bounds.min_value), cast(int, bounds.max_value)
             if not isinstance(value, int) or not low <= value <= high:
                 return  # out of range: the clinical details form says so
-        if not bp_is_excluded(systolic, diastolic):
-            return
         code = Exclusion.RESTING_BP_180_100
-        where = [self.result.where["bp_systolic"]]
-        if code.value in self.result.exclusion_answers:
-            where.append(self.result.exclusion_answers[code.value])
+        answer = self.result.exclusion_answers.get(code.value)
+        answered_false = answer is not None and code.value not in draft.get(
+            "exclusions_present", []
+        )
+        if not answered_false or not bp_is_excluded(systolic, diastolic):
+            return
+        over = [
+            self.result.where[name]
+            for name, value, limit in (
+                ("bp_systolic", systolic, BP_EXCLUSION_LIMIT[0]),
+                ("bp_diastolic", diastolic, BP_EXCLUSION_LIMIT[1]),
+            )
+            if value >= limit
+        ]
         raise FhirError(
             422,
             [
                 Issue(
                     BUSINESS_RULE,
                     f"The resting blood pressure {systolic}/{diastolic} mmHg is 180/100 or "
-                    f"higher: {code.label.lower()} excludes the patient from exercise referral "
-                    "until it is controlled.",
-                    tuple(where),
+                    f"higher, but the safety screen answers {code.value} false: answer it true "
+                    "(the patient cannot then go to a programme that excludes it), or correct "
+                    "the reading.",
+                    (*over, answer),
                 )
             ],
         )
@@ -586,5 +598,5 @@ def read_message(body: Any) -> InboundReferral:
     reader.blood_pressure()
     reader.safety_screen()
     reader.consents()
-    reader.blood_pressure_excludes()
+    reader.blood_pressure_against_screen()
     return reader.result

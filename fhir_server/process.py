@@ -143,7 +143,10 @@ def process_referral_message(request: Any, body: Any) -> dict:
     if kept is not None:
         return _replay(request, kept, fingerprint)
 
-    if message.requester_ods is not None and message.requester_ods[0] != organisation.code:
+    if (
+        message.requester_ods is not None
+        and message.requester_ods[0].upper() != organisation.code.upper()
+    ):
         code, where = message.requester_ods
         raise refused(
             422,

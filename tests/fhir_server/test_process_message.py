@@ -169,22 +169,51 @@ def test_an_exclusion_refuses_the_referral_with_the_browsers_reason(gp, message,
     assert stored() == before
 
 
-def test_a_blood_pressure_of_180_over_100_excludes_whatever_the_screen_says(gp, message):
+@pytest.mark.parametrize(
+    ("reading", "over"),
+    [
+        ((182, 104), ["component[0]", "component[1]"]),
+        ((150, 101), ["component[1]"]),
+    ],
+)
+def test_a_reading_of_180_over_100_cannot_go_with_the_screen_saying_it_does_not(
+    gp, message, reading, over
+):
     high = changed(
         message,
         **{
-            "entry.3.resource.component.0.valueQuantity.value": 182,
-            "entry.3.resource.component.1.valueQuantity.value": 104,
+            "entry.3.resource.component.0.valueQuantity.value": reading[0],
+            "entry.3.resource.component.1.valueQuantity.value": reading[1],
         },
     )
     before = stored()
     (issue,) = outcome(send(gp, high), 422)
-    assert issue["diagnostics"].startswith("The resting blood pressure 182/104 mmHg is 180/100")
+    assert issue["diagnostics"].startswith(
+        f"The resting blood pressure {reading[0]}/{reading[1]} mmHg is 180/100 or higher, but "
+        "the safety screen answers resting_bp_180_100 false"
+    )
     assert issue["expression"] == [
-        "Bundle.entry[3].resource.component[0].valueQuantity.value",
+        *(f"Bundle.entry[3].resource.{part}.valueQuantity.value" for part in over),
         "Bundle.entry[4].resource.item[0].answer[0].valueBoolean",
     ]
     assert stored() == before
+
+
+def test_a_reading_of_180_over_100_with_the_exclusion_answered_is_judged_as_in_the_browser(
+    gp, message, people
+):
+    """Programme X lists the BP exclusion, so the patient is refused, for that reason."""
+    assert "resting_bp_180_100" in people.programme_x.exclusions
+    high = changed(
+        message,
+        **{
+            "entry.3.resource.component.0.valueQuantity.value": 182,
+            f"{SCREEN}.item.0.answer": [{"valueBoolean": True}],
+        },
+    )
+    issues = outcome(send(gp, high), 422)
+    assert any("Resting blood pressure" in issue["diagnostics"] for issue in issues), issues
+    assert "Bundle.entry[4].resource.item[0].answer[0].valueBoolean" in expressions(issues)
 
 
 def test_a_safety_screen_must_answer_every_exclusion(gp, message):
