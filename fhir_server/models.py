@@ -9,7 +9,7 @@ class InboundMessage(models.Model):
     message sent again is answered with the same response, and makes no second referral.
 
     Only accepted messages are kept (a refused one stores nothing); the response holds no patient
-    details, only references."""
+    details or clinical text: a MessageHeader and the Task, which names the patient by id only."""
 
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
     bundle_system = models.CharField(max_length=500, blank=True)

@@ -35,7 +35,7 @@ from .http import _flat
 from .inbound import InboundReferral, read_message
 from .models import InboundMessage
 from .outcome import BUSINESS_RULE, DUPLICATE, FORBIDDEN, INVALID, FhirError, Issue, refused
-from .resources.referral import service_request, task
+from .resources.referral import task
 from .validation import validated
 
 
@@ -101,11 +101,9 @@ def response_message(referral: Referral, message: InboundReferral) -> dict:
             "timestamp": timezone.now().isoformat(),
             "entry": [
                 {"fullUrl": f"urn:uuid:{header_id}", "resource": header},
+                # The Task alone: it names the referral by its reference, and the reply is
+                # kept for a resend (`InboundMessage`), so it carries no clinical detail.
                 {"fullUrl": f"{base}/Task/{referral.reference}", "resource": the_task},
-                {
-                    "fullUrl": f"{base}/ServiceRequest/{referral.reference}",
-                    "resource": service_request(referral),
-                },
             ],
         }
     )

@@ -3,6 +3,7 @@ the browser's rules, a bad one gets an OperationOutcome naming the element and s
 and a message sent twice makes one referral."""
 
 import datetime
+import json
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
@@ -48,7 +49,7 @@ def test_a_gp_message_becomes_a_submitted_referral_on_the_coordinators_worklist(
     assert response["Content-Type"].startswith(FHIR_JSON)
     reply = response.json()
     Bundle.model_validate(reply)
-    header, task, service_request = (entry["resource"] for entry in reply["entry"])
+    header, task = (entry["resource"] for entry in reply["entry"])
     assert header["eventCoding"]["code"] == "servicerequest-response"
     assert header["response"] == {
         "identifier": message["entry"][0]["resource"]["id"],
@@ -57,7 +58,8 @@ def test_a_gp_message_becomes_a_submitted_referral_on_the_coordinators_worklist(
     assert task["status"] == "requested"
     assert task["businessStatus"]["coding"][0]["code"] == "submitted"
     referral = Referral.objects.get(reference=task["id"])
-    assert service_request["id"] == referral.reference
+    assert task["identifier"][0]["value"] == referral.reference
+    assert "note" not in json.dumps(reply)  # nothing clinical is kept for a resend
     assert referral.status == Status.SUBMITTED
     assert referral.referring_organisation == people.practice_a
     assert referral.operator == people.operator_x

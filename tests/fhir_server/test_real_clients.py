@@ -93,7 +93,7 @@ def test_a_client_library_sends_a_referral_and_follows_it_to_its_outcomes(
 
     assert wire.exchanges[-1].authorization == f"Bearer {token}"
     assert (answer["resourceType"], answer["type"]) == ("Bundle", "message")
-    header, task_entry, request_entry = answer["entry"]
+    header, task_entry = answer["entry"]
     assert header["resource"]["resourceType"] == "MessageHeader"
     assert header["resource"]["response"] == {
         "identifier": message["entry"][0]["resource"]["id"],
@@ -103,12 +103,12 @@ def test_a_client_library_sends_a_referral_and_follows_it_to_its_outcomes(
     reference = task["id"]
     assert task["resourceType"] == "Task"
     assert task["status"] == "requested"
-    # The Task names its ServiceRequest by identifier (the webhook messages' shape), and the
-    # ServiceRequest's id is that same reference.
-    assert task["focus"]["type"] == "ServiceRequest"
+    # The Task names its ServiceRequest by literal reference and by identifier, and the
+    # ServiceRequest served there is that referral.
+    assert task["focus"]["reference"] == f"ServiceRequest/{reference}"
     assert task["focus"]["identifier"]["value"] == reference
     assert header["resource"]["focus"][0]["reference"] == f"{fhir_base}/Task/{reference}"
-    assert request_entry["resource"]["id"] == reference
+    assert client.read("ServiceRequest", reference)["id"] == reference
     referral = Referral.objects.get(reference=reference)
     assert referral.status == Status.SUBMITTED
 
