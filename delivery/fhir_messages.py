@@ -7,10 +7,12 @@ the coded reason; the Task points at the referrer's ServiceRequest by the referr
 the e-RS UBRN when there is one). A completion or discharge adds the discharge summary
 (`referrals.discharge`) as a Composition, referenced from Task.output next to the attendance
 counts (planned, then attended, not attended, cancelled and not yet due, which add up to it), and
-one Observation per outcome score (latest value; baseline, change, minimal important difference
-and whether the change is meaningful as components), which the Composition's outcome section
-lists. The instructor's recommendations go in their own section: they are written for the
-referrer. Attendance, outcomes and recommendations travel only with consent to share progress.
+one Observation per coded outcome score (latest value; baseline, change, minimal important
+difference and whether the change is meaningful as components; LOINC first, then SNOMED CT),
+which the Composition's outcome section lists; a score no national terminology codes is in the
+section's text only. The instructor's recommendations go in their own section: they are written
+for the referrer. Attendance, outcomes and recommendations travel only with consent to share
+progress.
 
 Deliberately absent: the patient. No name, NHS number or date of birth travels in the message; the
 referrer's system already holds the patient against the referral it sent, and matches on the
@@ -404,7 +406,11 @@ def bundle_for_update(
         summary = discharge_summary_for(referral, event)
         shares_progress = referral.shares_progress
         observations = (
-            {str(uuid.uuid4()): outcome_observation(o, referral) for o in summary.outcomes}
+            {
+                str(uuid.uuid4()): outcome_observation(o, referral)
+                for o in summary.outcomes
+                if o.codings  # an uncoded score is in the summary's text only
+            }
             if shares_progress
             else {}
         )

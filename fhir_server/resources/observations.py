@@ -4,7 +4,13 @@ One Observation per reported output of the instrument (PHQ-9's total, each ONS4 
 coded item that is not also an output (height), coded LOINC first where a LOINC code exists, then
 SNOMED CT (`Instrument.output_codings`). Systolic and diastolic pressure taken together go as one
 LOINC blood pressure panel, as vital-signs readers expect. The timepoint (baseline, exit, a
-follow-up) is a category from the portal's own code system."""
+follow-up) is a category from the portal's own code system.
+
+A score that neither LOINC nor SNOMED CT codes (today the four ONS4 scores) is not an Observation:
+a receiving system files Observations by their code, and one without a national code would be
+filed nowhere or as noise. It is in the answers (QuestionnaireResponse, for those who record
+them) and in the discharge summary's text; once a code is declared for it, it is served as an
+Observation with no other change (`tests/outcomes/test_instrument_codes.py` UNCODED)."""
 
 from decimal import Decimal
 from typing import Any
@@ -124,13 +130,14 @@ def assessment_observations(assessment: Assessment, instrument: Instrument) -> l
             if output in instrument.reported_outputs
             else getattr(instrument.item(output), "unit", "")
         )
-        resource = _base(assessment, instrument, observation_id(assessment, output), label)
         codings = _codings(instrument, output)
-        if codings:
-            resource["code"] = {
-                "coding": [coding(c.system, c.code, c.display) for c in codings],
-                "text": f"{instrument.name}: {label}",
-            }
+        if not codings:
+            continue  # no national code: not an Observation (module docstring)
+        resource = _base(assessment, instrument, observation_id(assessment, output), label)
+        resource["code"] = {
+            "coding": [coding(c.system, c.code, c.display) for c in codings],
+            "text": f"{instrument.name}: {label}",
+        }
         resource.update(_value(value, unit))
         observations.append(resource)
     if panel:

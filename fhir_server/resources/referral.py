@@ -206,7 +206,7 @@ def composition(referral: Referral) -> dict | None:
     observations = (
         {
             f"outcome-{index}": outcome_observation(o, referral)
-            for index, o in enumerate(summary.outcomes, 1)
+            for index, o in enumerate((o for o in summary.outcomes if o.codings), 1)
         }
         if shares
         else {}
