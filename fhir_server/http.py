@@ -7,6 +7,7 @@ and the per-client budget are the API's own; what differs is the format. Respons
 is JSON); requests may be `application/fhir+json` or `application/json`.
 """
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -25,6 +26,7 @@ from referrals.workflow import WorkflowError
 from .outcome import (
     BUSINESS_RULE,
     CONFLICT,
+    EXCEPTION,
     FORBIDDEN,
     INVALID,
     LOGIN,
@@ -38,6 +40,7 @@ from .outcome import (
 )
 
 FHIR_JSON = "application/fhir+json"
+logger = logging.getLogger(__name__)
 
 
 class FhirJSONRenderer(JSONRenderer):
@@ -106,7 +109,9 @@ def outcome_for(error: Exception) -> tuple[int, list[Issue], dict[str, str]]:
         )
     if isinstance(error, exceptions.APIException):
         return error.status_code, [Issue(INVALID, str(error.detail))], {}
-    raise error
+    # A fault of ours: logged with its traceback, told without detail (it may hold patient data).
+    logger.exception("FHIR request failed", exc_info=error)
+    return 500, [Issue(EXCEPTION, "The server could not answer this request; try again later.")], {}
 
 
 def fhir_exception_handler(error: Exception, context: Any) -> Response:

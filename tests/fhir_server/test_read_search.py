@@ -285,3 +285,19 @@ def test_a_task_points_at_its_service_request_by_reference_and_identifier(world,
     assert task["focus"]["reference"] == f"ServiceRequest/{world.a.reference}"
     assert task["focus"]["identifier"]["value"] == world.a.reference
     assert get(practice, task["focus"]["reference"].join(["/fhir/", ""]))["id"] == world.a.reference
+
+
+def test_a_fault_of_ours_is_a_500_outcome_without_detail(world, practice, monkeypatch, caplog):
+    import dataclasses
+
+    from fhir_server import registry
+
+    def broken(user, id_):
+        raise RuntimeError("Lovelace 9434765919")
+
+    task = registry.RESOURCE_TYPES["Task"]
+    monkeypatch.setitem(registry.RESOURCE_TYPES, "Task", dataclasses.replace(task, read=broken))
+    body = get(practice, f"/fhir/Task/{world.a.reference}", status=500)
+    assert body["issue"][0]["code"] == "exception"
+    assert "Lovelace" not in str(body)
+    assert "FHIR request failed" in caplog.text
