@@ -527,12 +527,12 @@ class _Reader:
             low, high = cast(int, bounds.min_value), cast(int, bounds.max_value)
             if not isinstance(value, int) or not low <= value <= high:
                 return  # out of range: the clinical details form says so
+        systolic, diastolic = cast(int, systolic), cast(int, diastolic)  # both checked above
         code = Exclusion.RESTING_BP_180_100
         answer = self.result.exclusion_answers.get(code.value)
-        answered_false = answer is not None and code.value not in draft.get(
-            "exclusions_present", []
-        )
-        if not answered_false or not bp_is_excluded(systolic, diastolic):
+        if answer is None or code.value in draft.get("exclusions_present", []):
+            return  # unanswered (submission says so), or answered true: the services decide
+        if not bp_is_excluded(systolic, diastolic):
             return
         over = [
             self.result.where[name]
