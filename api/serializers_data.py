@@ -5,14 +5,28 @@ checked for shape here, and every rule about their values stays with the service
 
 from typing import Any
 
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiResponse, extend_schema_field
 from rest_framework import serializers
 
+from accounts.validation import validate_single_line_text
 from facilities.models import Facility, Programme, ProgrammeClass
 from outcomes import instruments
 from outcomes.models import Assessment, Method, Timepoint
 from outcomes.schedules import normalise_schedule
-from referrals.models import Attendance, Notification, ReferralEvent, Session, Status
+from referrals.models import (
+    MEMBERSHIP_NUMBER_MAX,
+    VISIT_ACTIVITY_MAX,
+    VISIT_DURATION_MAX,
+    VISIT_EVENT_ID_MAX,
+    VISIT_HEART_RATE_RANGE,
+    VISIT_MET_MINUTES_MAX,
+    Attendance,
+    Notification,
+    ReferralEvent,
+    Session,
+    Status,
+)
 
 from .problems import PROBLEM_CONTENT_TYPE, TITLES
 from .serializers import (
@@ -21,6 +35,10 @@ from .serializers import (
     PatientSerializer,
     ProblemSerializer,
 )
+from .serializers_writes import StrictSerializer
+
+# The most events one check-in request may carry.
+CHECKIN_BATCH_MAX = 1000
 
 # --- Errors ------------------------------------------------------------------------------------
 
@@ -326,3 +344,132 @@ class NotificationSerializer(serializers.ModelSerializer):
         model = Notification
         fields = ["id", "referral", "kind", "content", "created_at", "read_at"]
         read_only_fields = fields
+
+
+# --- Check-ins ---------------------------------------------------------------------------------
+
+
+class ZonedDateTimeField(serializers.DateTimeField):
+    """A moment with its UTC offset (RFC 3339, as the document's `date-time` says): a time
+    without one could be any of several moments, so it is refused rather than guessed."""
+
+    default_error_messages = {
+        **serializers.DateTimeField.default_error_messages,
+        "no_zone": "Give the time with its UTC offset, like 2026-03-02T18:30:00Z",
+    }
+
+    def to_internal_value(self, value: Any) -> Any:
+        if isinstance(value, str):
+            parsed = parse_datetime(value.strip())
+            if parsed is not None and parsed.tzinfo is None:
+                self.fail("no_zone")
+        return super().to_internal_value(value)
+
+
+class JSONStringField(serializers.CharField):
+    """Text that must be a JSON string, kept as sent (not trimmed, so the length checked is the
+    length the document states): DRF's own takes a number and makes it text."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return str(super().to_internal_value(data))
+
+
+class JSONIntegerField(serializers.IntegerField):
+    """A whole number that must be a JSON integer: DRF's own takes "12", 12.0 and true."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return int(super().to_internal_value(data))
+
+
+class JSONUUIDField(serializers.UUIDField):
+    """A UUID that must be a JSON string: DRF's own makes one of an integer."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str):
+            self.fail("invalid", value=data)
+        return super().to_internal_value(data)
+
+
+class CheckinEventSerializer(StrictSerializer):
+    """One visit as the platform recorded it."""
+
+    event_id = JSONStringField(
+        max_length=VISIT_EVENT_ID_MAX,
+        validators=[validate_single_line_text],
+        help_text="Your platform's id for the event: the same id again is the same visit.",
+    )
+    facility = JSONUUIDField(help_text="One of your leisure centres (`/facilities/`).")
+    membership_number = JSONStringField(
+        max_length=MEMBERSHIP_NUMBER_MAX,
+        validators=[validate_single_line_text],
+        help_text="The member's number, as the referral records it (case does not matter).",
+    )
+    occurred_at = ZonedDateTimeField(
+        help_text="When the visit began, with its UTC offset. Late and out-of-order events are "
+        "taken; one more than 10 minutes ahead of the portal's clock is refused."
+    )
+    activity = JSONStringField(
+        max_length=VISIT_ACTIVITY_MAX,
+        required=False,
+        allow_blank=True,
+        default="",
+        validators=[validate_single_line_text],
+        help_text="What the member did, e.g. 'Gym', 'Swim', 'Strength circuit'.",
+    )
+    duration_minutes = JSONIntegerField(
+        min_value=0, max_value=VISIT_DURATION_MAX, required=False, allow_null=True
+    )
+    met_minutes = JSONIntegerField(
+        min_value=0,
+        max_value=VISIT_MET_MINUTES_MAX,
+        required=False,
+        allow_null=True,
+        help_text="Energy spent: METs times minutes.",
+    )
+    average_heart_rate = JSONIntegerField(
+        min_value=VISIT_HEART_RATE_RANGE[0],
+        max_value=VISIT_HEART_RATE_RANGE[1],
+        required=False,
+        allow_null=True,
+        help_text="Beats per minute, over the visit.",
+    )
+
+
+class CheckinBatchSerializer(StrictSerializer):
+    """Up to 1,000 events, in any order."""
+
+    events = serializers.ListField(
+        child=CheckinEventSerializer(), min_length=1, max_length=CHECKIN_BATCH_MAX
+    )
+
+
+class CheckinResultSerializer(serializers.Serializer):
+    event_id = serializers.CharField()
+    status = serializers.ChoiceField(
+        choices=[
+            ("recorded", "Recorded, on the referral named"),
+            ("duplicate", "Recorded before (this id): nothing changed"),
+            ("unmatched", "Recorded, but no open referral has this membership number yet"),
+            ("refused", "Not recorded: `errors` says why"),
+        ]
+    )
+    visit = serializers.UUIDField(allow_null=True, help_text="The visit's id; null when refused.")
+    referral = serializers.CharField(
+        allow_null=True, help_text="The reference of the referral it is on, or null."
+    )
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="{field: [messages]} for a refused event; empty otherwise.",
+    )
+
+
+class CheckinResponseSerializer(serializers.Serializer):
+    results = CheckinResultSerializer(many=True, help_text="One per event, in the order sent.")

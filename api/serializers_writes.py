@@ -18,7 +18,14 @@ from clinical.reasons import CancelReason, DeclineReason, DischargeReason
 from facilities.models import Facility, ProgrammeClass
 from facilities.selectors import class_of, facility_of
 from referrals.forms import PatientForm
-from referrals.models import Ethnicity, Priority, Referral, RiskTier, Sex
+from referrals.models import (
+    MEMBERSHIP_NUMBER_MAX,
+    Ethnicity,
+    Priority,
+    Referral,
+    RiskTier,
+    Sex,
+)
 
 from .serializers import OrganisationRefSerializer, PatientSerializer
 
@@ -171,6 +178,17 @@ class NoteAction(ActionSerializer):
     note = _note()
 
 
+def _membership_number() -> serializers.CharField:
+    return serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=MEMBERSHIP_NUMBER_MAX,
+        help_text="The patient's number in your leisure management system (optional; left out "
+        "or blank keeps the one recorded). Check-ins are matched to the referral by it.",
+    )
+
+
 class AcceptAction(NoteAction):
     facility = serializers.UUIDField(help_text="One of your leisure centres.")
     programme_class = serializers.UUIDField(
@@ -179,6 +197,7 @@ class AcceptAction(NoteAction):
     instructor = serializers.EmailField(
         required=False, allow_null=True, help_text="One of your instructors, by email (optional)."
     )
+    membership_number = _membership_number()
 
     def service_arguments(self, referral: Referral) -> dict[str, Any]:
         arguments = super().service_arguments(referral)
@@ -233,6 +252,7 @@ class BookAction(NoteAction):
         help_text="When the first session is: needed without a class; for a class, the day "
         "from which its weekly sessions are booked (left out, from tomorrow).",
     )
+    membership_number = _membership_number()
 
 
 class StartAction(NoteAction):

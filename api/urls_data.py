@@ -1,9 +1,9 @@
-"""The offer, sessions and attendance, assessments, the events feed and in-app updates
+"""The offer, sessions and attendance, check-ins, assessments, the events feed and in-app updates
 (included from `api.urls` in the `api` namespace)."""
 
 from django.urls import path
 
-from .views import assessments, catalogue, events, notifications, sessions
+from .views import assessments, catalogue, checkins, events, notifications, sessions
 
 urlpatterns = [
     path("programmes/", catalogue.ProgrammeList.as_view(), name="programme-list"),
@@ -20,6 +20,7 @@ urlpatterns = [
         assessments.ReferralAssessments.as_view(),
         name="referral-assessments",
     ),
+    path("checkins/", checkins.Checkins.as_view(), name="checkins"),
     path("events/", events.EventsFeed.as_view(), name="event-feed"),
     path("notifications/", notifications.NotificationList.as_view(), name="notification-list"),
     path(

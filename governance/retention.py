@@ -3,7 +3,8 @@
 - A referral that ended (a final state, `Referral.status_changed_at`) more than
   `PORTAL_RETENTION_YEARS` ago is pseudonymised: its free text (medication notes, history, the
   notes on its timeline, sessions and consent decisions, what its safety alerts say happened and
-  was done) and external ids (UBRN, BaRS id) are
+  was done) and external ids (UBRN, BaRS id, the leisure membership number, on it and its
+  visits) are
   cleared, and the bodies of delivered notifications emptied. The coded facts the reports count
   (status, dates, programme, facility, reasons, attendance, assessment answers and scores, timeline
   states and reason codes, consent decisions)
@@ -43,6 +44,7 @@ from referrals.models import (
     ReferralEvent,
     Session,
     Status,
+    Visit,
 )
 
 from .models import PatientEvent
@@ -298,6 +300,10 @@ def _pseudonymise_referrals(ids: list[int], c: Cutoffs, now: datetime.datetime) 
     ReferralEvent.objects.filter(referral_id__in=locked).exclude(note="").update(note="")
     ConsentRecord.objects.filter(referral_id__in=locked).exclude(note="").update(note="")
     Session.objects.filter(referral_id__in=locked).exclude(notes="").update(notes="")
+    # A membership number is an external id, like the UBRN: the visits keep their coded facts.
+    Visit.objects.filter(referral_id__in=locked).exclude(membership_number="").update(
+        membership_number=""
+    )
     # An acknowledged alert keeps a non-empty action taken (a database rule): say it was cleared.
     Alert.objects.filter(referral_id__in=locked).update(description="", immediate_action="")
     Alert.objects.filter(referral_id__in=locked).exclude(action_taken="").update(
@@ -313,6 +319,7 @@ def _pseudonymise_referrals(ids: list[int], c: Cutoffs, now: datetime.datetime) 
         discharge_recommendations="",
         ubrn="",
         bars_service_request_id="",
+        membership_number="",
         pseudonymised_at=now,
     )
 

@@ -20,10 +20,12 @@ class LeisureConfig(AppConfig):
             unable_to_contact_refusal,
         )
         from .views.contact import contact_attempts_section
+        from .views.membership import membership_number_section
         from .views.triage import triage_actions_section
 
         register_section("triage_actions", triage_actions_section)
         register_section("contact_attempts", contact_attempts_section)
+        register_section("membership_number", membership_number_section)
         register_referral_records(
             "contact_attempts", ReferralRecords("Contact attempts", contact_attempts_held_by)
         )

@@ -13,7 +13,7 @@ from accounts.validation import (
 from clinical.reasons import DeclineReason, DischargeReason
 from facilities.models import Facility, Programme, ProgrammeClass
 from referrals.forms import NHSDateField
-from referrals.models import Referral, Status
+from referrals.models import MEMBERSHIP_NUMBER_MAX, Referral, Status
 
 from .contact import contact_limit, unable_to_contact_allowed
 from .models import ContactMethod, ContactOutcome
@@ -48,6 +48,25 @@ class TriageFilterForm(forms.Form):
         self.fields["programme"].queryset = Programme.objects.filter(operator_id__in=operator_ids)
 
 
+def membership_number_field(label: str = "Leisure membership number (optional)") -> PlainTextField:
+    """The patient's number in the operator's leisure management system: check-ins and visits
+    from the operator's systems are matched to the referral by it."""
+    return PlainTextField(
+        max_length=MEMBERSHIP_NUMBER_MAX,
+        label=label,
+        required=False,
+        help_text="As your leisure management system shows it. Visits recorded by your gym "
+        "systems are matched to this referral by it.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+
+
+def _show_membership_number(form: forms.Form, referral: Referral) -> None:
+    """Start from the number the referral has, so accepting or booking keeps it in view."""
+    if referral.membership_number and not form.is_bound:
+        form.initial.setdefault("membership_number", referral.membership_number)
+
+
 class AcceptForm(forms.Form):
     facility = forms.ModelChoiceField(
         label="Leisure centre",
@@ -64,6 +83,7 @@ class AcceptForm(forms.Form):
     instructor = forms.ModelChoiceField(
         label="Instructor", queryset=None, required=False, empty_label="Not assigned yet"
     )
+    membership_number = membership_number_field()
     note = PlainTextField(
         max_length=SHORT_NOTE_MAX,
         label="Note for the timeline (optional)",
@@ -101,6 +121,7 @@ class AcceptForm(forms.Form):
         )
         if preferred and not self.is_bound:
             self.initial.setdefault("facility", preferred)
+        _show_membership_number(self, referral)
 
 
 class DeclineForm(forms.Form):
@@ -201,6 +222,7 @@ class BookForm(forms.Form):
         help_text="For example, 14:30",
         widget=forms.TimeInput(attrs={"inputmode": "numeric"}, format="%H:%M"),
     )
+    membership_number = membership_number_field()
     note = PlainTextField(
         max_length=SHORT_NOTE_MAX,
         label="Note for the timeline (optional)",
@@ -210,6 +232,7 @@ class BookForm(forms.Form):
 
     def __init__(self, *args, referral, **kwargs):
         super().__init__(*args, **kwargs)
+        _show_membership_number(self, referral)
         self.in_class = referral.programme_class_id is not None
         self.class_time = referral.programme_class.start_time if self.in_class else None
 
@@ -229,6 +252,18 @@ class BookForm(forms.Form):
         else:
             cleaned["first_session_at"] = None
         return cleaned
+
+
+class MembershipNumberForm(forms.Form):
+    """Record, change or (left blank) remove the patient's leisure membership number."""
+
+    membership_number = membership_number_field("Leisure membership number")
+
+    def __init__(self, *args, referral: Referral, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["membership_number"]
+        field.help_text = f"{field.help_text} Leave it blank to remove it."
+        _show_membership_number(self, referral)
 
 
 class ContactAttemptForm(forms.Form):

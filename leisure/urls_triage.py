@@ -3,6 +3,7 @@
 from django.urls import path
 
 from .views import contact as views_contact
+from .views import membership as views_membership
 from .views import triage as views_triage
 
 app_name = "triage"
@@ -16,6 +17,11 @@ urlpatterns = [
         "<str:reference>/contact-attempts/",
         views_contact.contact_attempts,
         name="contact_attempts",
+    ),
+    path(
+        "<str:reference>/membership-number/",
+        views_membership.membership_number,
+        name="membership_number",
     ),
     path("<str:reference>/<str:name>/", views_triage.action, name="action"),
 ]

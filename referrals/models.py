@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
@@ -226,6 +227,15 @@ class Priority(models.TextChoices):
     URGENT = "urgent", "Urgent"
 
 
+MEMBERSHIP_NUMBER_MAX = 40
+
+
+def normalise_membership_number(value: str | None) -> str:
+    """A leisure membership number as the portal keeps and matches it: trimmed, upper case
+    ("  ab-1234 " and "AB-1234" are one member)."""
+    return (value or "").strip().upper()
+
+
 class Referral(models.Model):
     """One referral of one patient to an exercise programme, from draft to a final state."""
 
@@ -329,6 +339,13 @@ class Referral(models.Model):
     # referrer in the discharge summary (the letter and the FHIR message).
     discharge_recommendations = bounded_text_field(SHORT_NOTE_MAX, blank=True)
 
+    # The patient's number in the operator's leisure management system (per operator: the
+    # referral's), set at accept or booking and changed by the coordinator. Check-ins and
+    # imports from the operator's systems name the member by it (`referrals/visits.py`).
+    membership_number = models.CharField(
+        max_length=MEMBERSHIP_NUMBER_MAX, blank=True, validators=[validate_single_line_text]
+    )
+
     ubrn = models.CharField("e-RS UBRN", max_length=12, blank=True)
     bars_service_request_id = models.CharField("BaRS ServiceRequest id", max_length=64, blank=True)
     # Set by the retention rule: free text and external ids cleared, coded facts kept.
@@ -397,6 +414,8 @@ class Referral(models.Model):
             # Instructor caseload: referrals at a facility in a state.
             models.Index(fields=["facility", "status"], name="referral_facility_status_idx"),
             models.Index(fields=["patient", "-created_at"], name="referral_by_patient_idx"),
+            # A visit from the operator's systems finds its referral by membership number.
+            models.Index(fields=["operator", "membership_number"], name="referral_membership_idx"),
             GinIndex(fields=["reasons"], name="referral_reasons_gin"),
         ]
 
@@ -594,6 +613,120 @@ class Session(models.Model):
 
     def __str__(self):
         return f"{self.referral.reference} {self.scheduled_at:%Y-%m-%d %H:%M}"
+
+
+class VisitSource(models.TextChoices):
+    CHECKIN = "checkin", "Check-in from a gym platform"
+    IMPORT = "import", "Imported from a leisure management system"
+
+
+# What a visit's activity data may be: beyond these it is a platform's error, not a workout.
+VISIT_DURATION_MAX = 24 * 60  # minutes
+VISIT_MET_MINUTES_MAX = 20_000  # 20 METs for 1,000 minutes: above any real session
+VISIT_HEART_RATE_RANGE = (25, 250)  # beats per minute
+VISIT_ACTIVITY_MAX = 100
+VISIT_EVENT_ID_MAX = 100
+
+
+class Visit(models.Model):
+    """A self-directed visit to a leisure centre (a gym check-in, a swim), as the operator's own
+    systems recorded it: not a booked session, and no attendance mark on one.
+
+    Written only by `referrals/visits.py`, which matches it to the operator's open referral with
+    the member's number. A visit that matches none is kept with no referral, so that it can be
+    matched later. `(operator, source, source_event_id)` is unique: the platform's event id makes
+    a repeated or concurrent post of one event the same row.
+    """
+
+    Source = VisitSource
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    operator = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="visits")
+    referral = models.ForeignKey(
+        Referral, on_delete=models.CASCADE, related_name="visits", null=True, blank=True
+    )
+    facility = models.ForeignKey(
+        Facility, on_delete=models.PROTECT, related_name="visits", null=True, blank=True
+    )
+    occurred_at = models.DateTimeField()
+    source = models.CharField(max_length=10, choices=VisitSource.choices)
+    # The sending system's own id for the event (a check-in id, a row's key in an export).
+    source_event_id = models.CharField(
+        max_length=VISIT_EVENT_ID_MAX, validators=[validate_single_line_text]
+    )
+    # As the event named the member (normalised like the referral's).
+    membership_number = models.CharField(
+        max_length=MEMBERSHIP_NUMBER_MAX, blank=True, validators=[validate_single_line_text]
+    )
+    activity = models.CharField(
+        max_length=VISIT_ACTIVITY_MAX, blank=True, validators=[validate_single_line_text]
+    )
+    duration_minutes = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(VISIT_DURATION_MAX)],
+    )
+    met_minutes = models.PositiveIntegerField(
+        "MET-minutes",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(VISIT_MET_MINUTES_MAX)],
+    )
+    average_heart_rate = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[
+            MinValueValidator(VISIT_HEART_RATE_RANGE[0]),
+            MaxValueValidator(VISIT_HEART_RATE_RANGE[1]),
+        ],
+    )
+    # The system that sent it (an API client's user).
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["operator", "source", "source_event_id"], name="visit_one_per_event"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(source__in=VisitSource.values), name="visit_source_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(duration_minutes__isnull=True)
+                | models.Q(duration_minutes__lte=VISIT_DURATION_MAX),
+                name="visit_duration_in_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(met_minutes__isnull=True)
+                | models.Q(met_minutes__lte=VISIT_MET_MINUTES_MAX),
+                name="visit_met_minutes_in_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(average_heart_rate__isnull=True)
+                | models.Q(
+                    average_heart_rate__gte=VISIT_HEART_RATE_RANGE[0],
+                    average_heart_rate__lte=VISIT_HEART_RATE_RANGE[1],
+                ),
+                name="visit_heart_rate_in_range",
+            ),
+        ]
+        indexes = [
+            # The referral page: a referral's visits, latest first.
+            models.Index(fields=["referral", "-occurred_at"], name="visit_by_referral_idx"),
+            # Visits waiting for a referral, by member: matched later, or by a coordinator.
+            models.Index(
+                fields=["operator", "membership_number"],
+                condition=models.Q(referral__isnull=True),
+                name="visit_unmatched_idx",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Visit {self.public_id}"
 
 
 class AlertKind(models.TextChoices):

@@ -27,6 +27,7 @@ from .models import (
     ReferralEvent,
     Session,
     Status,
+    Visit,
 )
 from .working_days import add_working_days
 
@@ -205,6 +206,28 @@ def sessions_visible_to(user: "User") -> QuerySet[Session]:
     return Session.objects.filter(referral__in=referrals).select_related(
         "referral__patient", "programme_class"
     )
+
+
+# --- Self-directed visits ----------------------------------------------------------------------
+
+# How many of a referral's latest visits its page lists.
+RECENT_VISITS = 5
+
+
+@dataclass(frozen=True)
+class VisitsSummary:
+    """A referral's self-directed visits (`Visit`): how many, and the latest few."""
+
+    count: int
+    recent: list[Visit]
+
+
+def visits_summary(referral: Referral, recent: int = RECENT_VISITS) -> VisitsSummary:
+    """For a referral the viewer may see, and whose progress they may see: two queries."""
+    visits = Visit.objects.filter(referral=referral).select_related("facility")
+    latest = list(visits.order_by("-occurred_at", "-id")[:recent])
+    count = len(latest) if len(latest) < recent else visits.count()
+    return VisitsSummary(count=count, recent=latest)
 
 
 # --- The events feed ---------------------------------------------------------------------------

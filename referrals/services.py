@@ -26,7 +26,16 @@ from facilities.models import Facility, ProgrammeClass
 from .consent import record_consent_at_submission
 from .eligibility import eligibility_problems, safety_screen_to_answer_again
 from .events import event_recorded
-from .models import Notification, Patient, Referral, ReferralEvent, Session, Status
+from .models import (
+    FINAL_STATES,
+    Notification,
+    Patient,
+    Referral,
+    ReferralEvent,
+    Session,
+    Status,
+    normalise_membership_number,
+)
 from .places import holding_places, waitlist_queue_length
 from .selectors import unread_updates_for
 from .transitions import (
@@ -330,6 +339,22 @@ def _check_placement(
         raise ValidationError(errors)
 
 
+def _membership_number(value: str | None) -> str:
+    """A membership number as the referral keeps it (normalised), refused with the model's
+    rules (length, hidden characters) under `membership_number`."""
+    number = normalise_membership_number(value)
+    check_field_value(Referral, "membership_number", number)
+    return number
+
+
+def _with_membership_number(changes: dict[str, Any], membership_number: str | None) -> None:
+    """Accept and book take a membership number when one is given; leaving it out (or blank)
+    keeps the one the referral has."""
+    number = _membership_number(membership_number)
+    if number:
+        changes["membership_number"] = number
+
+
 def _lock_class_and_count_taken(programme_class_id: int, *, excluding: Referral) -> int:
     """Lock the class row (so concurrent placements queue up) and count its places in use."""
     ProgrammeClass.objects.select_for_update().get(pk=programme_class_id)
@@ -344,9 +369,17 @@ def referral_accept(
     programme_class: ProgrammeClass | None = None,
     instructor: "User | None" = None,
     note: str = "",
+    membership_number: str | None = None,
 ) -> ReferralEvent:
     """Accept into a facility (and class). A full class puts the referral on its waiting list,
-    in the same transaction: the referrer hears "accepted" then "waiting list"."""
+    in the same transaction: the referrer hears "accepted" then "waiting list". The patient's
+    leisure membership number may be recorded with it."""
+    changes: dict[str, Any] = {
+        "facility": facility,
+        "programme_class": programme_class,
+        "instructor": instructor,
+    }
+    _with_membership_number(changes, membership_number)
 
     def waitlist_when_full(locked: Referral) -> None:
         if programme_class is None:
@@ -367,11 +400,7 @@ def referral_accept(
         action_name="accept",
         note=note,
         validate=lambda r: _check_placement(r, facility, programme_class, instructor),
-        changes={
-            "facility": facility,
-            "programme_class": programme_class,
-            "instructor": instructor,
-        },
+        changes=changes,
         then=waitlist_when_full,
     )
 
@@ -432,9 +461,13 @@ def referral_book(
     by: "User",
     first_session_at: datetime.datetime | None = None,
     note: str = "",
+    membership_number: str | None = None,
 ) -> ReferralEvent:
     """Book the patient's sessions: in a class, every weekly session of the programme from the
-    first one; otherwise (1:1 or an initial assessment) the one session given."""
+    first one; otherwise (1:1 or an initial assessment) the one session given. The patient's
+    leisure membership number may be recorded with it (it often is made at booking)."""
+    changes: dict[str, Any] = {}
+    _with_membership_number(changes, membership_number)
 
     def validate(locked: Referral) -> None:
         if locked.facility_id is None:
@@ -486,6 +519,7 @@ def referral_book(
         by=by,
         action_name="book",
         note=note,
+        changes=changes,
         validate=validate,
         then=book_sessions,
     )
@@ -551,6 +585,48 @@ def referral_cancel(
         note=note,
         then=release_future_sessions(by, attendance),
     )
+
+
+def referral_set_membership_number(*, referral: Referral, by: "User", number: str) -> Referral:
+    """Record, change or (blank) remove the patient's leisure membership number, which visits
+    from the operator's systems are matched by. The operator's coordinators (as triage), on a
+    referral that has not ended; a stale copy loses (the version), and the timeline says who
+    did it. The note names no number: the timeline reaches the referrer (and their system's
+    events feed), who has no use for the operator's identifier, and a note cannot be changed, so
+    a mistyped number would stay there."""
+    number = _membership_number(number)
+    with transaction.atomic():
+        locked = Referral.objects.select_for_update().get(pk=referral.pk)
+        refuse_unless(by, Permission.REFERRAL_TRIAGE, locked)
+        if locked.version != referral.version:
+            raise ReferralChanged()
+        if locked.status == Status.DRAFT or locked.status in FINAL_STATES:
+            raise WorkflowError(
+                "The membership number can be changed while the referral is open only."
+            )
+        previous = locked.membership_number
+        if previous == number:
+            copy_state(referral, locked)
+            return referral
+        locked.membership_number = number
+        locked.version += 1
+        locked.save(update_fields=["membership_number", "version", "updated_at"])
+        if not previous:
+            said = "Leisure membership number recorded"
+        elif number:
+            said = "Leisure membership number changed"
+        else:
+            said = "Leisure membership number removed"
+        ReferralEvent.objects.create(
+            referral=locked,
+            kind=ReferralEvent.Kind.NOTE,
+            action="membership_number",
+            actor=by,
+            actor_organisation=acting_organisation(by, Permission.REFERRAL_TRIAGE, locked),
+            note=said,
+        )
+    copy_state(referral, locked)
+    return referral
 
 
 # --- Sessions ----------------------------------------------------------------------------------

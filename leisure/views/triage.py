@@ -161,7 +161,7 @@ ACTION_PAGES = {
         AcceptForm,
         "Accept",
         "Referral accepted.",
-        fields=("facility", "programme_class", "instructor", "note"),
+        fields=("facility", "programme_class", "instructor", "membership_number", "note"),
     ),
     "decline": ActionPage(
         "Decline the referral",
@@ -186,7 +186,7 @@ ACTION_PAGES = {
         BookForm,
         "Book",
         "Sessions booked.",
-        fields=("first_session_at", "note"),
+        fields=("first_session_at", "membership_number", "note"),
     ),
     "complete": ActionPage(
         "Complete the programme",

@@ -57,6 +57,7 @@ TIMELINE_HEADINGS = {
     "dna": "Did not attend",
     "attended": "Attended",
     "session_cancelled": "Session cancelled",
+    "membership_number": "Membership number",
 }
 
 
@@ -132,6 +133,10 @@ def referral_detail(
         "can_print_letter": upcoming is not None,
         "waitlist_position": waitlist_position(referral),
         "has_discharge_summary": referral.status in {Status.COMPLETED, Status.DISCHARGED},
+        # Self-directed visits from the operator's systems: progress, like attendance.
+        "visits": selectors.visits_summary(referral)
+        if show_progress and referral.status != Status.DRAFT
+        else None,
     }
     context.update(sections_context(Viewer(user, viewer_is_referrer), referral))
     context["viewers"], context["viewer_count"] = who_viewed(referral)

@@ -17,7 +17,9 @@ from hypothesis import strategies as st
 from schemathesis import Case, GenerationMode
 
 from accounts.api_clients import IssuedCredentials
+from referrals import services
 from referrals.models import Notification, Priority, Referral, Status
+from referrals.visits import OPEN_FOR_VISITS
 from referrals.workflow import ACTIONS
 from tests.api.conftest import token_for
 from tests.builders import ROUTES, new_draft, run_action, session_due_now
@@ -57,6 +59,9 @@ class World:
     programme_id: str
     facility_id: str
     class_id: str
+    # Membership numbers of the open referrals (the coordinator recorded them): check-ins name
+    # them, and one nobody has.
+    membership_numbers: list[str] = field(default_factory=list)
 
 
 def _referred_by(people: Any, system: Any, status: str) -> Referral:
@@ -74,6 +79,13 @@ def build_world(people: Any, client_of: Any) -> World:
     referrer = client_of(people.practice_a, name="GP system")
     operator = client_of(people.operator_x, name="Leisure system")
     referrals = [_referred_by(people, referrer.client.user, status) for status in STATES]
+    numbers = []
+    for n, referral in enumerate(referrals):
+        if referral.status in OPEN_FOR_VISITS:
+            numbers.append(f"FUZZ-{n}")
+            services.referral_set_membership_number(
+                referral=referral, by=people.coordinator_x, number=numbers[-1]
+            )
     sessions = [s for r in referrals for s in r.sessions.order_by("scheduled_at")]
     session_due_now(sessions[0])  # one that can be marked attended now
     updates = Notification.objects.filter(
@@ -95,6 +107,7 @@ def build_world(people: Any, client_of: Any) -> World:
         programme_id=str(people.programme_x.public_id),
         facility_id=str(people.facility_x.public_id),
         class_id=str(people.class_x.public_id),
+        membership_numbers=[*numbers, "NOBODY-1"],
     )
 
 
@@ -131,6 +144,26 @@ def valid_bodies(world: World) -> dict[str, st.SearchStrategy[Any]]:
     """operationId: bodies its service accepts (from the right state)."""
     answer = st.integers(min_value=0, max_value=3)
     in_two_days = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=2)
+    # A visit in the last month at X's centre by one of the members (or nobody yet), with an id
+    # drawn from a small set, so that some come again as duplicates.
+    checkin = st.fixed_dictionaries(
+        {
+            "event_id": st.sampled_from([f"fuzz-visit-{n}" for n in range(30)]),
+            "facility": st.just(world.facility_id),
+            "membership_number": st.sampled_from(world.membership_numbers),
+            "occurred_at": st.integers(min_value=0, max_value=30 * 24 * 60).map(
+                lambda minutes: (
+                    datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=minutes)
+                ).isoformat()
+            ),
+        },
+        optional={
+            "activity": st.sampled_from(["Gym", "Swim", ""]),
+            "duration_minutes": st.integers(min_value=0, max_value=240),
+            "met_minutes": st.integers(min_value=0, max_value=2000),
+            "average_heart_rate": st.integers(min_value=40, max_value=200),
+        },
+    )
     return {
         "referral_create_draft": st.one_of(
             st.builds(complete_draft, st.just(world)),
@@ -155,6 +188,10 @@ def valid_bodies(world: World) -> dict[str, st.SearchStrategy[Any]]:
         "referral_accept": st.fixed_dictionaries(
             {"facility": st.just(world.facility_id)},
             optional={"programme_class": st.just(world.class_id)},
+        ),
+        "checkins_create": st.one_of(
+            checkin,
+            st.fixed_dictionaries({"events": st.lists(checkin, min_size=1, max_size=20)}),
         ),
         "referral_book": st.fixed_dictionaries(
             {}, optional={"first_session_at": st.just(in_two_days.isoformat())}

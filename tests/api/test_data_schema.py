@@ -19,6 +19,7 @@ OPERATIONS = {
         "get": ("outcomes:read", {"200", "400", "401", "403", "404"}),
         "post": ("outcomes:write", {"201", "400", "401", "403", "404", "422"}),
     },
+    "/api/v1/checkins/": {"post": ("attendance:write", {"200", "400", "401", "403", "422"})},
     "/api/v1/events/": {"get": ("referrals:read", {"200", "400", "401", "403"})},
     "/api/v1/notifications/": {"get": ("referrals:read", {"200", "400", "401", "403"})},
     "/api/v1/notifications/{id}/read/": {
@@ -45,6 +46,7 @@ def test_the_data_endpoints_are_documented_and_the_schema_validates(db, tmp_path
     bodies = {
         "/api/v1/sessions/{id}/attendance/": "AttendanceRequest",
         "/api/v1/referrals/{reference}/assessments/": "AssessmentInputRequest",
+        "/api/v1/checkins/": "CheckinRequest",
     }
     for path, name in bodies.items():
         body = document["paths"][path]["post"]["requestBody"]["content"]["application/json"]
@@ -54,5 +56,20 @@ def test_the_data_endpoints_are_documented_and_the_schema_validates(db, tmp_path
         if "post" in methods:
             headers = {p["name"] for p in methods["post"]["parameters"] if p["in"] == "header"}
             assert "Idempotency-Key" in headers, path
+    # A check-in is one event or a batch of up to 1,000, each refusing fields it does not know.
+    schemas = document["components"]["schemas"]
+    assert [one["$ref"] for one in schemas["CheckinRequest"]["oneOf"]] == [
+        "#/components/schemas/CheckinEventRequest",
+        "#/components/schemas/CheckinBatchRequest",
+    ]
+    events = schemas["CheckinBatchRequest"]["properties"]["events"]
+    assert (events["minItems"], events["maxItems"]) == (1, 1000)
+    assert schemas["CheckinEventRequest"]["additionalProperties"] is False
+    assert set(schemas["CheckinEventRequest"]["required"]) == {
+        "event_id",
+        "facility",
+        "membership_number",
+        "occurred_at",
+    }
     feed = document["components"]["schemas"]["EventsPage"]
     assert set(feed["properties"]) == {"events", "next"}

@@ -16,6 +16,7 @@ No refused call changes anything (`snapshot`), and every status seen is one the 
 for the operation. The one-at-a-time tests beside this file test each endpoint's own rules.
 """
 
+import datetime
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
@@ -30,8 +32,17 @@ from accounts.api_clients import IssuedCredentials
 from accounts.models import SCOPES_BY_KIND
 from outcomes.models import Assessment
 from outcomes.services import assessment_record
-from referrals import selectors
-from referrals.models import Alert, Notification, Patient, Referral, ReferralEvent, Session, Status
+from referrals import selectors, services
+from referrals.models import (
+    Alert,
+    Notification,
+    Patient,
+    Referral,
+    ReferralEvent,
+    Session,
+    Status,
+    Visit,
+)
 from tests.builders import ROUTES, new_draft, run_action, session_due_now
 from tests.factories import PatientFactory
 
@@ -122,6 +133,7 @@ class Case:
     other_kind: int | None = None
     writes: bool = True  # a POST or PATCH that changes something when allowed
     due_now: bool = False  # the first session is under way (attendance can be recorded)
+    membership_number: str = ""  # the coordinator recorded the patient's leisure membership
 
 
 def _reference(w: World) -> dict[str, str]:
@@ -133,6 +145,19 @@ def _action(owner: str, state: str, **fields: Any) -> Case:
     return Case(
         owner, state, path=_reference, body=lambda w: {**fields, "version": w.referral.version}
     )
+
+
+WORLD_MEMBER = "WORLD-MEMBER-1"
+
+
+def _checkin_body(w: World) -> dict[str, Any]:
+    """A visit by the referral's patient at X's centre an hour ago."""
+    return {
+        "event_id": "world-visit-1",
+        "facility": str(w.people.facility_x.public_id),
+        "membership_number": WORLD_MEMBER,
+        "occurred_at": (timezone.now() - datetime.timedelta(hours=1)).isoformat(),
+    }
 
 
 def _accept_body(w: World) -> dict[str, Any]:
@@ -181,6 +206,11 @@ CASES: dict[str, Case] = {
         body=lambda w: {"status": "attended"},
         due_now=True,
     ),
+    # Visits from the operator's gym platform: another operator's client is refused each event
+    # (a 200 naming nothing of X's).
+    "checkins_create": Case(
+        X, Status.BOOKED, body=_checkin_body, foreign=200, membership_number=WORLD_MEMBER
+    ),
     # Outcome measures.
     "referrals_assessments_list": Case(
         X,
@@ -223,6 +253,10 @@ def world_for(case: Case, people: SimpleNamespace, client_of: Callable[..., Any]
     for action in ROUTES[case.state]:
         run_action(people, referral, action)
     referral.refresh_from_db()
+    if case.membership_number:
+        services.referral_set_membership_number(
+            referral=referral, by=people.coordinator_x, number=case.membership_number
+        )
     if referral.status in (Status.BOOKED, Status.ACTIVE):
         assessment_record(
             referral=referral,
@@ -252,7 +286,7 @@ def world_for(case: Case, people: SimpleNamespace, client_of: Callable[..., Any]
 def snapshot() -> dict[str, list[dict[str, Any]]]:
     """Every row a call could change. The test's transaction holds only this world and the
     personas, so whole tables are compared."""
-    models = (Referral, Patient, Session, Assessment, Notification, ReferralEvent, Alert)
+    models = (Referral, Patient, Session, Assessment, Notification, ReferralEvent, Alert, Visit)
     return {model.__name__: list(model.objects.order_by("pk").values()) for model in models}
 
 

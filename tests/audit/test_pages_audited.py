@@ -143,6 +143,14 @@ def pages(people) -> list[Page]:
             [submitted],
         ),
         Page(
+            "triage:membership_number",
+            coord,
+            reverse("triage:membership_number", args=[active.reference]),
+            page_,
+            coordinator,
+            [active],
+        ),
+        Page(
             "triage:class",
             coord,
             reverse("triage:class", args=[people.class_x.public_id]),

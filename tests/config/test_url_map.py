@@ -41,6 +41,11 @@ URL_MAP = [
         "triage:contact_attempts",
         "contact_attempts",
     ),
+    (
+        "/triage/ER-23456789/membership-number/",
+        "triage:membership_number",
+        "membership_number",
+    ),
     ("/today/", "register:today", "today"),
     (
         "/today/classes/0b7f3c1e-2a4d-4e5f-8a9b-1c2d3e4f5a6b/2026-03-02/",

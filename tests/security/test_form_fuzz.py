@@ -30,7 +30,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
 
-from leisure.forms import ContactAttemptForm
+from leisure.forms import ContactAttemptForm, MembershipNumberForm
 from leisure.views.triage import ACTION_PAGES, _form_for
 from manage.forms_schedules import OutcomeScheduleForm
 from outcomes import instruments
@@ -382,6 +382,16 @@ PAGES = [
         valid=lambda s: {"method": "phone", "outcome": "no_answer", "note": "Rang twice"},
         form=lambda s, data: ContactAttemptForm(data),
         form_class=ContactAttemptForm,
+    ),
+    Page(
+        name="membership-number",
+        persona="coordinator_x",
+        state=Status.BOOKED,
+        url=lambda s: reverse("triage:membership_number", args=[s.reference]),
+        valid=lambda s: _with_version(s, {"membership_number": "AB-1234"}),
+        form=lambda s, data: MembershipNumberForm(data, referral=s.referral),
+        form_class=MembershipNumberForm,
+        extra=("version",),
     ),
     Page(
         name="outcome-schedule",

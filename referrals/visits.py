@@ -1,0 +1,213 @@
+"""Self-directed visits (`Visit`): the one writer, and the referral page's reads.
+
+A leisure operator's own systems (a gym platform's check-ins now; leisure management system
+exports later) say that a member came. `visits_record` keeps each such event once and matches it
+to the operator's open referral with that membership number:
+
+- **Once.** `(operator, source, source_event_id)` is unique in the database and rows are inserted
+  with `ON CONFLICT DO NOTHING`, so a batch posted twice, or by two workers at once, never makes a
+  second row: the later event is a *duplicate* of the visit already there.
+- **Matched.** The referral of the operator whose `membership_number` is the event's and which is
+  open (accepted, waitlisted, booked or active); the newest submitted if there are several.
+- **Unmatched visits are kept**, with no referral, so they can be matched later (a coordinator's
+  queue comes with file imports). A referral that is not open matches nothing: its visits would
+  say nothing about a programme the patient is not on.
+- **Refused** only for what cannot be a visit of this operator: a facility not its own, or a time
+  in the future beyond `CLOCK_SKEW`. Late and out-of-order events are normal (a platform batches
+  and retries) and are taken as they come.
+
+A batch costs a constant number of queries whatever its size (facilities, referrals, one INSERT,
+one read back). A visit is no attendance mark on a session and moves no referral: how visits count
+toward adherence is the programme's to say (a later slice).
+"""
+
+import datetime
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.permissions import Permission, has_permission
+from accounts.validation import check_field_value
+from facilities.models import Facility
+
+from .models import Referral, Status, Visit, VisitSource, normalise_membership_number
+
+if TYPE_CHECKING:
+    from accounts.models import Organisation, User
+
+# The states in which a referral takes visits: the patient is on (or waiting for) the programme.
+OPEN_FOR_VISITS = frozenset({Status.ACCEPTED, Status.WAITLISTED, Status.BOOKED, Status.ACTIVE})
+# How far ahead of the portal's clock a sender's clock may be: further is not a visit yet.
+CLOCK_SKEW = datetime.timedelta(minutes=10)
+# Before this a time is a sender's error (an unset clock, a default date), not a late event.
+EARLIEST_VISIT = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
+
+
+class Outcome:
+    RECORDED = "recorded"
+    DUPLICATE = "duplicate"
+    UNMATCHED = "unmatched"
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True)
+class VisitEvent:
+    """One event as a sender gave it (shape already checked: the API's serializer)."""
+
+    event_id: str
+    facility: uuid.UUID
+    occurred_at: datetime.datetime
+    membership_number: str = ""
+    activity: str = ""
+    duration_minutes: int | None = None
+    met_minutes: int | None = None
+    average_heart_rate: int | None = None
+
+
+@dataclass
+class VisitResult:
+    """What became of one event, in the order given."""
+
+    event_id: str
+    status: str
+    visit: Visit | None = None
+    referral: Referral | None = None
+    errors: dict[str, list[str]] = field(default_factory=dict)
+
+
+# The event's fields kept as they come, checked by the model's own validators (length, hidden
+# characters, ranges), so every sender (the API, a file import) is held to the same rules.
+CHECKED_FIELDS = (
+    ("event_id", "source_event_id"),
+    ("activity", "activity"),
+    ("duration_minutes", "duration_minutes"),
+    ("met_minutes", "met_minutes"),
+    ("average_heart_rate", "average_heart_rate"),
+)
+
+
+def _refusals(
+    event: VisitEvent, facility: Facility | None, now: datetime.datetime
+) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    values = {
+        **vars(event),
+        "membership_number": normalise_membership_number(event.membership_number),
+    }
+    for name, column in (*CHECKED_FIELDS, ("membership_number", "membership_number")):
+        value = values[name]
+        if value is None or value == "":
+            continue
+        try:
+            check_field_value(Visit, column, value, key=name)
+        except ValidationError as refused:
+            errors.update(refused.message_dict)
+    if not event.event_id:
+        errors["event_id"] = ["Give the event's id"]
+    if facility is None:
+        errors["facility"] = ["None of your leisure centres has this id"]
+    if event.occurred_at > now + CLOCK_SKEW:
+        errors["occurred_at"] = ["This time is in the future: send a visit once it has happened"]
+    elif event.occurred_at < EARLIEST_VISIT:
+        errors["occurred_at"] = ["This time is too long ago to be a visit"]
+    return errors
+
+
+def _open_referrals_by_number(operator: "Organisation", numbers: set[str]) -> dict[str, Referral]:
+    """The operator's open referral for each membership number (the newest submitted), in one
+    query."""
+    if not numbers:
+        return {}
+    found: dict[str, Referral] = {}
+    candidates = Referral.objects.filter(
+        operator=operator, membership_number__in=numbers, status__in=OPEN_FOR_VISITS
+    ).order_by("membership_number", "-submitted_at", "-id")
+    for referral in candidates:
+        found.setdefault(referral.membership_number, referral)
+    return found
+
+
+def visits_record(
+    *,
+    operator: "Organisation",
+    by: "User",
+    events: Sequence[VisitEvent],
+    source: str = VisitSource.CHECKIN,
+) -> list[VisitResult]:
+    """Record `events` for `operator`'s members, each once; one result per event, in order.
+
+    `by` (the sending system, or a person importing) must record attendance for the operator
+    (`Permission.SESSION_RECORD`): its systems, coordinators and instructors do."""
+    if not has_permission(by, Permission.SESSION_RECORD, operator):
+        raise PermissionDenied("Only the operator's staff and systems record its visits.")
+    if source not in VisitSource.values:
+        raise ValueError(f"Unknown visit source {source!r}")
+    now = timezone.now()
+    facilities = {
+        f.public_id: f
+        for f in Facility.objects.filter(
+            operator=operator, public_id__in={e.facility for e in events}
+        )
+    }
+    numbers = {normalise_membership_number(e.membership_number) for e in events} - {""}
+    referrals = _open_referrals_by_number(operator, numbers)
+
+    results: list[VisitResult] = []
+    new: dict[str, Visit] = {}  # event id: the row this batch means to insert
+    for event in events:
+        facility = facilities.get(event.facility)
+        errors = _refusals(event, facility, now)
+        if errors:
+            results.append(VisitResult(event.event_id, Outcome.REFUSED, errors=errors))
+            continue
+        number = normalise_membership_number(event.membership_number)
+        results.append(VisitResult(event.event_id, Outcome.RECORDED))
+        if event.event_id in new:
+            continue  # the same event twice in one batch: the first is the one kept
+        new[event.event_id] = Visit(
+            operator=operator,
+            referral=referrals.get(number),
+            facility=facility,
+            occurred_at=event.occurred_at,
+            source=source,
+            source_event_id=event.event_id,
+            membership_number=number,
+            activity=event.activity,
+            duration_minutes=event.duration_minutes,
+            met_minutes=event.met_minutes,
+            average_heart_rate=event.average_heart_rate,
+            recorded_by=by,
+            created_at=now,
+        )
+    if not new:
+        return results
+
+    with transaction.atomic():
+        # Rows another request (or an earlier post) holds already are left as they are. In one
+        # order (by event id), so two overlapping batches wait on each other, never deadlock.
+        rows = sorted(new.values(), key=lambda visit: visit.source_event_id)
+        Visit.objects.bulk_create(rows, ignore_conflicts=True)
+        stored = {
+            visit.source_event_id: visit
+            for visit in Visit.objects.filter(
+                operator=operator, source=source, source_event_id__in=list(new)
+            ).select_related("referral")
+        }
+    first_seen: set[str] = set()
+    for result in results:
+        if result.status == Outcome.REFUSED:
+            continue
+        visit = stored[result.event_id]
+        result.visit, result.referral = visit, visit.referral
+        ours = visit.public_id == new[result.event_id].public_id
+        if not ours or result.event_id in first_seen:
+            result.status = Outcome.DUPLICATE
+        elif visit.referral_id is None:
+            result.status = Outcome.UNMATCHED
+        first_seen.add(result.event_id)
+    return results
