@@ -46,6 +46,9 @@ class Permission(StrEnum):
     # The operator's people who act on a safety alert: its coordinators and the instructors at
     # the referral's facility.
     ALERT_ACKNOWLEDGE = "alert.acknowledge"
+    # The operator's coordinators import attendance from its leisure management system: the
+    # visits and session marks of every referral the file names (leisure/attendance_import.py).
+    ATTENDANCE_IMPORT = "attendance.import"
 
 
 P = Permission
@@ -72,6 +75,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             P.REPORT_VIEW,
             P.CONSENT_RECORD,
             P.ALERT_ACKNOWLEDGE,
+            P.ATTENDANCE_IMPORT,
         }
     ),
     Role.INSTRUCTOR: frozenset(

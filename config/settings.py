@@ -362,6 +362,9 @@ CELERY_BEAT_SCHEDULE["safety-alert-escalation"] = {
 PORTAL_RETENTION_YEARS = int(os.environ.get("PORTAL_RETENTION_YEARS", "8"))
 PORTAL_DRAFT_RETENTION_MONTHS = int(os.environ.get("PORTAL_DRAFT_RETENTION_MONTHS", "6"))
 PORTAL_RETENTION_BATCH = int(os.environ.get("PORTAL_RETENTION_BATCH", "500"))
+# Days an uploaded attendance file and its rows' values are kept (they name patients): long
+# enough to fix and re-import a file and to work the unmatched queue, then cleared.
+PORTAL_IMPORT_RETENTION_DAYS = int(os.environ.get("PORTAL_IMPORT_RETENTION_DAYS", "90"))
 PORTAL_RETENTION_HOUR = int(os.environ.get("PORTAL_RETENTION_HOUR", "2"))
 # Keys the hash that replaces a pseudonymised NHS number. Changing it breaks the link between
 # records pseudonymised before and after, so give it its own value rather than rotate SECRET_KEY.

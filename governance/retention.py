@@ -14,6 +14,9 @@
   keyed hash (`nhs_number_pseudonym`, so records of one person can still be told apart and counted
   once); the postcode cut to its district; the date of birth moved to the earliest day of the birth
   year that still gives the same age on each referral date (reports band age at referral).
+- Apps above governance register shorter rules for records of their own
+  (`register_retention_step`): leisure clears an uploaded attendance file and its rows' values
+  `PORTAL_IMPORT_RETENTION_DAYS` after the upload.
 - A draft untouched for `PORTAL_DRAFT_RETENTION_MONTHS` is deleted (it was never sent, so no one
   else holds it and no report counts it), and so is a patient record left with no referral.
 
@@ -25,8 +28,9 @@ draft edited after the plan was made is kept.
 import datetime
 import hashlib
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
@@ -175,6 +179,36 @@ def patients_to_delete(c: Cutoffs) -> QuerySet[Patient]:
     )
 
 
+# --- Other apps' records ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RetentionStep:
+    """A rule for records of an app above governance (which cannot import them, ADR 0004):
+    `due(now)` selects the rows to act on (read only), `apply(ids, now)` acts on them inside the
+    batch's transaction, re-checking each under a lock, and returns how many it changed. The plan
+    groups them by `organisation` (the name and code field paths) and `oldest_field`."""
+
+    action: str
+    due: "Callable[[datetime.datetime], QuerySet[Any]]"
+    apply: "Callable[[list[int], datetime.datetime], int]"
+    organisation: tuple[str, str]
+    oldest_field: str
+
+
+_steps: dict[str, RetentionStep] = {}
+
+
+def register_retention_step(step: RetentionStep) -> None:
+    """Called from an app's `ready()`; registering the same action again replaces it."""
+    _steps[step.action] = step
+
+
+def _action_order(action: str) -> int:
+    order = [*ACTIONS, *_steps]
+    return order.index(action) if action in order else len(order)
+
+
 # --- The plan -------------------------------------------------------------------------------------
 
 
@@ -196,11 +230,17 @@ class RetentionPlan:
     patient_ids: tuple[int, ...]
     delete_patient_ids: tuple[int, ...]
     rows: tuple[PlanRow, ...]
+    # Registered steps' rows: (action, ids).
+    step_ids: tuple[tuple[str, tuple[int, ...]], ...] = ()
 
     @property
     def is_empty(self) -> bool:
         return not (
-            self.referral_ids or self.draft_ids or self.patient_ids or self.delete_patient_ids
+            self.referral_ids
+            or self.draft_ids
+            or self.patient_ids
+            or self.delete_patient_ids
+            or any(ids for _, ids in self.step_ids)
         )
 
 
@@ -253,7 +293,13 @@ def retention_plan(
         *_rows(patients, *patient_org, PSEUDONYMISE_PATIENT, "last_end"),
         *_rows(doomed, *patient_org, DELETE_PATIENT, "updated_at"),
     ]
-    rows.sort(key=lambda row: (row.organisation, ACTIONS.index(row.action)))
+    step_ids = []
+    for step in _steps.values():
+        due = step.due(now)
+        name, code = step.organisation
+        rows += _rows(due, F(name), F(code), step.action, step.oldest_field)
+        step_ids.append((step.action, tuple(due.order_by("pk").values_list("pk", flat=True))))
+    rows.sort(key=lambda row: (row.organisation, _action_order(row.action)))
     return RetentionPlan(
         now=now,
         cutoffs=c,
@@ -262,6 +308,7 @@ def retention_plan(
         patient_ids=tuple(patients.order_by("pk").values_list("pk", flat=True)),
         delete_patient_ids=tuple(doomed.order_by("pk").values_list("pk", flat=True)),
         rows=tuple(rows),
+        step_ids=tuple(step_ids),
     )
 
 
@@ -390,10 +437,14 @@ def _delete_patients(ids: list[int], c: Cutoffs) -> int:
     return len(locked)
 
 
+def _registered_batch(step: RetentionStep, now: datetime.datetime) -> Callable[[list[int]], int]:
+    return lambda ids: step.apply(ids, now)
+
+
 def retention_apply(plan: RetentionPlan) -> RetentionResult:
     """Do what the plan says, a batch per transaction; rows that no longer qualify are skipped."""
     c, now, result = plan.cutoffs, timezone.now(), RetentionResult()
-    steps = [
+    steps: list[tuple[str, tuple[int, ...], Callable[[list[int]], int]]] = [
         (
             PSEUDONYMISE_REFERRAL,
             plan.referral_ids,
@@ -403,7 +454,12 @@ def retention_apply(plan: RetentionPlan) -> RetentionResult:
         (PSEUDONYMISE_PATIENT, plan.patient_ids, lambda ids: _pseudonymise_patients(ids, c, now)),
         (DELETE_PATIENT, plan.delete_patient_ids, lambda ids: _delete_patients(ids, c)),
     ]
+    for action, ids in plan.step_ids:
+        registered = _steps.get(action)
+        if registered is not None:
+            steps.append((action, ids, _registered_batch(registered, now)))
     for action, ids, step in steps:
+        result.counts.setdefault(action, 0)
         for batch in _batches(ids):
             with transaction.atomic():
                 result.counts[action] += step(batch)

@@ -9,11 +9,16 @@ class LeisureConfig(AppConfig):
 
     def ready(self) -> None:
         from clinical.reasons import DeclineReason
-        from governance.retention import referrals_pseudonymised
+        from governance.retention import (
+            RetentionStep,
+            referrals_pseudonymised,
+            register_retention_step,
+        )
         from governance.subject_access import ReferralRecords, register_referral_records
         from referrals.sections import register_section
         from referrals.services import register_decline_check
 
+        from .attendance_import import CLEAR_IMPORTS, imports_clear, imports_due_for_clearing
         from .contact import (
             contact_attempts_held_by,
             contact_notes_forget,
@@ -30,6 +35,15 @@ class LeisureConfig(AppConfig):
             "contact_attempts", ReferralRecords("Contact attempts", contact_attempts_held_by)
         )
         register_decline_check(DeclineReason.UNABLE_TO_CONTACT, unable_to_contact_refusal)
+        register_retention_step(
+            RetentionStep(
+                action=CLEAR_IMPORTS,
+                due=imports_due_for_clearing,
+                apply=imports_clear,
+                organisation=("operator__name", "operator__code"),
+                oldest_field="created_at",
+            )
+        )
         referrals_pseudonymised.connect(
             contact_notes_forget, dispatch_uid="leisure.contact_notes_forget"
         )

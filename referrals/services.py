@@ -633,9 +633,12 @@ def referral_set_membership_number(*, referral: Referral, by: "User", number: st
 
 
 def session_record_attendance(
-    *, session: Session, status: str, by: "User", note: str = ""
+    *, session: Session, status: str, by: "User", note: str = "", imported: bool = False
 ) -> Session:
     """Mark a session attended, missed or cancelled; the first attendance makes the referral active.
+
+    `imported`: the mark comes from the operator's own system, in a file its coordinator imports
+    (`Permission.ATTENDANCE_IMPORT`), not from the register (`Permission.SESSION_RECORD`).
 
     Locks the referral first (then the session) so that marks on one referral are serialised and
     the move to active happens exactly once. Marking the same outcome twice changes nothing (a
@@ -647,7 +650,8 @@ def session_record_attendance(
     with transaction.atomic():
         referral = Referral.objects.select_for_update().get(pk=session.referral_id)
         locked = Session.objects.select_for_update().get(pk=session.pk)
-        refuse_unless(by, Permission.SESSION_RECORD, referral)
+        permission = Permission.ATTENDANCE_IMPORT if imported else Permission.SESSION_RECORD
+        refuse_unless(by, permission, referral)
         if referral.status not in {Status.BOOKED, Status.ACTIVE}:
             raise WorkflowError("Attendance can only be recorded for a booked or active referral.")
         now = timezone.now()
@@ -665,7 +669,7 @@ def session_record_attendance(
             locked.notes = note
         locked.save()
         on = f"{timezone.localtime(locked.scheduled_at):%d %B %Y}"
-        actor_organisation = acting_organisation(by, Permission.SESSION_RECORD, referral)
+        actor_organisation = acting_organisation(by, permission, referral)
         if previous != Session.Attendance.BOOKED:
             ReferralEvent.objects.create(
                 referral=referral,

@@ -211,3 +211,66 @@ def visits_record(
             result.status = Outcome.UNMATCHED
         first_seen.add(result.event_id)
     return results
+
+
+@dataclass(frozen=True)
+class MatchedVisit:
+    """A visit whose referral the sender has already found (a file import matches by membership
+    number, referral reference or NHS number with date of birth, and checks the referral was
+    open at the time), so it is written as it is."""
+
+    event_id: str
+    occurred_at: datetime.datetime
+    referral: Referral
+    membership_number: str = ""
+    activity: str = ""
+
+
+def visits_record_matched(
+    *,
+    operator: "Organisation",
+    by: "User",
+    visits: Sequence[MatchedVisit],
+    source: str = VisitSource.IMPORT,
+) -> set[str]:
+    """Write `visits` (each on its referral, which must be `operator`'s), each once; return the
+    event ids this call stored. An event id already stored (an earlier import, the same row
+    earlier in this batch) is left as it was: a duplicate. One INSERT and one read back.
+
+    `by` records attendance for the operator, or imports it (its coordinators)."""
+    if not (
+        has_permission(by, Permission.SESSION_RECORD, operator)
+        or has_permission(by, Permission.ATTENDANCE_IMPORT, operator)
+    ):
+        raise PermissionDenied("Only the operator's staff and systems record its visits.")
+    if source not in VisitSource.values:
+        raise ValueError(f"Unknown visit source {source!r}")
+    if any(visit.referral.operator_id != operator.pk for visit in visits):
+        raise PermissionDenied("A visit can only be recorded on the operator's own referral.")
+    now = timezone.now()
+    new: dict[str, Visit] = {}
+    for visit in visits:
+        new.setdefault(
+            visit.event_id,
+            Visit(
+                operator=operator,
+                referral=visit.referral,
+                occurred_at=visit.occurred_at,
+                source=source,
+                source_event_id=visit.event_id,
+                membership_number=normalise_membership_number(visit.membership_number),
+                activity=visit.activity,
+                recorded_by=by,
+                created_at=now,
+            ),
+        )
+    if not new:
+        return set()
+    with transaction.atomic():
+        rows = sorted(new.values(), key=lambda visit: visit.source_event_id)
+        Visit.objects.bulk_create(rows, ignore_conflicts=True)
+        return set(
+            Visit.objects.filter(public_id__in=[row.public_id for row in rows]).values_list(
+                "source_event_id", flat=True
+            )
+        )

@@ -43,6 +43,7 @@ EXPECTED_GRANTS = {
         P.REPORT_VIEW,
         P.CONSENT_RECORD,
         P.ALERT_ACKNOWLEDGE,
+        P.ATTENDANCE_IMPORT,
     },
     Role.INSTRUCTOR: {
         P.REFERRAL_VIEW,

@@ -1,0 +1,24 @@
+"""Celery tasks of the leisure side: thin, taking ids, safe to run twice."""
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+from . import attendance_import
+
+
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+    # A lost connection or a failover: retried, and the run resumes after its last chunk.
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=5,
+    retry_backoff_max=300,
+    max_retries=5,
+    # 100,000 rows take well under a minute; a file ten times that still fits.
+    soft_time_limit=1800,
+    time_limit=1900,
+)
+def attendance_import_run(import_id: int) -> None:
+    """Import an uploaded attendance file (`attendance_import.import_run`)."""
+    attendance_import.import_run(import_id)
