@@ -943,6 +943,9 @@ class Journey:
                 datetime.datetime.combine(first_day, programme_class.start_time)
             ),
             note="Induction booked by phone; confirmation letter sent.",
+            # The member's number in the operator's leisure management system, made at the
+            # induction booking (derived from the case, so no other draw of the story moves).
+            membership_number=f"{self.referral.operator.code}-{100000 + self.case.number}",
         )
         self.referral.refresh_from_db()
 

@@ -558,3 +558,20 @@ def test_finding_10_each_operator_has_an_open_safety_alert_for_its_staff_only(se
         for user in [*coordinators, *instructors]:
             panel = open_alerts_panel(user)
             assert panel is not None and [a.pk for a in panel.alerts] == [alert.pk], user
+
+
+def test_booked_referrals_carry_their_leisure_membership_numbers(seeded, db):
+    """Numbers are made at the induction booking, so a coordinator can match a gym platform's
+    check-ins or an export from the leisure management system to them (issue 14)."""
+    from referrals.models import Referral, Status
+
+    booked = Referral.objects.filter(
+        status__in=[Status.BOOKED, Status.ACTIVE, Status.COMPLETED], pseudonymised_at=None
+    )
+    with_number = booked.exclude(membership_number="")
+    assert with_number.count() == booked.count() > 0
+    for referral in with_number.select_related("operator"):
+        assert referral.membership_number.startswith(f"{referral.operator.code}-")
+    numbers = list(with_number.values_list("operator_id", "membership_number"))
+    assert len(numbers) == len(set(numbers))  # one member, one number
+    assert not Referral.objects.filter(status=Status.SUBMITTED).exclude(membership_number="")
