@@ -159,8 +159,133 @@ def import_create(
     Refused (ValidationError, with what to fix) when the file cannot be read or the mapping's
     columns are not the file's."""
     _refuse_unless_coordinator(by, operator)
+    _refuse_unless_operators(mapping, operator)
+    shown, table = _read_upload(filename, data)
+    errors = column_mapping(mapping).validate(table.headers)
+    if errors:
+        raise ValidationError({"mapping": errors})
+    created = AttendanceImport.objects.create(
+        operator=operator,
+        mapping=mapping,
+        source_name=_source_name(mapping),
+        filename=shown,
+        data=data,
+        total_rows=_count_rows(table),
+        created_by=by,
+    )
+    transaction.on_commit(lambda: _queue(created.pk))
+    return created
+
+
+def import_upload(
+    *,
+    operator: Organisation,
+    filename: str,
+    data: bytes,
+    by: User,
+    mapping: ImportMapping | None = None,
+) -> AttendanceImport:
+    """Keep an uploaded file as a draft import, to be mapped (`import_set_mapping`), previewed
+    and started (`import_start`) by the coordinator. Refused (ValidationError) when the file
+    cannot be read; the mapping's fit to the file is checked when it starts."""
+    _refuse_unless_coordinator(by, operator)
+    if mapping is not None:
+        _refuse_unless_operators(mapping, operator)
+    shown, table = _read_upload(filename, data)
+    return AttendanceImport.objects.create(
+        operator=operator,
+        mapping=mapping,
+        status=ImportStatus.DRAFT,
+        filename=shown,
+        data=data,
+        total_rows=_count_rows(table),
+        created_by=by,
+    )
+
+
+def import_set_mapping(
+    *, attendance_import: AttendanceImport, mapping: ImportMapping, by: User
+) -> AttendanceImport:
+    """Read a draft import with `mapping` (chosen, or just saved for its source)."""
+    with transaction.atomic():
+        locked = _draft_locked(attendance_import, by)
+        _refuse_unless_operators(mapping, locked.operator)
+        locked.mapping = mapping
+        locked.save(update_fields=["mapping"])
+    attendance_import.mapping = mapping
+    return locked
+
+
+def import_start(*, attendance_import: AttendanceImport, by: User) -> AttendanceImport:
+    """Start a draft import: checked against its mapping, then queued after commit. Starting
+    twice (a double click) is refused the second time, so a file runs once."""
+    with transaction.atomic():
+        locked = _draft_locked(attendance_import, by)
+        mapping = locked.mapping
+        if mapping is None:
+            raise ValidationError({"mapping": ["Choose which columns hold what first"]})
+        try:
+            headers = _table(locked).headers
+        except ReadError as error:
+            raise ValidationError({"file": [str(error)]}) from None
+        errors = column_mapping(mapping).validate(headers)
+        if errors:
+            raise ValidationError({"mapping": errors})
+        locked.status = ImportStatus.UPLOADED
+        locked.source_name = _source_name(mapping)
+        locked.save(update_fields=["status", "source_name"])
+        transaction.on_commit(lambda: _queue(locked.pk))
+    attendance_import.status, attendance_import.source_name = locked.status, locked.source_name
+    return locked
+
+
+def import_headers(attendance_import: AttendanceImport) -> tuple[str, ...]:
+    """The file's column names, as a mapping names them. Reads only."""
+    return _table(attendance_import).headers
+
+
+def import_column_words(
+    attendance_import: AttendanceImport, column: str, *, rows: int = 5_000, most: int = 30
+) -> list[str]:
+    """The distinct values of one column (a status column's words, to translate), as the file
+    spells them, from its first `rows` rows and at most `most` of them. Reads only."""
+    seen: dict[str, str] = {}
+    for row in islice(_table(attendance_import).rows(), rows):
+        try:
+            word = clean_text(row.values.get(column))
+        except CellError:
+            continue
+        if word:
+            seen.setdefault(" ".join(word.split()).casefold(), word)
+        if len(seen) >= most:
+            break
+    return sorted(seen.values(), key=str.casefold)
+
+
+def _draft_locked(attendance_import: AttendanceImport, by: User) -> AttendanceImport:
+    locked = (
+        AttendanceImport.objects.select_for_update(of=("self",))
+        .select_related("operator", "mapping")
+        .defer("data")
+        .get(pk=attendance_import.pk)
+    )
+    _refuse_unless_coordinator(by, locked.operator)
+    if locked.status != ImportStatus.DRAFT:
+        raise ValidationError("This import has started already")
+    return locked
+
+
+def _refuse_unless_operators(mapping: ImportMapping, operator: Organisation) -> None:
     if mapping.operator_id != operator.pk:
         raise PermissionDenied("This mapping is another organisation's.")
+
+
+def _source_name(mapping: ImportMapping) -> str:
+    return f"{mapping.operator_id}:{mapping.pk}"
+
+
+def _read_upload(filename: str, data: bytes) -> tuple[str, Table]:
+    """The name to show for an uploaded file, and its table; ValidationError if unreadable."""
     try:
         shown = clean_text(os.path.basename(filename.replace("\\", "/")))[-IMPORT_FILENAME_MAX:]
     except CellError:
@@ -173,19 +298,15 @@ def import_create(
         table = read_table(data, shown or "The file")
     except ReadError as error:
         raise ValidationError({"file": [str(error)]}) from None
-    errors = column_mapping(mapping).validate(table.headers)
-    if errors:
-        raise ValidationError({"mapping": errors})
-    created = AttendanceImport.objects.create(
-        operator=operator,
-        mapping=mapping,
-        source_name=f"{operator.pk}:{mapping.pk}",
-        filename=shown,
-        data=data,
-        created_by=by,
-    )
-    transaction.on_commit(lambda: _queue(created.pk))
-    return created
+    return shown, table
+
+
+def _count_rows(table: Table) -> int:
+    """The data rows, for the progress bar: one pass of the reader, no cleaning."""
+    try:
+        return sum(1 for _ in table.rows())
+    except ReadError as error:
+        raise ValidationError({"file": [str(error)]}) from None
 
 
 def _queue(import_id: int) -> None:
@@ -217,6 +338,8 @@ def import_preview(attendance_import: AttendanceImport, n: int = 20) -> Preview:
     """The file's first `n` data rows, each with its clean values or every problem spelled out.
     Reads only."""
     table = _table(attendance_import)
+    if attendance_import.mapping is None:
+        raise ValidationError({"mapping": ["Choose which columns hold what first"]})
     mapping = column_mapping(attendance_import.mapping)
     rows = []
     for row in islice(table.rows(), n):
@@ -251,18 +374,20 @@ def import_run(import_id: int) -> AttendanceImport:
     resumes); a file that cannot be read marks the import failed."""
     with transaction.atomic():
         claimed = (
-            AttendanceImport.objects.select_for_update()
+            AttendanceImport.objects.select_for_update(of=("self",))
             .select_related("mapping", "operator", "created_by")
             .defer("data")
             .get(pk=import_id)
         )
-        if claimed.status in (ImportStatus.DONE, ImportStatus.FAILED):
-            return claimed
+        if claimed.status in (ImportStatus.DRAFT, ImportStatus.DONE, ImportStatus.FAILED):
+            return claimed  # a draft runs once the coordinator starts it
         if claimed.status == ImportStatus.UPLOADED:
             claimed.status, claimed.started_at = ImportStatus.RUNNING, timezone.now()
             claimed.save(update_fields=["status", "started_at"])
     try:
         table = _table(claimed)
+        if claimed.mapping is None:  # a started import has its mapping; never left without
+            raise ReadError("The import has no column mapping: upload the file again")
         mapping = column_mapping(claimed.mapping)
         done = claimed.rows_read
         rows = islice(table.rows(), done, None)

@@ -115,6 +115,8 @@ class ImportMapping(models.Model):
 
 
 class ImportStatus(models.TextChoices):
+    # Uploaded on the page, being mapped and previewed: not queued until the coordinator starts it.
+    DRAFT = "draft", "Not started"
     UPLOADED = "uploaded", "Waiting to start"
     RUNNING = "running", "Importing"
     DONE = "done", "Done"
@@ -134,7 +136,10 @@ class AttendanceImport(models.Model):
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     operator = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
-    mapping = models.ForeignKey(ImportMapping, on_delete=models.PROTECT, related_name="imports")
+    # Empty only on a draft whose source is still being mapped.
+    mapping = models.ForeignKey(
+        ImportMapping, on_delete=models.PROTECT, null=True, blank=True, related_name="imports"
+    )
     # The source as part of each row's key (`row_key`): the operator's and the mapping's ids,
     # stable where a name is not.
     source_name = models.CharField(max_length=100)
@@ -149,6 +154,8 @@ class AttendanceImport(models.Model):
         max_length=10, choices=ImportStatus.choices, default=ImportStatus.UPLOADED
     )
     rows_read = models.PositiveIntegerField(default=0)
+    # The file's data rows, counted on upload, for the progress bar (rows_read of total_rows).
+    total_rows = models.PositiveIntegerField(null=True, blank=True)
     recorded = models.PositiveIntegerField(default=0)  # new visits
     sessions_marked = models.PositiveIntegerField(default=0)
     duplicates = models.PositiveIntegerField(default=0)  # nothing changed

@@ -130,6 +130,7 @@ def worklist(request: "AuthenticatedHttpRequest") -> HttpResponse:
         "rows": _worklist_rows(shown, today),
         "querystring": querystring_without_page(request),
         "alert_panel": open_alerts_panel(request.user),
+        "can_import": has_permission(request.user, Permission.ATTENDANCE_IMPORT),
     }
     return render_list(
         request, "triage/worklist.html", "triage/partials/worklist_results.html", context

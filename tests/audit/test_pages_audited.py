@@ -26,8 +26,45 @@ NOT_PATIENT_DATA = {
     "referrals:answer": "POST only; a re-shown form is the referral page, audited there",
     "triage:classes": "class names and counts of places, no patients",
     "referrals:new": "the empty form; 'Find patient' is audited (test_find_patient_is_audited)",
+    "triage:imports": "the upload form and the imports' file names and counts",
+    "triage:import_mapping": "the file's column names and the words of its status column",
+    "triage:import_progress": "an import's counters",
 }
 AUDITED_NAMESPACES = ("referrals", "triage", "register", "outcomes")
+
+
+def _imports(people):
+    """A draft attendance import, one run to the end, and its unmatched row."""
+    from leisure.attendance_import import import_mapping_save, import_run, import_upload
+    from leisure.models import AttendanceImport, ImportRowKind, ImportStatus
+    from tests.leisure.import_files import Mess, mapping_for
+
+    mapping = import_mapping_save(
+        operator=people.operator_x,
+        name="Legend",
+        mapping=mapping_for(Mess()),
+        by=people.coordinator_x,
+    )
+    data = (
+        b"Date,Time,Member No,Activity,Status\r\n"
+        b"2026-02-02,10:00,UNKNOWN1,Aquafit,Attended\r\n"
+        b"31/02/2026,10:00,UNKNOWN1,Aquafit,Attended\r\n"
+    )
+    made = [
+        import_upload(
+            operator=people.operator_x,
+            filename="visits.csv",
+            data=data,
+            by=people.coordinator_x,
+            mapping=mapping,
+        )
+        for _ in range(2)
+    ]
+    AttendanceImport.objects.filter(pk=made[1].pk).update(
+        status=ImportStatus.UPLOADED, source_name=f"{people.operator_x.pk}:{mapping.pk}"
+    )
+    done = import_run(made[1].pk)
+    return made[0], done, done.problems.get(kind=ImportRowKind.UNMATCHED)
 
 
 def _names_in(namespace: str) -> set[str]:
@@ -67,6 +104,7 @@ def pages(people) -> list[Page]:
         immediate_action="Sat down; recovered.",
     )
     staff = UserFactory(is_staff=True, is_superuser=True)
+    import_draft, import_done, unmatched = _imports(people)
     ref, coord, instr = people.referrer_a, people.coordinator_x, people.instructor_x
     referrer, coordinator, instructor = Role.REFERRER, Role.COORDINATOR, Role.INSTRUCTOR
     page_, list_, admin = AccessKind.REFERRAL_PAGE, AccessKind.LIST, AccessKind.ADMIN
@@ -185,6 +223,31 @@ def pages(people) -> list[Page]:
             method="post",
             data={"status": "attended"},
             headers={"HX-Request": "true"},
+        ),
+        Page(
+            "triage:import",
+            coord,
+            reverse("triage:import", args=[import_draft.public_id]),
+            list_,
+            coordinator,
+            None,
+        ),
+        Page(
+            "triage:import_rejected",
+            coord,
+            reverse("triage:import_rejected", args=[import_done.public_id]),
+            AccessKind.EXPORT,
+            coordinator,
+            None,
+        ),
+        Page("triage:unmatched", coord, reverse("triage:unmatched"), list_, coordinator, None),
+        Page(
+            "triage:unmatched_resolve",
+            coord,
+            reverse("triage:unmatched_resolve", args=[unmatched.public_id]),
+            list_,
+            coordinator,
+            None,
         ),
         Page("register:caseload", instr, reverse("register:caseload"), list_, instructor, None),
         Page(

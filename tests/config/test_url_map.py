@@ -46,6 +46,29 @@ URL_MAP = [
         "triage:membership_number",
         "membership_number",
     ),
+    ("/triage/imports/", "triage:imports", "imports"),
+    ("/triage/imports/unmatched/", "triage:unmatched", "unmatched"),
+    (
+        "/triage/imports/unmatched/0b7f3c1e-2a4d-4e5f-8a9b-1c2d3e4f5a6b/",
+        "triage:unmatched_resolve",
+        "unmatched_resolve",
+    ),
+    ("/triage/imports/0b7f3c1e-2a4d-4e5f-8a9b-1c2d3e4f5a6b/", "triage:import", "import_detail"),
+    (
+        "/triage/imports/0b7f3c1e-2a4d-4e5f-8a9b-1c2d3e4f5a6b/mapping/",
+        "triage:import_mapping",
+        "import_mapping",
+    ),
+    (
+        "/triage/imports/0b7f3c1e-2a4d-4e5f-8a9b-1c2d3e4f5a6b/progress/",
+        "triage:import_progress",
+        "import_progress",
+    ),
+    (
+        "/triage/imports/0b7f3c1e-2a4d-4e5f-8a9b-1c2d3e4f5a6b/rejected.csv",
+        "triage:import_rejected",
+        "import_rejected",
+    ),
     ("/today/", "register:today", "today"),
     (
         "/today/classes/0b7f3c1e-2a4d-4e5f-8a9b-1c2d3e4f5a6b/2026-03-02/",

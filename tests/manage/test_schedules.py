@@ -6,6 +6,7 @@ import re
 
 import pytest
 from django.urls import reverse
+from django.utils.html import escape
 
 from accounts.models import Role
 from facilities.models import Programme
@@ -90,7 +91,7 @@ def test_finding_9_the_admin_changes_the_schedule_and_the_history_says_who(clien
     assert event.pgh_context.metadata["user"] == people.admin_x.pk
     page = client.get(schedule_url(people)).content.decode()
     assert "Change history" in page
-    assert f"by {people.admin_x}" in page
+    assert f"by {escape(str(people.admin_x))}" in page  # a made-up name may be O'Neill
     assert "General Practice Physical Activity Questionnaire (GPPAQ): baseline, 3-month" in page
 
 

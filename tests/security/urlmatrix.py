@@ -262,6 +262,64 @@ def _api_client(world: World, pattern: Pattern, done: dict) -> list:
     return [client.public_id]
 
 
+MATRIX_VISITS = (
+    b"Date,Time,Member No,Activity,Status\r\n"
+    b"2026-02-02,10:00,MATRIX-UNKNOWN,Aquafit,Attended\r\n"
+    b"31/02/2026,10:00,MATRIX-UNKNOWN,Aquafit,Attended\r\n"
+)
+
+
+def _attendance_imports(world: World) -> list:
+    """The world's attendance imports: a draft with its mapping and one run to the end (with a
+    rejected and an unmatched row), made once per world without a worker."""
+    from leisure.attendance_import import import_mapping_save, import_run, import_upload
+    from leisure.imports.reading import ColumnMapping
+    from leisure.models import AttendanceImport, ImportMapping, ImportStatus
+
+    found = list(AttendanceImport.objects.filter(operator=world.operator).order_by("pk"))
+    if found:
+        return found
+    mapping = ImportMapping.objects.filter(operator=world.operator).first() or (
+        import_mapping_save(
+            operator=world.operator,
+            name="Matrix system",
+            mapping=ColumnMapping(
+                date="Date",
+                time="Time",
+                membership_number="Member No",
+                activity="Activity",
+                status="Status",
+                status_values={"Attended": "attended"},
+            ),
+            by=world.coordinator,
+        )
+    )
+    made = [
+        import_upload(
+            operator=world.operator,
+            filename=name,
+            data=MATRIX_VISITS,
+            by=world.coordinator,
+            mapping=mapping,
+        )
+        for name in ("draft.csv", "done.csv")
+    ]
+    AttendanceImport.objects.filter(pk=made[1].pk).update(
+        status=ImportStatus.UPLOADED, source_name=f"{world.operator.pk}:{mapping.pk}"
+    )
+    import_run(made[1].pk)
+    return made
+
+
+def _unmatched_rows(world: World) -> list:
+    from leisure.models import ImportRowKind, ImportRowProblem
+
+    _attendance_imports(world)
+    return list(
+        ImportRowProblem.objects.filter(operator=world.operator, kind=ImportRowKind.UNMATCHED)
+    )
+
+
 def _app_labels(world: World, pattern: Pattern, done: dict) -> list[str]:
     return sorted({m._meta.app_label for m in admin.site._registry})
 
@@ -286,6 +344,8 @@ FILLERS: dict[str, Filler] = {
     "day": Filler(_class_day, scoped=False),
     "session_id": Filler(lambda w, p, d: [s.public_id for s in w.sessions()[:2]]),
     "alert_id": Filler(lambda w, p, d: [a.public_id for a in w.alerts()]),
+    "import_id": Filler(lambda w, p, d: [i.public_id for i in _attendance_imports(w)]),
+    "row_id": Filler(lambda w, p, d: [r.public_id for r in _unmatched_rows(w)]),
     "operator": Filler(lambda w, p, d: [w.operator.public_id]),
     "organisation": Filler(lambda w, p, d: [o.public_id for o in w.organisations]),
     "member": Filler(_member),
