@@ -108,6 +108,13 @@ class Programme(models.Model):
     dna_limit = models.PositiveSmallIntegerField(
         default=3, help_text="Consecutive missed sessions that prompt discharge."
     )
+    self_directed_visits_count = models.BooleanField(
+        "Self-directed visits count toward adherence",
+        default=False,
+        help_text="Gym check-ins and other visits outside classes count as sessions done, at "
+        "most one a day and not on a day with a class attended. The first one after booking "
+        "starts the programme.",
+    )
     triage_sla_days = models.PositiveSmallIntegerField(
         default=5, help_text="Working days to action a submitted referral before it is overdue."
     )

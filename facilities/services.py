@@ -48,6 +48,7 @@ PROGRAMME_FIELDS = frozenset(
         "max_age",
         "exclusions",
         "duration_weeks",
+        "self_directed_visits_count",
         "planned_sessions",
         "dna_limit",
         "triage_sla_days",

@@ -9,12 +9,15 @@ the `AttendanceImport`:
 - **rejected**, with its reasons field by field (`ImportRowProblem`, for the report): a row the
   mapping cannot read; a time in the future; a visit before the referral was accepted or after it
   ended; a did-not-attend or cancelled row with no booked session to mark ("not a visit");
-- **recorded**: an attended row matched to the operator's referral becomes a `Visit` (source
-  import, event id `row_key(row, source_name)`), written by `referrals.visits`, the one writer;
-- **sessions marked**: a did-not-attend or cancelled row of a booked session of the referral that
-  day within `SESSION_WINDOW` of the row's time, marked through
-  `referrals.services.session_record_attendance` (so the referrer hears of a missed session once,
-  through the status-update loop);
+- **recorded**: an attended row matched to the operator's referral and not at a booked session
+  of it becomes a self-directed `Visit` (source import, event id `row_key(row, source_name)`),
+  written by `referrals.visits`, the one writer (which starts a booked referral whose programme
+  counts visits);
+- **sessions marked**: a row of a booked session of the referral (the nearest within
+  `SESSION_WINDOW` of the row's time, or the one that day when the file gives no time) marks it
+  attended, did not attend or cancelled through `referrals.services.session_record_attendance`,
+  so the register shows it and the referrer hears of a start or a missed session once, through
+  the status-update loop;
 - **duplicate** (nothing changed): the row's visit is already stored (earlier in the file, or from
   an overlapping earlier file), its session is already marked so, or it is already queued;
 - **unmatched**: nobody matches: queued once per operator and row key for a coordinator, who
@@ -91,14 +94,18 @@ logger = logging.getLogger(__name__)
 CHUNK_ROWS = 2_000
 # Larger than any real export (100,000 rows of seven columns are ~6 MB as CSV).
 IMPORT_MAX_BYTES = 50 * 1024 * 1024
-# How far a did-not-attend or cancelled row's time may be from the booked session it marks.
+# How far a row's time may be from the booked session it marks.
 SESSION_WINDOW = dt.timedelta(minutes=60)
-# A did-not-attend or cancelled row's status as a session's attendance. A leisure system's
+# A row's status as a session's attendance. A leisure system's
 # "cancelled" is the member's cancellation (a centre's cancellation is not in a member's record).
 SESSION_MARKS = {
+    RowStatus.ATTENDED: Session.Attendance.ATTENDED,
     RowStatus.DNA: Session.Attendance.DNA,
     RowStatus.CANCELLED: Session.Attendance.CANCELLED_PATIENT,
 }
+
+# The states in which the register takes marks (`session_record_attendance`).
+REGISTER_OPEN = frozenset({Status.BOOKED, Status.ACTIVE})
 
 NOT_A_VISIT = (
     "Not a visit: a did-not-attend or cancelled row only marks a booked session of the "
@@ -514,9 +521,20 @@ def _process_chunk(
         else:
             attended.append((item, referral))
 
-    _record_visits(attendance_import, attended, out)
+    sessions = _booked_sessions_near([(item, [r]) for item, r in attended] + marks)
+    at_class: list[tuple[_Pending, list[Referral]]] = []
+    visits: list[tuple[_Pending, Referral]] = []
+    for item, referral in attended:
+        # A class of a referral still on its programme goes on the register; one that has
+        # ended keeps its register as it was closed, and the row is a visit.
+        on_register = referral.status in REGISTER_OPEN
+        if on_register and _session_for(item.clean, sessions[referral.pk]):
+            at_class.append((item, [referral]))
+        else:
+            visits.append((item, referral))
+    _record_visits(attendance_import, visits, out)
     _queue_unmatched(attendance_import, unmatched, out, now)
-    _mark_sessions(attendance_import, marks, out, reject)
+    _mark_sessions(attendance_import, at_class + marks, sessions, out, reject)
     ImportRowProblem.objects.bulk_create(out.problems)
     return out.counts
 
@@ -621,25 +639,34 @@ def _queue_unmatched(
             out.counts["duplicates"] += 1
 
 
+def _booked_sessions_near(
+    rows: list[tuple[_Pending, list[Referral]]],
+) -> defaultdict[int, list[Session]]:
+    """The sessions of the rows' referrals within a day of the rows' times, by referral: one
+    query for the chunk."""
+    sessions: defaultdict[int, list[Session]] = defaultdict(list)
+    if not rows:
+        return sessions
+    times = [item.clean.occurred_at for item, _ in rows]
+    for booked in Session.objects.filter(
+        referral_id__in={referral.pk for _, found in rows for referral in found},
+        scheduled_at__gte=min(times) - dt.timedelta(days=1),
+        scheduled_at__lte=max(times) + dt.timedelta(days=1),
+    ).order_by("scheduled_at"):
+        sessions[booked.referral_id].append(booked)
+    return sessions
+
+
 def _mark_sessions(
     attendance_import: AttendanceImport,
     marks: list[tuple[_Pending, list[Referral]]],
+    sessions: dict[int, list[Session]],
     out: _Chunk,
     reject: Any,
 ) -> None:
-    """Did-not-attend and cancelled rows: the booked session they mark, if there is one. Rare
-    in an export of visits, so each goes through the register's own service."""
-    if not marks:
-        return
-    referral_ids = {referral.pk for _, found in marks for referral in found}
-    times = [item.clean.occurred_at for item, _ in marks]
-    sessions: dict[int, list[Session]] = defaultdict(list)
-    for booked in Session.objects.filter(
-        referral_id__in=referral_ids,
-        scheduled_at__gte=min(times) - dt.timedelta(days=1),
-        scheduled_at__lte=max(times) + dt.timedelta(days=1),
-    ):
-        sessions[booked.referral_id].append(booked)
+    """Rows of a booked session (attended at its time, did not attend, cancelled): each marks
+    its session through the register's own service, so the referrer hears of a start or a
+    missed session once. Few in an export of visits, so each is its own transaction."""
     for item, found in marks:
         session = _session_for(item.clean, [s for r in found for s in sessions[r.pk]])
         target = SESSION_MARKS[item.clean.status]

@@ -223,6 +223,12 @@ class ProgrammeForm(forms.Form):
         initial=3,
         error_messages={"required": "Enter the number of missed sessions"},
     )
+    self_directed_visits_count = ActiveField(
+        "Self-directed visits count toward adherence",
+        help_text="Gym check-ins and visits from your leisure system's exports count as "
+        "sessions done: at most one a day, and not on a day the participant attended a class. "
+        "The first one after booking starts the programme.",
+    )
     triage_sla_days = forms.IntegerField(
         label="Working days to triage a referral",
         min_value=1,
@@ -272,6 +278,7 @@ class ProgrammeForm(forms.Form):
             "duration_weeks": data["duration_weeks"],
             "planned_sessions": data["planned_sessions"],
             "dna_limit": data["dna_limit"],
+            "self_directed_visits_count": data["self_directed_visits_count"],
             "triage_sla_days": data["triage_sla_days"],
             "is_active": data["is_active"],
         } | (
@@ -294,6 +301,7 @@ class ProgrammeForm(forms.Form):
                 "duration_weeks",
                 "planned_sessions",
                 "dna_limit",
+                "self_directed_visits_count",
                 "triage_sla_days",
                 "contact_attempt_limit",
                 "is_active",

@@ -682,7 +682,13 @@ def session_record_attendance(
                 created_at=now,
             )
         if status == Session.Attendance.ATTENDED and referral.status == Status.BOOKED:
-            transition(referral, by=by, action_name="start", note="First session attended")
+            transition(
+                referral,
+                by=by,
+                action_name="start",
+                note="First session attended",
+                permission=permission,
+            )
         elif previous == Session.Attendance.BOOKED:
             # Every first mark is on the timeline (so in the API's events feed); only a missed
             # session is news for the referrer (`PROGRESS_EVENTS`).

@@ -17,8 +17,11 @@ to the operator's open referral with that membership number:
   and retries) and are taken as they come.
 
 A batch costs a constant number of queries whatever its size (facilities, referrals, one INSERT,
-one read back). A visit is no attendance mark on a session and moves no referral: how visits count
-toward adherence is the programme's to say (a later slice).
+one read back). A visit is no attendance mark on a session. Whether visits count toward adherence
+is the programme's to say (`Programme.self_directed_visits_count`, counted by
+`referrals.adherence`); where they do, a booked referral's first visit on or after its booking
+starts it, in the same transaction as the visit, like a first class attended: the referrer hears
+"started" once, through the status-update loop.
 """
 
 import datetime
@@ -36,6 +39,7 @@ from accounts.validation import check_field_value
 from facilities.models import Facility
 
 from .models import Referral, Status, Visit, VisitSource, normalise_membership_number
+from .transitions import transition
 
 if TYPE_CHECKING:
     from accounts.models import Organisation, User
@@ -198,6 +202,8 @@ def visits_record(
                 operator=operator, source=source, source_event_id__in=list(new)
             ).select_related("referral")
         }
+        ours = [v for v in stored.values() if v.public_id == new[v.source_event_id].public_id]
+        start_on_counted_visits(ours, by=by, permission=Permission.SESSION_RECORD)
     first_seen: set[str] = set()
     for result in results:
         if result.status == Outcome.REFUSED:
@@ -269,8 +275,54 @@ def visits_record_matched(
     with transaction.atomic():
         rows = sorted(new.values(), key=lambda visit: visit.source_event_id)
         Visit.objects.bulk_create(rows, ignore_conflicts=True)
-        return set(
+        stored = set(
             Visit.objects.filter(public_id__in=[row.public_id for row in rows]).values_list(
                 "source_event_id", flat=True
             )
         )
+        start_on_counted_visits(
+            [row for row in rows if row.source_event_id in stored],
+            by=by,
+            permission=(
+                Permission.SESSION_RECORD
+                if has_permission(by, Permission.SESSION_RECORD, operator)
+                else Permission.ATTENDANCE_IMPORT
+            ),
+        )
+        return stored
+
+
+def start_on_counted_visits(
+    visits: Sequence[Visit], *, by: "User", permission: Permission
+) -> list[Referral]:
+    """Start each booked referral whose programme counts self-directed visits and which one of
+    `visits` (just stored) is the first on or after its booking: the move a first class attended
+    makes, with the referrer's update. Call inside the transaction that stored the visits. One
+    query when none qualifies; `permission` is the one the caller recorded the visits under."""
+    first: dict[int, Visit] = {}
+    for visit in visits:
+        if visit.referral_id is None:
+            continue
+        known = first.get(visit.referral_id)
+        if known is None or visit.occurred_at < known.occurred_at:
+            first[visit.referral_id] = visit
+    if not first:
+        return []
+    started: list[Referral] = []
+    candidates = Referral.objects.filter(
+        pk__in=list(first), status=Status.BOOKED, programme__self_directed_visits_count=True
+    ).order_by("pk")
+    for referral in candidates:
+        visit = first[referral.pk]
+        if referral.status_changed_at and visit.occurred_at < referral.status_changed_at:
+            continue  # a late event from before the booking: not the programme's start
+        on = f"{timezone.localtime(visit.occurred_at):%d %B %Y}"
+        transition(
+            referral,
+            by=by,
+            action_name="start",
+            note=f"First self-directed visit on {on}",
+            permission=permission,
+        )
+        started.append(referral)
+    return started
