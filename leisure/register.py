@@ -20,6 +20,7 @@ from accounts.permissions import (
     staffed_facility_ids,
 )
 from facilities.models import ProgrammeClass
+from referrals.adherence import Adherence, with_self_directed
 from referrals.models import Attendance, Referral, Session, Status
 from referrals.selectors import referrals_visible_to
 
@@ -40,6 +41,8 @@ if TYPE_CHECKING:
         next_session_at: datetime.datetime | None
         planned: int | None
         dna_run: int
+        visit_count: int
+        visit_days: int
 
 
 IN_PROGRAMME = (Status.BOOKED, Status.ACTIVE)
@@ -188,7 +191,8 @@ def with_attendance_counts(
     attended, missed (DNAs), booked_left (sessions not yet marked), planned (the programme's
     planned sessions), next_session_at, and dna_run: DNAs since the last attended session, i.e.
     the current run of missed sessions. Cancellations neither add to a run nor end it: a
-    cancelled session is not a missed one, and nor did the participant turn up.
+    cancelled session is not a missed one, and nor did the participant turn up. Also
+    visit_count and visit_days (`referrals.adherence`), for what counts toward adherence.
     """
     last_attended = (
         Session.objects.filter(referral=OuterRef("pk"), status=Attendance.ATTENDED)
@@ -196,7 +200,8 @@ def with_attendance_counts(
         .values("scheduled_at")[:1]
     )
     dna = Q(sessions__status=Attendance.DNA)
-    return queryset.alias(last_attended_at=Subquery(last_attended)).annotate(
+    counted = with_self_directed(queryset.alias(last_attended_at=Subquery(last_attended)))
+    return counted.annotate(
         attended=Count("sessions", filter=Q(sessions__status=Attendance.ATTENDED)),
         missed=Count("sessions", filter=dna),
         booked_left=Count("sessions", filter=Q(sessions__status=Attendance.BOOKED)),
@@ -227,6 +232,7 @@ class Progress:
     planned: int
     dna_run: int
     dna_limit: int
+    adherence: Adherence
 
     @classmethod
     def of(cls, referral: "WithAnnotations[Referral, AttendanceCounts]") -> "Progress":
@@ -240,6 +246,7 @@ class Progress:
             planned=referral.planned or 0,
             dna_run=referral.dna_run,
             dna_limit=programme.dna_limit if programme else 0,
+            adherence=Adherence.of(referral),
         )
 
     @property
@@ -249,10 +256,11 @@ class Progress:
 
     @property
     def ready_to_complete(self) -> bool:
-        """The planned sessions are done, or none are left to attend after some were attended."""
+        """The planned sessions are done (counting self-directed visits where the programme
+        does), or none are left to attend after some were attended."""
+        counted = self.adherence.counted
         return self.status == Status.ACTIVE and (
-            (self.planned and self.attended >= self.planned)
-            or (self.booked_left == 0 and self.attended >= 1)
+            (self.planned and counted >= self.planned) or (self.booked_left == 0 and counted >= 1)
         )
 
 

@@ -89,9 +89,10 @@ def counted_expression(attended: str = "attended", visit_days: str = "visit_days
 
 
 def with_self_directed(queryset: QuerySet[Referral]) -> QuerySet[Referral]:
-    """Annotate each referral with `visits` and `visit_days`, in the same query (two correlated
-    subqueries, so a list page's query count does not grow with its rows)."""
-    return queryset.annotate(visits=visits_subquery(), visit_days=visit_days_subquery())
+    """Annotate each referral with `visit_count` and `visit_days`, in the same query (two
+    correlated subqueries, so a list page's query count does not grow with its rows).
+    (`visits` is the referral's relation to its `Visit`s, hence `visit_count`.)"""
+    return queryset.annotate(visit_count=visits_subquery(), visit_days=visit_days_subquery())
 
 
 @dataclass(frozen=True)
@@ -130,7 +131,9 @@ class Adherence:
             return f"{self.counted}{of} ({sessions} and {days})"
         line = f"{self.attended}{of} class sessions attended" if of else f"{sessions} attended"
         if self.visits and not self.counts_visits:
-            line += f"; {_plural(self.visits, 'self-directed visit')} (not counted by this programme)"
+            line += (
+                f"; {_plural(self.visits, 'self-directed visit')} (not counted by this programme)"
+            )
         return line
 
     @classmethod
@@ -140,7 +143,7 @@ class Adherence:
         programme = referral.programme
         return cls(
             attended=getattr(referral, "attended", 0) if attended is None else attended,
-            visits=getattr(referral, "visits", 0),
+            visits=getattr(referral, "visit_count", 0),
             visit_days=getattr(referral, "visit_days", 0),
             counts_visits=bool(programme and programme.self_directed_visits_count),
             planned=programme.planned_sessions if programme else None,
@@ -167,12 +170,12 @@ def adherence_for(referral: Referral, *, attended: int | None = None) -> Adheren
             )
         )
     row = with_self_directed(queryset).values(
-        *(["attended"] if attended is None else []), "visits", "visit_days"
+        *(["attended"] if attended is None else []), "visit_count", "visit_days"
     )[0]
     programme = referral.programme
     return Adherence(
         attended=row["attended"] if attended is None else attended,
-        visits=row["visits"],
+        visits=row["visit_count"],
         visit_days=row["visit_days"],
         counts_visits=bool(programme and programme.self_directed_visits_count),
         planned=programme.planned_sessions if programme else None,

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from clinical.reasons import DischargeReason
 
+from .adherence import Adherence, adherence_for
 from .models import Attendance, Referral, ReferralEvent, Status
 
 ENDING_ACTIONS = frozenset({"complete", "discharge"})
@@ -54,6 +55,24 @@ class AttendanceTally:
     not_recorded: int
     # What the programme plans for a participant, for comparison (not part of the sum).
     programme_planned: int | None = None
+    # Class sessions and self-directed visits counted together (`referrals.adherence`).
+    adherence: Adherence | None = None
+
+    @property
+    def visits_sentence(self) -> str:
+        """The self-directed visits, apart from the sessions, and what counts toward adherence;
+        empty when there were none."""
+        adherence = self.adherence
+        if adherence is None or not adherence.visits:
+            return ""
+        visits = f"{adherence.visits} self-directed visit{'' if adherence.visits == 1 else 's'}"
+        days = f"{adherence.visit_days} day{'' if adherence.visit_days == 1 else 's'}"
+        if not adherence.counts_visits:
+            return f"{visits} recorded by the centre's systems (the programme does not count them)."
+        return (
+            f"{visits} recorded by the centre's systems, on {days} without a class; counted "
+            f"toward adherence: {adherence.summary}."
+        )
 
     @property
     def cancelled(self) -> int:
@@ -117,6 +136,18 @@ class AttendanceTally:
             rows.append(("Attendance not recorded", str(self.not_recorded)))
         if self.programme_planned is not None and self.programme_planned != self.planned:
             rows.append(("The programme plans", _sessions(self.programme_planned)))
+        adherence = self.adherence
+        if adherence is not None and adherence.visits:
+            rows.append(
+                (
+                    "Self-directed visits",
+                    f"{adherence.visits} on {adherence.visit_days} "
+                    f"day{'' if adherence.visit_days == 1 else 's'} without a class"
+                    + ("" if adherence.counts_visits else " (not counted by the programme)"),
+                )
+            )
+        if adherence is not None and adherence.visits:
+            rows.append(("Counted toward adherence", adherence.summary))
         return rows
 
 
@@ -126,7 +157,7 @@ def attendance_for(
     ended_at: datetime.datetime | None = None,
     as_of: datetime.datetime | None = None,
 ) -> AttendanceTally:
-    """The referral's sessions counted by outcome, in one query. `as_of` (now by default) divides
+    """The referral's sessions counted by outcome (one query) and its adherence (one more). `as_of` (now by default) divides
     booked sessions into not yet due and not recorded; `ended_at` finds the cancellations that
     the ending released."""
     as_of = as_of or timezone.now()
@@ -147,7 +178,9 @@ def attendance_for(
     counts = {"cancelled_after_ending": 0, **referral.sessions.aggregate(**aggregates)}
     programme = referral.programme
     return AttendanceTally(
-        **counts, programme_planned=programme.planned_sessions if programme else None
+        **counts,
+        programme_planned=programme.planned_sessions if programme else None,
+        adherence=adherence_for(referral, attended=counts["attended"]),
     )
 
 
@@ -344,7 +377,8 @@ class DischargeSummary:
 
     @property
     def attendance_text(self) -> str:
-        return self.attendance.sentence
+        """The sessions' sentence (which adds up), then the self-directed visits, if any."""
+        return " ".join(filter(None, [self.attendance.sentence, self.attendance.visits_sentence]))
 
     @property
     def outcome_changes(self) -> tuple[OutcomeChange, ...]:

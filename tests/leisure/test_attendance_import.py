@@ -29,7 +29,7 @@ from leisure.attendance_import import (
 from leisure.imports.reading import ColumnMapping
 from leisure.models import AttendanceImport, ImportRowKind, ImportRowProblem
 from referrals import services
-from referrals.models import Session, Status, Visit
+from referrals.models import Notification, Session, Status, Visit
 from tests.builders import referral_in_state
 from tests.leisure.import_files import (
     Mess,
@@ -270,6 +270,84 @@ def test_a_session_marked_otherwise_on_the_register_is_left_and_the_row_rejected
     assert "already marked attended" in problem.reasons["status"][0]
     session.refresh_from_db()
     assert session.status == Session.Attendance.ATTENDED
+
+
+def test_an_attended_row_of_a_booked_class_marks_the_register_and_starts_the_referral_once(
+    people, frozen_now
+):
+    """A leisure system's class check-in is the register's mark, not a second visit: the
+    referral starts (the referrer hears once), and a gym visit another day is a visit."""
+    frozen_now(BEFORE)
+    booked = referral_in_state(people, Status.ACCEPTED)
+    at = dt.datetime(2026, 1, 10, 10, 0, tzinfo=LONDON)
+    services.referral_book(referral=booked, by=people.coordinator_x, first_session_at=at)
+    services.referral_set_membership_number(referral=booked, by=people.coordinator_x, number="B1")
+    frozen_now(LATER)
+    session = booked.sessions.order_by("scheduled_at").first()
+    arrived = session.scheduled_at.astimezone(LONDON) - dt.timedelta(minutes=10)
+    gym = arrived + dt.timedelta(days=2)
+    mapping = import_mapping_save(
+        operator=people.operator_x,
+        name="Legend",
+        mapping=mapping_for(Mess()),
+        by=people.coordinator_x,
+    )
+    data = (
+        "Date,Time,Member No,Activity,Status,Site,Notes\r\n"
+        f"{arrived:%d/%m/%Y,%H:%M},B1,Aquafit,Attended,,\r\n"
+        f"{gym:%d/%m/%Y,%H:%M},B1,Gym,Attended,,\r\n"
+    ).encode()
+
+    first = run(people, mapping, data)
+
+    assert (first.sessions_marked, first.recorded, first.rejected) == (1, 1, 0)
+    session.refresh_from_db()
+    assert session.status == Session.Attendance.ATTENDED
+    booked.refresh_from_db()
+    assert booked.status == Status.ACTIVE
+    assert booked.events.filter(action="start").count() == 1
+    told = Notification.objects.filter(event__referral=booked, event__action="start")
+    channels = set(told.values_list("channel", flat=True))
+    assert told.count() == len(channels) >= 1  # one per channel: told once
+    [gym_visit] = Visit.objects.filter(referral=booked)
+    assert gym_visit.activity == "Gym"
+
+    second = run(people, mapping, data)
+
+    assert (second.sessions_marked, second.recorded, second.duplicates) == (0, 0, 2)
+    assert booked.events.filter(action="start").count() == 1
+    assert told.count() == len(channels)
+
+
+def test_a_class_of_an_ended_referral_is_a_visit_and_its_register_stays_closed(people, frozen_now):
+    frozen_now(BEFORE)
+    ended = referral_in_state(people, Status.ACCEPTED)
+    at = dt.datetime(2026, 1, 10, 10, 0, tzinfo=LONDON)
+    services.referral_book(referral=ended, by=people.coordinator_x, first_session_at=at)
+    services.referral_set_membership_number(referral=ended, by=people.coordinator_x, number="E1")
+    session = ended.sessions.order_by("scheduled_at").first()
+    frozen_now(dt.datetime(2026, 2, 1, 12, 0, tzinfo=dt.UTC))
+    services.ACTION_SERVICES["discharge"](
+        referral=ended, by=people.coordinator_x, reason="patient_choice"
+    )
+    frozen_now(LATER)
+    mapping = import_mapping_save(
+        operator=people.operator_x,
+        name="Legend",
+        mapping=mapping_for(Mess()),
+        by=people.coordinator_x,
+    )
+    when = session.scheduled_at.astimezone(LONDON)
+    data = (
+        "Date,Time,Member No,Activity,Status,Site,Notes\r\n"
+        f"{when:%d/%m/%Y,%H:%M},E1,Aquafit,Attended,,\r\n"
+    ).encode()
+
+    done = run(people, mapping, data)
+
+    assert (done.recorded, done.sessions_marked) == (1, 0)
+    session.refresh_from_db()
+    assert session.status == Session.Attendance.BOOKED
 
 
 # --- Matching -----------------------------------------------------------------------------------
