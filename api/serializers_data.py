@@ -114,6 +114,7 @@ class ProgrammeSerializer(serializers.ModelSerializer):
             "max_age",
             "duration_weeks",
             "planned_sessions",
+            "self_directed_visits_count",
             "outcome_schedule",
             "is_active",
         ]

@@ -37,6 +37,7 @@ from .models import (
     normalise_membership_number,
 )
 from .places import holding_places, waitlist_queue_length
+from .visits import visits_attach_unmatched
 from .selectors import unread_updates_for
 from .transitions import (
     acting_organisation,
@@ -514,15 +515,21 @@ def referral_book(
             if moment not in existing
         )
 
-    return transition(
-        referral,
-        by=by,
-        action_name="book",
-        note=note,
-        changes=changes,
-        validate=validate,
-        then=book_sessions,
-    )
+    with transaction.atomic():
+        event = transition(
+            referral,
+            by=by,
+            action_name="book",
+            note=note,
+            changes=changes,
+            validate=validate,
+            then=book_sessions,
+        )
+        if changes:  # a membership number recorded with the booking
+            visits_attach_unmatched(
+                Referral.objects.get(pk=referral.pk), by=by, permission=Permission.REFERRAL_BOOK
+            )
+    return event
 
 
 def referral_start(*, referral: Referral, by: "User", note: str = "") -> ReferralEvent:
@@ -625,6 +632,8 @@ def referral_set_membership_number(*, referral: Referral, by: "User", number: st
             actor_organisation=acting_organisation(by, Permission.REFERRAL_TRIAGE, locked),
             note=said,
         )
+        if visits_attach_unmatched(locked, by=by, permission=Permission.REFERRAL_TRIAGE):
+            locked.refresh_from_db()
     copy_state(referral, locked)
     return referral
 

@@ -38,7 +38,14 @@ from accounts.permissions import Permission, has_permission
 from accounts.validation import check_field_value
 from facilities.models import Facility
 
-from .models import Referral, Status, Visit, VisitSource, normalise_membership_number
+from .models import (
+    Referral,
+    ReferralEvent,
+    Status,
+    Visit,
+    VisitSource,
+    normalise_membership_number,
+)
 from .transitions import transition
 
 if TYPE_CHECKING:
@@ -326,3 +333,35 @@ def start_on_counted_visits(
         )
         started.append(referral)
     return started
+
+
+def visits_attach_unmatched(referral: Referral, *, by: "User", permission: Permission) -> int:
+    """Put on `referral` the operator's visits kept unmatched with its membership number since
+    it was accepted (a member checked in before the coordinator recorded the number): the
+    "matched later" of an unmatched check-in. A booked referral whose programme counts them
+    may start. Call inside the transaction that recorded the number; returns how many."""
+    number = referral.membership_number
+    if not number or referral.status not in OPEN_FOR_VISITS:
+        return 0
+    accepted_at = (
+        ReferralEvent.objects.filter(referral=referral, to_status=Status.ACCEPTED)
+        .order_by("created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    if accepted_at is None:
+        return 0
+    waiting = Visit.objects.filter(
+        operator_id=referral.operator_id,
+        referral__isnull=True,
+        membership_number=number,
+        occurred_at__gte=accepted_at,
+    )
+    ids = list(waiting.values_list("pk", flat=True))
+    if not ids:
+        return 0
+    Visit.objects.filter(pk__in=ids, referral__isnull=True).update(referral=referral)
+    start_on_counted_visits(
+        list(Visit.objects.filter(pk__in=ids, referral=referral)), by=by, permission=permission
+    )
+    return len(ids)

@@ -319,3 +319,72 @@ def test_marking_the_first_class_after_visits_started_it_changes_no_status(peopl
     referral.refresh_from_db()
     assert referral.status == Status.ACTIVE
     assert referral.events.filter(action="start").count() == 1
+
+
+# --- Matched later --------------------------------------------------------------------------------
+
+
+def test_unmatched_check_ins_join_the_referral_when_its_number_is_recorded(people, frozen_now):
+    """A member checks in before the coordinator records their number: the visits are kept
+    unmatched, then matched when the number is recorded, and a booked referral whose programme
+    counts them starts (once)."""
+    counting(people)
+    now = timezone.now()
+    frozen_now(now - dt.timedelta(days=2))  # accepted and booked two days ago
+    referral = referral_in_state(people, Status.BOOKED)
+    frozen_now(now)
+    [early] = checkin(people, "M-9", now - dt.timedelta(hours=2))
+    checkin(people, "M-9", now - dt.timedelta(hours=1))
+    [other] = checkin(people, "M-10", now - dt.timedelta(hours=1))
+    assert early.status == "unmatched"
+
+    services.referral_set_membership_number(
+        referral=referral, by=people.coordinator_x, number="m-9"
+    )
+
+    assert set(referral.visits.values_list("membership_number", flat=True)) == {"M-9"}
+    assert referral.visits.count() == 2
+    other.visit.refresh_from_db()
+    assert other.visit.referral is None
+    assert referral.status == Status.ACTIVE  # the caller's copy is current
+    assert referral.events.filter(action="start").count() == 1
+    services.referral_set_membership_number(  # a later change still works on that copy
+        referral=referral, by=people.coordinator_x, number="M-9B"
+    )
+
+
+def test_visits_from_before_the_referral_was_accepted_stay_unmatched(people):
+    """An old member's earlier visits with the same number are not this programme's."""
+    counting(people)
+    referral = referral_in_state(people, Status.ACCEPTED)
+    accepted_at = referral.events.get(to_status=Status.ACCEPTED).created_at
+    checkin(people, "M-7", accepted_at - dt.timedelta(days=30))
+
+    services.referral_set_membership_number(
+        referral=referral, by=people.coordinator_x, number="M-7"
+    )
+
+    assert referral.visits.count() == 0
+    assert Visit.objects.get(membership_number="M-7").referral is None
+
+
+def test_another_operators_unmatched_visits_are_never_attached(people):
+    referral = referral_in_state(people, Status.ACCEPTED)
+    visits_record(
+        operator=people.operator_y,
+        by=people.instructor_y,
+        events=[
+            VisitEvent(
+                event_id="y-1",
+                facility=people.facility_y.public_id,
+                membership_number="SAME-1",
+                occurred_at=timezone.now() - dt.timedelta(minutes=1),
+            )
+        ],
+    )
+
+    services.referral_set_membership_number(
+        referral=referral, by=people.coordinator_x, number="SAME-1"
+    )
+
+    assert referral.visits.count() == 0
