@@ -224,6 +224,8 @@ class ProgrammeSpec:
     classes: tuple[ClassSpec, ...]
     # Patients are born in these years, which keeps them in the age range for years to come.
     birth_years: tuple[int, int] = (1940, 2000)
+    # Gym visits of the participant's own count toward adherence (and are seeded as check-ins).
+    self_directed_visits_count: bool = False
 
 
 def _schedule(**timepoints_by_instrument) -> list[dict]:
@@ -253,7 +255,8 @@ PROGRAMMES = [
         operator="active",
         name="Exercise on referral (12 weeks)",
         description="Twelve weeks of supervised gym and group exercise, one class a week plus "
-        "a home plan, for adults with a long-term condition or risk factor (NICE PH54).",
+        "gym visits of their own and a home plan, for adults with a long-term condition or risk "
+        "factor (NICE PH54).",
         conditions=(
             C.HYPERTENSION,
             C.TYPE_2_DIABETES,
@@ -273,6 +276,7 @@ PROGRAMMES = [
         planned_sessions=12,
         dna_limit=3,
         triage_sla_days=5,
+        self_directed_visits_count=True,
         outcome_schedule=_schedule(
             gppaq=("baseline", "exit", *FOLLOW_UPS),
             swemwbs=("baseline", "exit"),

@@ -109,6 +109,7 @@ from referrals.models import (
     Status,
 )
 from referrals.nhs_numbers import synthetic_nhs_numbers
+from referrals.visits import VisitEvent, visits_record
 from referrals.working_days import add_working_days, is_bank_holiday, is_working_day
 
 # States in which a referral ends the story holding a place in its class.
@@ -337,6 +338,7 @@ def _seed_organisations_and_people(report: SeedReport) -> Demo:
                 planned_sessions=spec.planned_sessions,
                 dna_limit=spec.dna_limit,
                 triage_sla_days=spec.triage_sla_days,
+                self_directed_visits_count=spec.self_directed_visits_count,
                 outcome_schedule=spec.outcome_schedule,
             )
             programme.full_clean()
@@ -659,6 +661,8 @@ class Dates:
 
 
 DAY = datetime.timedelta(days=1)
+# What a gym platform names a participant's own workout.
+GYM_ACTIVITIES = ("Gym", "Gym", "Swim", "Cycle and treadmill", "Strength circuit")
 WEEK = datetime.timedelta(weeks=1)
 
 
@@ -980,6 +984,32 @@ class Journey:
             # The first attendance moved the referral on (booked to active): pick up its version.
             self.referral.refresh_from_db()
 
+    def gym_visits(self, gym: random.Random, after: Session, before: Session) -> None:
+        """Gym visits of the participant's own between two classes, as the centre's gym
+        platform sends them in (late, after the later class): none, one or two, on days
+        without a class."""
+        referral = self.referral
+        facility = referral.facility
+        if facility is None:
+            return
+        events = []
+        for day in sorted(gym.sample(range(1, 6), gym.choice((0, 1, 1, 2)))):
+            at = timezone.localtime(after.scheduled_at).replace(
+                hour=gym.choice((7, 12, 17, 18)), minute=gym.randrange(0, 60, 5)
+            ) + datetime.timedelta(days=day)
+            events.append(
+                VisitEvent(
+                    event_id=f"egym-{self.case.number}-{at:%Y%m%d%H%M}",
+                    facility=facility.public_id,
+                    occurred_at=at,
+                    membership_number=referral.membership_number,
+                    activity=gym.choice(GYM_ACTIVITIES),
+                    duration_minutes=gym.randint(25, 70),
+                )
+            )
+        if events and before.scheduled_at > max(e.occurred_at for e in events):
+            visits_record(operator=referral.operator, by=self.actors.instructor, events=events)
+
     def attendance(self, index: int, missed_in_row: int) -> str:
         """The first session attended (which starts the referral); never `dna_limit` missed in
         a row; otherwise mostly attended."""
@@ -1004,10 +1034,13 @@ class Journey:
             if self.case.status == Status.ACTIVE and self.case.rank % 10 == 4
             else None
         )
+        gym = random.Random(f"gym-{self.case.seed}")  # its own draws: the story's stay put
         for index, session in enumerate(sessions):
             yield self.session_end(session)
             status = self.attendance(index, missed_in_row)
             self.mark(session, status)
+            if index and self.spec.self_directed_visits_count:
+                self.gym_visits(gym, sessions[index - 1], session)
             missed_in_row = missed_in_row + 1 if status == Attendance.DNA else 0
             if index == 0 and not skip_baseline:
                 yield self.soon(5)

@@ -575,3 +575,31 @@ def test_booked_referrals_carry_their_leisure_membership_numbers(seeded, db):
     numbers = list(with_number.values_list("operator_id", "membership_number"))
     assert len(numbers) == len(set(numbers))  # one member, one number
     assert not Referral.objects.filter(status=Status.SUBMITTED).exclude(membership_number="")
+
+
+def test_gym_check_ins_tell_a_true_story(seeded, db):
+    """The programme that counts gym visits has them, sent by the gym platform: each on the
+    participant's own referral, between two of their classes on a day without one, in the past;
+    and what counts toward adherence adds up."""
+    from referrals.adherence import adherence_for
+    from referrals.models import Visit
+
+    visits = Visit.objects.select_related("referral__programme")
+    assert visits.count() >= 10
+    now = timezone.now()
+    for visit in visits:
+        referral = visit.referral
+        assert referral is not None and referral.programme.self_directed_visits_count
+        assert visit.membership_number == referral.membership_number
+        assert visit.occurred_at < now
+        classes = referral.sessions.filter(status=Session.Attendance.ATTENDED)
+        first = classes.order_by("scheduled_at").first()
+        assert first is not None and first.scheduled_at < visit.occurred_at
+        day = timezone.localdate(visit.occurred_at)
+        assert not any(timezone.localdate(s.scheduled_at) == day for s in referral.sessions.all())
+    counting = {v.referral for v in visits}
+    for referral in counting:
+        adherence = adherence_for(referral)
+        assert adherence.counts_visits
+        assert adherence.counted == adherence.attended + adherence.visit_days
+        assert adherence.visit_days <= adherence.visits
