@@ -5,9 +5,11 @@ is the operator's coordinators' (403 for other roles) and their own operator's (
 import csv
 import datetime as dt
 import io
+import threading
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.urls import reverse
 from django.utils.html import escape
 
@@ -292,6 +294,54 @@ def test_the_progress_partial_is_one_cheap_read(
     with django_assert_max_num_queries(6):
         response = client.get(reverse("triage:import_progress", args=[started.public_id]))
     assert response.status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_progress_page_answers_while_a_chunk_is_being_written(
+    client, people, scheme, queued, monkeypatch
+):
+    """The page stays responsive while an import runs: a chunk's transaction holds the import's
+    row until it commits, and the poll reads the counters last committed without waiting for
+    it (a lock timeout makes a wait fail here instead of hang)."""
+    monkeypatch.setattr(imports, "CHUNK_ROWS", 2)  # three rows: two chunks
+    started = _started(people, queued)
+    writing, release = threading.Event(), threading.Event()
+    real_chunk = imports._process_chunk
+    chunks: list[int] = []
+
+    def held_open(*args):
+        counts = real_chunk(*args)
+        chunks.append(1)
+        if len(chunks) == 2:  # the second chunk, its row lock held, its counters not committed
+            writing.set()
+            assert release.wait(30)
+        return counts
+
+    monkeypatch.setattr(imports, "_process_chunk", held_open)
+
+    def work():
+        try:
+            import_run(started.pk)
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    try:
+        assert writing.wait(30)
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '2s'")
+        client.force_login(people.coordinator_x)
+        partial = client.get(reverse("triage:import_progress", args=[started.public_id]))
+        page = client.get(reverse("triage:import", args=[started.public_id]))
+    finally:
+        release.set()
+        worker.join(30)
+    assert partial.status_code == page.status_code == 200
+    assert "2 of 3 rows read" in partial.content.decode()
+    assert 'hx-trigger="every 1s"' in partial.content.decode()
+    done = client.get(reverse("triage:import_progress", args=[started.public_id]))
+    assert "3 of 3 rows read" in done.content.decode()
 
 
 # --- Rejected rows -------------------------------------------------------------------------------
