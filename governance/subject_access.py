@@ -9,8 +9,9 @@ One gathering, two formats: the JSON download and the printable document both re
 
 With each referral: consent, the timeline, sessions, safety alerts, assessments (answers and
 scores) and the notifications sent to this organisation about it, and the records that apps
-above this one keep about a referral (registered with `register_referral_records`: the
-coordinator's contact attempts, from `leisure`). Another organisation's patient is simply not
+above this one keep about a referral (registered with `register_referral_records`, from
+`leisure`: the coordinator's contact attempts, the leisure membership number and the
+self-directed visits the operator's systems recorded). Another organisation's patient is simply not
 found (None), exactly like an NHS number nobody holds.
 """
 

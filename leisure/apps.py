@@ -17,6 +17,7 @@ class LeisureConfig(AppConfig):
         from governance.subject_access import ReferralRecords, register_referral_records
         from referrals.sections import register_section
         from referrals.services import register_decline_check
+        from referrals.visits import membership_numbers_held_by, visits_held_by
 
         from .attendance_import import CLEAR_IMPORTS, imports_clear, imports_due_for_clearing
         from .contact import (
@@ -33,6 +34,13 @@ class LeisureConfig(AppConfig):
         register_section("membership_number", membership_number_section)
         register_referral_records(
             "contact_attempts", ReferralRecords("Contact attempts", contact_attempts_held_by)
+        )
+        register_referral_records(
+            "membership_number",
+            ReferralRecords("Leisure membership number", membership_numbers_held_by),
+        )
+        register_referral_records(
+            "self_directed_visits", ReferralRecords("Self-directed visits", visits_held_by)
         )
         register_decline_check(DeclineReason.UNABLE_TO_CONTACT, unable_to_contact_refusal)
         register_retention_step(

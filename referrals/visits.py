@@ -365,3 +365,43 @@ def visits_attach_unmatched(referral: Referral, *, by: "User", permission: Permi
         list(Visit.objects.filter(pk__in=ids, referral=referral)), by=by, permission=permission
     )
     return len(ids)
+
+
+def visits_held_by(
+    organisation: "Organisation", referrals: Sequence[Referral]
+) -> dict[int, list[dict[str, object]]]:
+    """For a subject access export: the self-directed visits `organisation`'s systems recorded
+    on these referrals, by referral id, oldest first (one query). Only the operator holds them:
+    a referrer gets none."""
+    held: dict[int, list[dict[str, object]]] = {}
+    visits = (
+        Visit.objects.filter(referral__in=referrals, operator=organisation)
+        .select_related("facility")
+        .order_by("occurred_at", "id")
+    )
+    for visit in visits:
+        held.setdefault(visit.referral_id or 0, []).append(
+            {
+                "occurred_at": timezone.localtime(visit.occurred_at).isoformat(),
+                "facility": visit.facility.name if visit.facility else None,
+                "source": visit.get_source_display(),
+                "membership_number": visit.membership_number,
+                "activity": visit.activity,
+                "duration_minutes": visit.duration_minutes,
+                "met_minutes": visit.met_minutes,
+                "average_heart_rate": visit.average_heart_rate,
+            }
+        )
+    return held
+
+
+def membership_numbers_held_by(
+    organisation: "Organisation", referrals: Sequence[Referral]
+) -> dict[int, list[dict[str, object]]]:
+    """For a subject access export: the leisure membership number on each of `organisation`'s
+    own referrals (the operator's identifier for the patient; the referrer never holds it)."""
+    return {
+        referral.pk: [{"membership_number": referral.membership_number}]
+        for referral in referrals
+        if referral.operator_id == organisation.pk and referral.membership_number
+    }

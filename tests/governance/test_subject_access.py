@@ -318,3 +318,50 @@ def test_the_providers_export_includes_its_contact_attempts_and_the_referrers_do
 
     referrer = json.loads(_post(client, people.admin_a, people.practice_a, number).content)
     assert referrer["referrals"][0]["contact_attempts"] == []
+
+
+def test_the_providers_export_includes_the_membership_number_and_visits_and_the_referrers_does_not(
+    client, people
+):
+    """Issue 14: the operator's identifier for the patient and its systems' visits are the
+    operator's records of the patient: in its export, never in the referrer's."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from referrals import services
+    from referrals.visits import VisitEvent, visits_record
+
+    referral = referral_in_state(people, Status.ACTIVE)
+    services.referral_set_membership_number(
+        referral=referral, by=people.coordinator_x, number="AL-100042"
+    )
+    visits_record(
+        operator=people.operator_x,
+        by=people.instructor_x,
+        events=[
+            VisitEvent(
+                event_id="egym-1",
+                facility=people.facility_x.public_id,
+                membership_number="AL-100042",
+                occurred_at=timezone.now() - dt.timedelta(minutes=30),
+                activity="Strength circuit",
+                duration_minutes=42,
+            )
+        ],
+    )
+    number = referral.patient.nhs_number
+
+    provider = json.loads(_post(client, people.admin_x, people.operator_x, number).content)
+    held = provider["referrals"][0]
+    assert held["membership_number"] == [{"membership_number": "AL-100042"}]
+    (visit,) = held["self_directed_visits"]
+    assert (visit["activity"], visit["duration_minutes"]) == ("Strength circuit", 42)
+    assert visit["facility"] == people.facility_x.name
+    document = _post(client, people.admin_x, people.operator_x, number, "html").content.decode()
+    assert "Self-directed visits" in document and "Strength circuit" in document
+
+    referrer = json.loads(_post(client, people.admin_a, people.practice_a, number).content)
+    assert referrer["referrals"][0]["membership_number"] == []
+    assert referrer["referrals"][0]["self_directed_visits"] == []
+    assert "AL-100042" not in json.dumps(referrer)
