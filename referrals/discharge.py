@@ -157,9 +157,9 @@ def attendance_for(
     ended_at: datetime.datetime | None = None,
     as_of: datetime.datetime | None = None,
 ) -> AttendanceTally:
-    """The referral's sessions counted by outcome (one query) and its adherence (one more). `as_of` (now by default) divides
-    booked sessions into not yet due and not recorded; `ended_at` finds the cancellations that
-    the ending released."""
+    """The referral's sessions counted by outcome (one query) and its adherence (one more).
+    `as_of` (now by default) divides booked sessions into not yet due and not recorded;
+    `ended_at` finds the cancellations that the ending released."""
     as_of = as_of or timezone.now()
     booked = Q(status=Attendance.BOOKED)
     cancelled = Q(status__in=[Attendance.CANCELLED_PATIENT, Attendance.CANCELLED_PROVIDER])

@@ -37,7 +37,6 @@ from .models import (
     normalise_membership_number,
 )
 from .places import holding_places, waitlist_queue_length
-from .visits import visits_attach_unmatched
 from .selectors import unread_updates_for
 from .transitions import (
     acting_organisation,
@@ -46,6 +45,7 @@ from .transitions import (
     release_future_sessions,
     transition,
 )
+from .visits import visits_attach_unmatched
 from .workflow import ReferralChanged, WorkflowError
 from .working_days import is_bank_holiday
 
