@@ -41,8 +41,8 @@ if TYPE_CHECKING:
         next_session_at: datetime.datetime | None
         planned: int | None
         dna_run: int
-        visit_count: int
-        visit_days: int
+        # And visit_count, visit_days (`referrals.adherence.with_self_directed`), read by
+        # `Adherence.of`.
 
 
 IN_PROGRAMME = (Status.BOOKED, Status.ACTIVE)

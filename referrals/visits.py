@@ -209,8 +209,8 @@ def visits_record(
                 operator=operator, source=source, source_event_id__in=list(new)
             ).select_related("referral")
         }
-        ours = [v for v in stored.values() if v.public_id == new[v.source_event_id].public_id]
-        start_on_counted_visits(ours, by=by, permission=Permission.SESSION_RECORD)
+        written = [v for v in stored.values() if v.public_id == new[v.source_event_id].public_id]
+        start_on_counted_visits(written, by=by, permission=Permission.SESSION_RECORD)
     first_seen: set[str] = set()
     for result in results:
         if result.status == Outcome.REFUSED:
