@@ -6,39 +6,73 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('facilities', '0005_facility_phone_email'),
+        ("facilities", "0005_facility_phone_email"),
     ]
 
     operations = [
         pgtrigger.migrations.RemoveTrigger(
-            model_name='programme',
-            name='insert_insert',
+            model_name="programme",
+            name="insert_insert",
         ),
         pgtrigger.migrations.RemoveTrigger(
-            model_name='programme',
-            name='update_update',
+            model_name="programme",
+            name="update_update",
         ),
         pgtrigger.migrations.RemoveTrigger(
-            model_name='programme',
-            name='delete_delete',
+            model_name="programme",
+            name="delete_delete",
         ),
         migrations.AddField(
-            model_name='programme',
-            name='self_directed_visits_count',
-            field=models.BooleanField(default=False, help_text='Gym check-ins and other visits outside classes count as sessions done, at most one a day and not on a day with a class attended. The first one after booking starts the programme.', verbose_name='Self-directed visits count toward adherence'),
+            model_name="programme",
+            name="self_directed_visits_count",
+            field=models.BooleanField(
+                default=False,
+                help_text="Gym check-ins and other visits outside classes count as sessions done, at most one a day and not on a day with a class attended. The first one after booking starts the programme.",
+                verbose_name="Self-directed visits count toward adherence",
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='programme',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "audit_programmeevent" ("conditions", "contact_attempt_limit", "description", "dna_limit", "duration_weeks", "exclusions", "id", "is_active", "max_age", "min_age", "name", "operator_id", "outcome_schedule", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "planned_sessions", "public_id", "self_directed_visits_count", "triage_sla_days") VALUES (NEW."conditions", NEW."contact_attempt_limit", NEW."description", NEW."dna_limit", NEW."duration_weeks", NEW."exclusions", NEW."id", NEW."is_active", NEW."max_age", NEW."min_age", NEW."name", NEW."operator_id", NEW."outcome_schedule", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."planned_sessions", NEW."public_id", NEW."self_directed_visits_count", NEW."triage_sla_days"); RETURN NULL;', hash='70dba3abd23a60214b0b156807516a7bcd64252d', operation='INSERT', pgid='pgtrigger_insert_insert_d1c93', table='facilities_programme', when='AFTER')),
+            model_name="programme",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "audit_programmeevent" ("conditions", "contact_attempt_limit", "description", "dna_limit", "duration_weeks", "exclusions", "id", "is_active", "max_age", "min_age", "name", "operator_id", "outcome_schedule", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "planned_sessions", "public_id", "self_directed_visits_count", "triage_sla_days") VALUES (NEW."conditions", NEW."contact_attempt_limit", NEW."description", NEW."dna_limit", NEW."duration_weeks", NEW."exclusions", NEW."id", NEW."is_active", NEW."max_age", NEW."min_age", NEW."name", NEW."operator_id", NEW."outcome_schedule", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."planned_sessions", NEW."public_id", NEW."self_directed_visits_count", NEW."triage_sla_days"); RETURN NULL;',
+                    hash="70dba3abd23a60214b0b156807516a7bcd64252d",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_d1c93",
+                    table="facilities_programme",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='programme',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "audit_programmeevent" ("conditions", "contact_attempt_limit", "description", "dna_limit", "duration_weeks", "exclusions", "id", "is_active", "max_age", "min_age", "name", "operator_id", "outcome_schedule", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "planned_sessions", "public_id", "self_directed_visits_count", "triage_sla_days") VALUES (NEW."conditions", NEW."contact_attempt_limit", NEW."description", NEW."dna_limit", NEW."duration_weeks", NEW."exclusions", NEW."id", NEW."is_active", NEW."max_age", NEW."min_age", NEW."name", NEW."operator_id", NEW."outcome_schedule", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."planned_sessions", NEW."public_id", NEW."self_directed_visits_count", NEW."triage_sla_days"); RETURN NULL;', hash='c0ef4b4ccd7ffdfc88ec5479b82d0232e1207fc2', operation='UPDATE', pgid='pgtrigger_update_update_9eb5d', table='facilities_programme', when='AFTER')),
+            model_name="programme",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition="WHEN (OLD.* IS DISTINCT FROM NEW.*)",
+                    func='INSERT INTO "audit_programmeevent" ("conditions", "contact_attempt_limit", "description", "dna_limit", "duration_weeks", "exclusions", "id", "is_active", "max_age", "min_age", "name", "operator_id", "outcome_schedule", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "planned_sessions", "public_id", "self_directed_visits_count", "triage_sla_days") VALUES (NEW."conditions", NEW."contact_attempt_limit", NEW."description", NEW."dna_limit", NEW."duration_weeks", NEW."exclusions", NEW."id", NEW."is_active", NEW."max_age", NEW."min_age", NEW."name", NEW."operator_id", NEW."outcome_schedule", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."planned_sessions", NEW."public_id", NEW."self_directed_visits_count", NEW."triage_sla_days"); RETURN NULL;',
+                    hash="c0ef4b4ccd7ffdfc88ec5479b82d0232e1207fc2",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_9eb5d",
+                    table="facilities_programme",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='programme',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "audit_programmeevent" ("conditions", "contact_attempt_limit", "description", "dna_limit", "duration_weeks", "exclusions", "id", "is_active", "max_age", "min_age", "name", "operator_id", "outcome_schedule", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "planned_sessions", "public_id", "self_directed_visits_count", "triage_sla_days") VALUES (OLD."conditions", OLD."contact_attempt_limit", OLD."description", OLD."dna_limit", OLD."duration_weeks", OLD."exclusions", OLD."id", OLD."is_active", OLD."max_age", OLD."min_age", OLD."name", OLD."operator_id", OLD."outcome_schedule", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."planned_sessions", OLD."public_id", OLD."self_directed_visits_count", OLD."triage_sla_days"); RETURN NULL;', hash='27c5b7fff398bee4e6b376c4a0c03b4f5c4fef32', operation='DELETE', pgid='pgtrigger_delete_delete_89ec2', table='facilities_programme', when='AFTER')),
+            model_name="programme",
+            trigger=pgtrigger.compiler.Trigger(
+                name="delete_delete",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "audit_programmeevent" ("conditions", "contact_attempt_limit", "description", "dna_limit", "duration_weeks", "exclusions", "id", "is_active", "max_age", "min_age", "name", "operator_id", "outcome_schedule", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "planned_sessions", "public_id", "self_directed_visits_count", "triage_sla_days") VALUES (OLD."conditions", OLD."contact_attempt_limit", OLD."description", OLD."dna_limit", OLD."duration_weeks", OLD."exclusions", OLD."id", OLD."is_active", OLD."max_age", OLD."min_age", OLD."name", OLD."operator_id", OLD."outcome_schedule", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."planned_sessions", OLD."public_id", OLD."self_directed_visits_count", OLD."triage_sla_days"); RETURN NULL;',
+                    hash="27c5b7fff398bee4e6b376c4a0c03b4f5c4fef32",
+                    operation="DELETE",
+                    pgid="pgtrigger_delete_delete_89ec2",
+                    table="facilities_programme",
+                    when="AFTER",
+                ),
+            ),
         ),
     ]

@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('governance', '0004_membership_role_system'),
+        ("governance", "0004_membership_role_system"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='programmeevent',
-            name='self_directed_visits_count',
-            field=models.BooleanField(default=False, help_text='Gym check-ins and other visits outside classes count as sessions done, at most one a day and not on a day with a class attended. The first one after booking starts the programme.', verbose_name='Self-directed visits count toward adherence'),
+            model_name="programmeevent",
+            name="self_directed_visits_count",
+            field=models.BooleanField(
+                default=False,
+                help_text="Gym check-ins and other visits outside classes count as sessions done, at most one a day and not on a day with a class attended. The first one after booking starts the programme.",
+                verbose_name="Self-directed visits count toward adherence",
+            ),
         ),
     ]
