@@ -2,13 +2,16 @@
 
 import re
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 
 from .attendance_import import IMPORT_MAX_BYTES
 from .imports.reading import FIELD_LABELS, ColumnMapping, Status
 from .models import IMPORT_MAPPING_NAME_MAX, ImportMapping
+
+if TYPE_CHECKING:
+    from accounts.models import Organisation
 
 NEW_SOURCE = ""
 
@@ -31,8 +34,15 @@ MAPPING_HINTS = {
 
 
 class UploadForm(forms.Form):
-    """Choose the source's saved mapping, or name a new source, and the file."""
+    """Choose the source's saved mapping, or name a new source, and the file; a coordinator of
+    more than one operator first chooses whose members the file is about."""
 
+    operator = forms.ChoiceField(
+        label="Whose members are in the file?",
+        widget=forms.RadioSelect,
+        required=False,
+        error_messages={"invalid_choice": "Choose one of your organisations"},
+    )
     mapping = forms.ChoiceField(label="Which system is the file from?", required=False)
     name = forms.CharField(
         label="Name of the new source",
@@ -46,13 +56,32 @@ class UploadForm(forms.Form):
         error_messages={"required": "Choose the file to upload", "empty": "The file is empty"},
     )
 
-    def __init__(self, *args: Any, mappings: Sequence[ImportMapping], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        mappings: Sequence[ImportMapping],
+        operators: Sequence["Organisation"],
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self.operators = {str(o.public_id): o for o in operators}
         self.mappings = {str(m.pk): m for m in mappings}
+        several = len(operators) > 1
+        names = {o.pk: o.name for o in operators}
         cast("forms.ChoiceField", self.fields["mapping"]).choices = [
-            *((str(m.pk), m.name) for m in mappings),
+            *(
+                (str(m.pk), f"{m.name} ({names[m.operator_id]})" if several else m.name)
+                for m in mappings
+            ),
             (NEW_SOURCE, "A new source"),
         ]
+        if several:
+            operator = cast("forms.ChoiceField", self.fields["operator"])
+            operator.required = True
+            operator.error_messages["required"] = "Choose whose members are in the file"
+            operator.choices = [(key, o.name) for key, o in self.operators.items()]
+        else:
+            del self.fields["operator"]
 
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]
@@ -64,13 +93,25 @@ class UploadForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        if len(self.operators) == 1:
+            operator = next(iter(self.operators.values()))
+        else:
+            operator = self.operators.get(data.get("operator") or "")
+        data["operator"] = operator
         chosen = self.mappings.get(data.get("mapping") or "")
+        if chosen is not None and operator is not None and chosen.operator_id != operator.pk:
+            self.add_error(
+                "mapping",
+                f"{chosen.name} is saved for another organisation: choose one of "
+                f"{operator.name}'s, or a new source",
+            )
         data["saved_mapping"] = chosen
         name = " ".join((data.get("name") or "").split())
+        theirs = [m for m in self.mappings.values() if operator and m.operator_id == operator.pk]
         if chosen is None:
             if not name:
                 self.add_error("name", "Give the new source a name, such as the system's")
-            elif any(m.name.casefold() == name.casefold() for m in self.mappings.values()):
+            elif any(m.name.casefold() == name.casefold() for m in theirs):
                 self.add_error("name", f"{name} is saved already: choose it above")
         data["name"] = name
         return data

@@ -82,13 +82,16 @@ def _apply(form: Any, error: ValidationError) -> None:
 def imports(request: "AuthenticatedHttpRequest") -> HttpResponse:
     """Upload a file (with a saved mapping or for a new source), and the recent imports."""
     operators = _operators(request)
-    operator = operators[0]
-    mappings = list(ImportMapping.objects.filter(operator=operator))
+    mappings = list(ImportMapping.objects.filter(operator__in=operators).order_by("name", "pk"))
     posted = request.method == "POST"
     form = UploadForm(
-        request.POST if posted else None, request.FILES if posted else None, mappings=mappings
+        request.POST if posted else None,
+        request.FILES if posted else None,
+        mappings=mappings,
+        operators=operators,
     )
     if posted and form.is_valid():
+        operator = form.cleaned_data["operator"]
         upload = form.cleaned_data["file"]
         saved = form.cleaned_data["saved_mapping"]
         try:
@@ -116,7 +119,7 @@ def imports(request: "AuthenticatedHttpRequest") -> HttpResponse:
         .defer("data")
         .select_related("mapping")[:RECENT_IMPORTS]
     )
-    unmatched = service.unmatched_queue(operator).count()
+    unmatched = sum(service.unmatched_queue(operator).count() for operator in operators)
     return render(
         request,
         "triage/imports.html",

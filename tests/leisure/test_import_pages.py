@@ -158,6 +158,41 @@ def test_an_upload_that_cannot_be_used_is_explained(client, people, data, messag
     assert not AttendanceImport.objects.exists()
 
 
+def test_a_coordinator_of_two_operators_chooses_whose_members_the_file_is_about(client, people):
+    from accounts.models import Role
+    from tests.factories import MembershipFactory
+
+    MembershipFactory(
+        user=people.coordinator_x, organisation=people.operator_y, role=Role.COORDINATOR
+    )
+    x_legend = _mapping(people, "Legend")
+    client.force_login(people.coordinator_x)
+    page = client.get(reverse("triage:imports")).content.decode()
+    assert "Whose members are in the file?" in page
+    assert escape(f"Legend ({people.operator_x.name})") in page
+
+    def post(**data):
+        upload = SimpleUploadedFile("visits.csv", _broken_file())
+        return client.post(reverse("triage:imports"), {"file": upload, **data})
+
+    missing = post(mapping="", name="Gladstone")
+    assert "Choose whose members are in the file" in missing.content.decode()
+    crossed = post(operator=str(people.operator_y.public_id), mapping=x_legend.pk)
+    assert "Legend is saved for another organisation" in crossed.content.decode()
+    assert not AttendanceImport.objects.exists()
+
+    post(operator=str(people.operator_y.public_id), mapping="", name="Legend")
+
+    draft = AttendanceImport.objects.get()
+    assert draft.operator == people.operator_y
+
+
+def test_a_coordinator_of_one_operator_is_not_asked_whose_file_it_is(client, people):
+    client.force_login(people.coordinator_x)
+    page = client.get(reverse("triage:imports")).content.decode()
+    assert "Whose members are in the file?" not in page
+
+
 def test_a_file_over_the_size_limit_is_refused(client, people, monkeypatch):
     monkeypatch.setattr(forms_import, "IMPORT_MAX_BYTES", 10)
     client.force_login(people.coordinator_x)
