@@ -17,7 +17,13 @@ class LeisureConfig(AppConfig):
         from governance.subject_access import ReferralRecords, register_referral_records
         from referrals.sections import register_section
         from referrals.services import register_decline_check
-        from referrals.visits import membership_numbers_held_by, visits_held_by
+        from referrals.visits import (
+            FORGET_UNMATCHED,
+            membership_numbers_held_by,
+            visits_held_by,
+            visits_unmatched_due,
+            visits_unmatched_forget,
+        )
 
         from .attendance_import import CLEAR_IMPORTS, imports_clear, imports_due_for_clearing
         from .contact import (
@@ -48,6 +54,15 @@ class LeisureConfig(AppConfig):
                 action=CLEAR_IMPORTS,
                 due=imports_due_for_clearing,
                 apply=imports_clear,
+                organisation=("operator__name", "operator__code"),
+                oldest_field="created_at",
+            )
+        )
+        register_retention_step(
+            RetentionStep(
+                action=FORGET_UNMATCHED,
+                due=visits_unmatched_due,
+                apply=visits_unmatched_forget,
                 organisation=("operator__name", "operator__code"),
                 oldest_field="created_at",
             )

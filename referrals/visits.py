@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -49,6 +50,8 @@ from .models import (
 from .transitions import transition
 
 if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
     from accounts.models import Organisation, User
 
 # The states in which a referral takes visits: the patient is on (or waiting for) the programme.
@@ -405,3 +408,31 @@ def membership_numbers_held_by(
         for referral in referrals
         if referral.operator_id == organisation.pk and referral.membership_number
     }
+
+
+# --- Retention ------------------------------------------------------------------------------------
+
+FORGET_UNMATCHED = "delete unmatched visits"
+
+
+def visits_unmatched_due(now: datetime.datetime) -> "QuerySet[Visit]":
+    """Visits that matched no referral, recorded more than `PORTAL_IMPORT_RETENTION_DAYS` ago:
+    a membership number nobody has claimed by then is not kept. Reads only."""
+    days = settings.PORTAL_IMPORT_RETENTION_DAYS
+    return Visit.objects.filter(
+        referral__isnull=True, created_at__lt=now - datetime.timedelta(days=days)
+    )
+
+
+def visits_unmatched_forget(ids: list[int], now: datetime.datetime) -> int:
+    """Delete the due unmatched visits among `ids`, inside the retention batch's transaction;
+    one matched meanwhile (locked and re-checked) is kept."""
+    locked = list(
+        visits_unmatched_due(now)
+        .filter(pk__in=ids)
+        .select_for_update()
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    deleted, _ = Visit.objects.filter(pk__in=locked).delete()
+    return deleted

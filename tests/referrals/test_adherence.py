@@ -388,3 +388,32 @@ def test_another_operators_unmatched_visits_are_never_attached(people):
     )
 
     assert referral.visits.count() == 0
+
+
+# --- Retention ------------------------------------------------------------------------------------
+
+
+def test_unmatched_visits_are_deleted_after_the_days_kept_and_matched_ones_stay(
+    people, settings
+):
+    from governance import retention
+    from referrals.visits import FORGET_UNMATCHED
+
+    settings.PORTAL_IMPORT_RETENTION_DAYS = 90
+    referral = booked_with_number(people, "M-1")
+    checkin(people, "NOBODY", timezone.now() - dt.timedelta(hours=1), event_id="old-unmatched")
+    checkin(people, "M-1", timezone.now() - dt.timedelta(hours=1), event_id="old-matched")
+    checkin(people, "NOBODY", timezone.now() - dt.timedelta(hours=1), event_id="new-unmatched")
+    Visit.objects.filter(source_event_id__startswith="old-").update(
+        created_at=timezone.now() - dt.timedelta(days=91)
+    )
+
+    plan = retention.retention_plan(timezone.now())
+    [old] = dict(plan.step_ids)[FORGET_UNMATCHED]
+    result = retention.retention_apply(plan)
+
+    assert result.counts[FORGET_UNMATCHED] == 1
+    assert not Visit.objects.filter(pk=old).exists()
+    kept = set(Visit.objects.values_list("source_event_id", flat=True))
+    assert kept == {"old-matched", "new-unmatched"}
+    assert referral.visits.count() == 1
