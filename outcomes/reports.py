@@ -10,14 +10,26 @@ Definitions (the ones DOMAIN.md leaves open):
 - *accepted*: ever accepted, i.e. the referral has an `accept` transition on its timeline, or is in
   a state only reachable through acceptance (accepted, waiting list, booked, active, completed,
   discharged). A referral cancelled after acceptance still counts as accepted.
-- *started*: attended at least one session. *uptake* = started ÷ accepted.
-- *adherence*: started participants who attended at least 75% of the programme's planned
-  sessions (4 * attended >= 3 * planned, exact integer arithmetic) ÷ started.
+- *counted*: how attendance counts toward adherence, from `referrals.adherence`, the rule's one
+  home (nothing here re-implements it): class sessions attended, plus *visit days* (UK-local days
+  with a self-directed `Visit` matched to the referral and no attended class session, so a day
+  counts once however it was recorded) where the programme's `self_directed_visits_count` is set.
+- *started*: counted at least one (a class session attended, or a visit day where the programme
+  counts them). *uptake* = started ÷ accepted.
+- *adherence*: started participants whose counted total is at least 75% of the programme's
+  planned sessions (`counted * 100 >= planned * ADHERENT_PERCENT`, exact integer arithmetic)
+  ÷ started.
 - *completion*: started referrals now completed ÷ started.
+- *class sessions attended*, *self-directed visit days counted* (only programmes that count
+  them), *sessions counted toward adherence* (the two together) and *self-directed visits
+  recorded* (every visit matched to a referral in the report, whether or not its programme
+  counts them; unmatched visits belong to no referral and are in no report): sums over the
+  referrals, so the report shows class attendance and self-directed visits apart and together.
 - *days to first session*: calendar days (in the site's time zone) from submission to the first
-  attended session on or after it; the median (`percentile_cont(0.5)`) over started referrals.
-  Never negative: a session recorded before the referral was submitted (a data error, or an
-  import) is no first session of this referral and is left out of the duration.
+  attended *class* session on or after it; the median (`percentile_cont(0.5)`) over the
+  referrals that have one (a referral started by visits alone has no such session and is left
+  out). Never negative: a session recorded before the referral was submitted (a data error, or
+  an import) is no first session of this referral and is left out of the duration.
 - *outcome change*: per instrument and reported score (`Instrument.reported_outputs`, named by
   its label, never its key), referrals with that score at both baseline and exit, counting only
   referrals whose patient consents to evaluation use (consent not given or withdrawn takes a
@@ -30,7 +42,9 @@ Definitions (the ones DOMAIN.md leaves open):
   assigned (as the triage worklist does).
 
 Small-number suppression (`present`): for anyone with a commissioner role every count from 1 to 4
-is shown as "<5", and any rate, mean or median derived from such a count is suppressed too. In a
+is shown as "<5", and any rate, mean or median derived from such a count is suppressed too; the
+sessions counted toward adherence are suppressed while either of their two parts is small, so
+that the total less the class sessions cannot give a small number of visit days away. In a
 breakdown, a column with one small count also hides its next smallest count ("Suppressed"), so
 that the headline total less the counts shown cannot give the small one away.
 Coordinators see exact numbers for their own operators' programmes. Deprivation is not recorded,
@@ -58,6 +72,7 @@ from django.db.models import (
     QuerySet,
     StdDev,
     Subquery,
+    Sum,
     Value,
     When,
 )
@@ -69,6 +84,12 @@ from accounts.models import Organisation, Role
 from accounts.permissions import organisation_ids_with_role
 from facilities.models import Facility, Programme
 from facilities.selectors import programmes_commissioned_by
+from referrals.adherence import (
+    ADHERENT_PERCENT,
+    counted_expression,
+    visit_days_subquery,
+    visits_subquery,
+)
 from referrals.consent import evaluation_referrals
 from referrals.models import Attendance, Ethnicity, Referral, ReferralEvent, Session, Sex, Status
 
@@ -204,6 +225,9 @@ def report_referrals(user, filters: ReportFilters) -> QuerySet[Referral]:
 
 
 def _with_participation(queryset: QuerySet[Referral]) -> QuerySet[Referral]:
+    """Each referral with its class sessions `attended`, its self-directed `visit_count` and
+    `visit_days` (`referrals.adherence`; `visits` is the referral's relation), and `counted`
+    toward adherence, all correlated subqueries: one query whatever the number of referrals."""
     attended = Session.objects.filter(referral=OuterRef("pk"), status=Attendance.ATTENDED)
     return queryset.order_by().annotate(
         was_accepted=Exists(
@@ -215,6 +239,10 @@ def _with_participation(queryset: QuerySet[Referral]) -> QuerySet[Referral]:
             ),
             0,
         ),
+        visit_count=visits_subquery(),
+        visit_days=visit_days_subquery(),
+        counted=counted_expression(attended="attended", visit_days="visit_days"),
+        counted_x100=F("counted") * 100,
         first_attended_at=Subquery(
             attended.filter(scheduled_at__gte=OuterRef("submitted_at"))
             .order_by()
@@ -222,14 +250,14 @@ def _with_participation(queryset: QuerySet[Referral]) -> QuerySet[Referral]:
             .annotate(t=Min("scheduled_at"))
             .values("t")[:1]
         ),
-        attended_x4=F("attended") * 4,
     )
 
 
 ACCEPTED = Q(was_accepted=True) | Q(status__in=ACCEPTED_OR_LATER)
-STARTED = Q(attended__gte=1)
-ADHERENT = STARTED & Q(attended_x4__gte=F("programme__planned_sessions") * 3)
+STARTED = Q(counted__gte=1)
+ADHERENT = STARTED & Q(counted_x100__gte=F("programme__planned_sessions") * ADHERENT_PERCENT)
 COMPLETED = STARTED & Q(status=Status.COMPLETED)
+COUNTS_VISITS = Q(programme__self_directed_visits_count=True)
 
 
 def _count_aggregates() -> dict:
@@ -249,6 +277,28 @@ class Counts:
     started: int
     adherent: int
     completed: int
+
+
+def _attendance_aggregates() -> dict:
+    # Named apart from the annotations they sum: an aggregate named like one replaces it.
+    return {
+        "class_sessions": Sum("attended", default=0),
+        "visit_days_counted": Sum("visit_days", filter=COUNTS_VISITS, default=0),
+        "sessions_counted": Sum("counted", default=0),
+        "visits_recorded": Sum("visit_count", default=0),
+    }
+
+
+@dataclass
+class AttendanceTotals:
+    """Sessions over the report's referrals: class attendance and self-directed visits apart
+    (`class_sessions`, `visit_days_counted`) and together (`sessions_counted`, their sum), and
+    every visit recorded (`visits_recorded`, counted toward adherence or not)."""
+
+    class_sessions: int = 0
+    visit_days_counted: int = 0
+    sessions_counted: int = 0
+    visits_recorded: int = 0
 
 
 @dataclass
@@ -278,6 +328,7 @@ class Report:
     gppaq_pairs: int
     gppaq_moved_up: int
     breakdowns: dict[str, list[BreakdownRow]] = field(default_factory=dict)
+    attendance: AttendanceTotals = field(default_factory=AttendanceTotals)
 
 
 def _age_band():
@@ -406,8 +457,12 @@ def programme_report(user, filters: ReportFilters | None = None) -> Report:
     referrals = report_referrals(user, filters or ReportFilters())
     participation = _with_participation(referrals)
     days = DaysBetween(TruncDate("submitted_at"), TruncDate("first_attended_at"))
-    headline = participation.aggregate(**_count_aggregates(), median_days=Median(days))
+    attendance = _attendance_aggregates()
+    headline = participation.aggregate(
+        **_count_aggregates(), **attendance, median_days=Median(days)
+    )
     median_days = headline.pop("median_days")
+    totals = AttendanceTotals(**{name: headline.pop(name) for name in attendance})
     outcomes, gppaq_pairs, gppaq_up = _outcome_changes(referrals)
     age_band, age = _age_band()
     return Report(
@@ -416,6 +471,7 @@ def programme_report(user, filters: ReportFilters | None = None) -> Report:
         outcomes=outcomes,
         gppaq_pairs=gppaq_pairs,
         gppaq_moved_up=gppaq_up,
+        attendance=totals,
         breakdowns={
             "Age band at referral": _breakdown(
                 participation, age_band, AGE_BANDS, alias={"age": age}
@@ -449,24 +505,50 @@ def show_number(value: float | None, places: int = 1) -> str:
     return "Not applicable" if value is None else f"{value:.{places}f}"
 
 
+STARTED_LABEL = (
+    "Started (attended at least one session, counting self-directed visits where the "
+    "programme does)"
+)
+ADHERENCE_LABEL = (
+    "Adherence (attended at least 75% of planned sessions, counting self-directed visits where "
+    "the programme does ÷ started)"
+)
+
+
 def headline_rows(report: Report, suppress: bool) -> list[tuple[str, str]]:
-    c = report.counts
+    c, a = report.counts, report.attendance
     median = (
         "Suppressed"
         if suppress and is_small(c.started)
         else show_number(report.median_days_to_first_session)
     )
+    # A small part of the total would be the total less the other part: hide the total too.
+    counted = (
+        "Suppressed"
+        if suppress
+        and not is_small(a.sessions_counted)
+        and (is_small(a.class_sessions) or is_small(a.visit_days_counted))
+        else show_count(a.sessions_counted, suppress)
+    )
     return [
         ("Referrals", show_count(c.referrals, suppress)),
         ("Accepted", show_count(c.accepted, suppress)),
-        ("Started (attended at least one session)", show_count(c.started, suppress)),
+        (STARTED_LABEL, show_count(c.started, suppress)),
         ("Uptake (started ÷ accepted)", show_rate(c.started, c.accepted, suppress)),
-        (
-            "Adherence (attended at least 75% of planned sessions ÷ started)",
-            show_rate(c.adherent, c.started, suppress),
-        ),
+        (ADHERENCE_LABEL, show_rate(c.adherent, c.started, suppress)),
         ("Completed", show_count(c.completed, suppress)),
         ("Completion (completed ÷ started)", show_rate(c.completed, c.started, suppress)),
+        ("Class sessions attended", show_count(a.class_sessions, suppress)),
+        (
+            "Self-directed visit days counted (programmes that count them; a day with a class "
+            "attended is not counted again)",
+            show_count(a.visit_days_counted, suppress),
+        ),
+        (
+            "Sessions counted toward adherence (class sessions and visit days counted)",
+            counted,
+        ),
+        ("Self-directed visits recorded (all programmes)", show_count(a.visits_recorded, suppress)),
         ("Median days from submission to first attended session", median),
         (
             "Moved up at least one GPPAQ category (baseline to exit)",

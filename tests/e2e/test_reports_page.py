@@ -18,19 +18,26 @@ def test_report_page_is_accessible(page, people, persona):
     page.get_by_role("link", name="Reports").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Programme report")
     # By hand: three submitted referrals, two accepted (active, completed), both started with
-    # one attended session of the 12 planned, one completed. A commissioner sees each count
-    # from 1 to 4 as "<5" and any rate on such a count suppressed.
+    # one attended class session of the 12 planned and no self-directed visit, one completed.
+    # A commissioner sees each count from 1 to 4 as "<5" and any rate on such a count
+    # suppressed.
     exact = persona == "coordinator_x"
     expected = {
         "Referrals": "3" if exact else "<5",
         "Accepted": "2" if exact else "<5",
-        "Started (attended at least one session)": "2" if exact else "<5",
+        "Started (attended at least one session, counting self-directed visits where the "
+        "programme does)": "2" if exact else "<5",
         "Uptake (started ÷ accepted)": "100.0%" if exact else "Suppressed",
-        "Adherence (attended at least 75% of planned sessions ÷ started)": (
-            "0.0%" if exact else "Suppressed"
-        ),
+        "Adherence (attended at least 75% of planned sessions, counting self-directed visits "
+        "where the programme does ÷ started)": "0.0%" if exact else "Suppressed",
         "Completed": "1" if exact else "<5",
         "Completion (completed ÷ started)": "50.0%" if exact else "Suppressed",
+        # No visits were recorded: the sessions counted are the class sessions.
+        "Class sessions attended": "2" if exact else "<5",
+        "Self-directed visits recorded (all programmes)": "0",
+        "Sessions counted toward adherence (class sessions and visit days counted)": (
+            "2" if exact else "<5"
+        ),
         "Moved up at least one GPPAQ category (baseline to exit)": "Not applicable",
     }
     summary = page.locator(".nhsuk-summary-list__row")

@@ -8,6 +8,8 @@ import io
 import math
 import re
 import statistics
+import uuid
+import zoneinfo
 
 import pytest
 from django.db import connection
@@ -20,10 +22,19 @@ from outcomes import reports
 from outcomes.instruments import score
 from outcomes.models import Assessment, Timepoint
 from referrals import services
-from referrals.models import Referral, Session, Status
+from referrals.adherence import adherence_for
+from referrals.models import Referral, Session, Status, Visit
 from tests.builders import referral_in_state
 
 PLANNED = 4
+STARTED_ROW = (
+    "Started (attended at least one session, counting self-directed visits where the programme "
+    "does)"
+)
+ADHERENCE_ROW = (
+    "Adherence (attended at least 75% of planned sessions, counting self-directed visits where "
+    "the programme does ÷ started)"
+)
 EXERCISE_FOR_PAI = {0: "none", 1: "lt1", 2: "1to3", 3: "3plus"}
 
 
@@ -415,10 +426,10 @@ def test_small_outcome_samples_and_their_rates_are_suppressed_only_when_asked():
         gppaq_moved_up=0,
     )
     hidden = dict(reports.headline_rows(report, suppress=True))
-    assert hidden["Started (attended at least one session)"] == "<5"
+    assert hidden[STARTED_ROW] == "<5"
     assert hidden["Uptake (started ÷ accepted)"] == "Suppressed"
     assert hidden["Median days from submission to first attended session"] == "Suppressed"
-    assert hidden["Adherence (attended at least 75% of planned sessions ÷ started)"] == "Suppressed"
+    assert hidden[ADHERENCE_ROW] == "Suppressed"
     assert reports.outcome_rows(report, suppress=True)[0] | {"instrument": ""} == {
         "instrument": "",
         "score": "Total score",
@@ -471,3 +482,252 @@ def test_a_small_count_cannot_be_worked_out_from_the_total_less_the_others():
 )
 def test_secondary_suppression_hides_the_next_smallest_count(values, hidden):
     assert reports.hidden_cells(values) == hidden
+
+
+# --- Self-directed visits: counted through referrals.adherence -----------------------------------
+
+LONDON = zoneinfo.ZoneInfo("Europe/London")
+
+
+def at(day, hour, minute=0):
+    """`hour`:`minute` UK time on 2025-03-`day` (GMT) or, from day 31, on later dates (BST)."""
+    base = datetime.datetime(2025, 3, 1, tzinfo=LONDON) + datetime.timedelta(days=day - 1)
+    return base.replace(hour=hour, minute=minute)
+
+
+def programme(people, *, counts, planned=PLANNED, name=None):
+    """Operator X's programme (or a second one of X's, `name`d) that counts visits or not."""
+    if name is None:
+        Programme.objects.filter(pk=people.programme_x.pk).update(
+            self_directed_visits_count=counts, planned_sessions=planned
+        )
+        return Programme.objects.get(pk=people.programme_x.pk)
+    return Programme.objects.create(
+        operator=people.operator_x,
+        name=name,
+        planned_sessions=planned,
+        self_directed_visits_count=counts,
+    )
+
+
+def participant(people, on, *, classes=(), visits=()):
+    """An accepted referral on programme `on`, with a class session attended at each of
+    `classes` and a self-directed visit matched to it at each of `visits`."""
+    referral = referral_in_state(people, Status.ACCEPTED)
+    Referral.objects.filter(pk=referral.pk).update(programme=on)
+    for when in classes:
+        Session.objects.create(
+            referral=referral, scheduled_at=when, status=Session.Attendance.ATTENDED, logged_at=when
+        )
+    for when in visits:
+        Visit.objects.create(
+            operator=people.operator_x,
+            referral=referral,
+            occurred_at=when,
+            source="import",
+            source_event_id=uuid.uuid4().hex,
+            recorded_by=people.coordinator_x,
+            created_at=timezone.now(),
+        )
+    referral.refresh_from_db()
+    return referral
+
+
+def figures(people, on=None):
+    report = reports.programme_report(
+        people.coordinator_x, reports.ReportFilters(programme=on) if on else None
+    )
+    return report, dict(reports.headline_rows(report, suppress=False))
+
+
+# A class on day 2, a visit that evening (the door scanner at the class), visits on day 3 and
+# two on day 4: four visits, two visit days, one class session.
+WEEK = {
+    "classes": [at(2, 10)],
+    "visits": [at(2, 18), at(3, 9), at(4, 7), at(4, 19)],
+}
+
+
+def test_visit_days_count_only_where_the_programme_counts_them(people):
+    counting = programme(people, counts=True, name="X Gym on referral")
+    not_counting = programme(people, counts=False)
+    gym = participant(people, counting, **WEEK)
+    classes = participant(people, not_counting, **WEEK)
+
+    report, rows = figures(people)
+
+    # Apart and together, over both programmes.
+    assert report.attendance == reports.AttendanceTotals(
+        class_sessions=2, visit_days_counted=2, sessions_counted=4, visits_recorded=8
+    )
+    assert rows["Class sessions attended"] == "2"
+    assert (
+        rows[
+            "Self-directed visit days counted (programmes that count them; a day with a class "
+            "attended is not counted again)"
+        ]
+        == "2"
+    )
+    assert rows["Sessions counted toward adherence (class sessions and visit days counted)"] == "4"
+    assert rows["Self-directed visits recorded (all programmes)"] == "8"
+    # 3 of 4 planned (75%) where visits count; 1 of 4 where they do not.
+    assert (report.counts.started, report.counts.adherent) == (2, 1)
+    assert rows[ADHERENCE_ROW] == "50.0%"
+    assert figures(people, counting)[0].counts.adherent == 1
+    assert figures(people, not_counting)[0].counts.adherent == 0
+    # The report counts as the referral page and discharge summary do: through the module.
+    assert (adherence_for(gym).counted, adherence_for(gym).adherent) == (3, True)
+    assert (adherence_for(classes).counted, adherence_for(classes).adherent) == (1, False)
+
+
+def test_a_visit_on_the_day_of_an_attended_class_counts_once(people):
+    counting = programme(people, counts=True)
+    participant(people, counting, classes=[at(5, 10)], visits=[at(5, 9, 55), at(5, 11)])
+
+    report, _rows = figures(people)
+
+    assert report.attendance == reports.AttendanceTotals(
+        class_sessions=1, visit_days_counted=0, sessions_counted=1, visits_recorded=2
+    )
+
+
+def test_two_visits_on_one_day_count_once(people):
+    counting = programme(people, counts=True)
+    participant(people, counting, visits=[at(6, 7), at(6, 20)])
+
+    report, _rows = figures(people)
+
+    assert report.attendance == reports.AttendanceTotals(
+        class_sessions=0, visit_days_counted=1, sessions_counted=1, visits_recorded=2
+    )
+
+
+def test_days_are_uk_days(people):
+    # 23:30 and 00:30 BST on consecutive days: one UTC day, two UK days.
+    counting = programme(people, counts=True)
+    participant(people, counting, classes=[at(40, 23, 30)], visits=[at(41, 0, 30)])
+
+    assert figures(people)[0].attendance.sessions_counted == 2
+
+
+def test_a_referral_started_only_by_visits_is_started_where_the_programme_counts_them(people):
+    counting = programme(people, counts=True, name="X Gym on referral")
+    not_counting = programme(people, counts=False)
+    participant(people, counting, visits=[at(7, 9)])
+    participant(people, not_counting, visits=[at(7, 9)])
+
+    report, rows = figures(people)
+
+    assert (report.counts.accepted, report.counts.started) == (2, 1)
+    assert rows[STARTED_ROW] == "1"
+    assert rows["Uptake (started ÷ accepted)"] == "50.0%"
+    assert figures(people, counting)[0].counts.started == 1
+    assert figures(people, not_counting)[0].counts.started == 0
+    # The median stays about class sessions: a start by visits alone has no first session.
+    assert report.median_days_to_first_session is None
+
+
+@pytest.mark.parametrize(
+    ("planned", "classes", "visit_days", "counts", "adherent"),
+    [
+        (4, 3, 0, False, True),  # exactly 75%
+        (4, 2, 0, False, False),
+        (4, 1, 2, True, True),  # exactly 75%, two thirds of it visit days
+        (4, 1, 2, False, False),  # the same visits, not counted by this programme
+        (8, 3, 3, True, True),  # 6 of 8: exactly 75%
+        (8, 3, 2, True, False),  # 5 of 8: 62.5%
+        (3, 2, 0, False, False),  # 66.7%: 75% of 3 is 2.25, so 3 are needed
+        (20, 10, 4, True, False),  # 14 of 20: 70%
+        (20, 10, 5, True, True),  # 15 of 20: exactly 75%
+    ],
+)
+def test_adherent_from_exactly_75_percent_of_planned_counted(
+    people, planned, classes, visit_days, counts, adherent
+):
+    on = programme(people, counts=counts, planned=planned)
+    referral = participant(
+        people,
+        on,
+        classes=[at(day, 10) for day in range(1, classes + 1)],
+        visits=[at(day, 8) for day in range(11, 11 + visit_days)],
+    )
+
+    report, rows = figures(people)
+
+    assert report.counts.started == 1
+    assert report.counts.adherent == int(adherent)
+    assert rows[ADHERENCE_ROW] == ("100.0%" if adherent else "0.0%")
+    assert adherence_for(referral).adherent is adherent
+
+
+def test_the_csv_shows_class_sessions_and_visits_apart_and_together(client, people):
+    counting = programme(people, counts=True)
+    participant(people, counting, **WEEK)
+    client.force_login(people.coordinator_x)
+
+    rows = csv_rows(client.get(reverse("reports:export_csv")))
+
+    headline = {row[2]: row[3] for row in rows if row[0] == "Headline"}
+    assert headline["Class sessions attended"] == "1"
+    assert (
+        headline[
+            "Self-directed visit days counted (programmes that count them; a day with a class "
+            "attended is not counted again)"
+        ]
+        == "2"
+    )
+    assert headline[
+        "Sessions counted toward adherence (class sessions and visit days counted)"
+    ] == ("3")
+    assert headline["Self-directed visits recorded (all programmes)"] == "4"
+    assert headline[ADHERENCE_ROW] == "100.0%"
+
+
+def test_a_small_part_of_the_sessions_counted_hides_the_total_too():
+    """Class sessions 40 and sessions counted 43 would give the "<5" visit days away (3)."""
+    report = reports.Report(
+        counts=reports.Counts(referrals=20, accepted=12, started=10, adherent=6, completed=5),
+        median_days_to_first_session=9.0,
+        outcomes=[],
+        gppaq_pairs=0,
+        gppaq_moved_up=0,
+        attendance=reports.AttendanceTotals(
+            class_sessions=40, visit_days_counted=3, sessions_counted=43, visits_recorded=12
+        ),
+    )
+    together = "Sessions counted toward adherence (class sessions and visit days counted)"
+
+    hidden = dict(reports.headline_rows(report, suppress=True))
+    exact = dict(reports.headline_rows(report, suppress=False))
+
+    assert hidden["Class sessions attended"] == "40"
+    assert hidden[together] == "Suppressed"
+    assert hidden["Self-directed visits recorded (all programmes)"] == "12"
+    assert [
+        value for label, value in hidden.items() if label.startswith("Self-directed visit days")
+    ] == ["<5"]
+    assert exact[together] == "43"
+    # No visit days at all gives nothing away.
+    zero = reports.AttendanceTotals(class_sessions=40, sessions_counted=40)
+    report.attendance = zero
+    assert dict(reports.headline_rows(report, suppress=True))[together] == "40"
+
+
+def _report_queries(user):
+    with CaptureQueriesContext(connection) as queries:
+        reports.programme_report(user)
+    return len(queries)
+
+
+def test_the_report_runs_a_fixed_number_of_queries_with_classes_and_visits(client, people):
+    people.class_x.capacity = 50
+    people.class_x.save()
+    counting = programme(people, counts=True, name="X Gym on referral")
+    not_counting = programme(people, counts=False)
+    participant(people, counting, **WEEK)
+    one = _report_queries(people.coordinator_x)
+    page_one = _page_queries(client, people.coordinator_x, 1)
+    for index in range(12):
+        participant(people, counting if index % 2 else not_counting, **WEEK)
+    assert _report_queries(people.coordinator_x) == one
+    assert _page_queries(client, people.coordinator_x, 13) == page_one
