@@ -249,6 +249,8 @@ FOLLOW_UPS = ("followup_3m", "followup_6m", "followup_12m")
 
 # Each class meets once a week and a patient is booked into one class, so a programme plans one
 # session a week: `planned_sessions` is its `duration_weeks`, and the registers add up to it.
+# Exercise on referral also counts gym visits of the participant's own (a day counts once): it
+# plans two a week, a class and a gym day.
 PROGRAMMES = [
     ProgrammeSpec(
         key="eor",
@@ -273,7 +275,7 @@ PROGRAMMES = [
         max_age=None,
         exclusions=ALL_EXCLUSIONS,
         duration_weeks=12,
-        planned_sessions=12,
+        planned_sessions=24,
         dna_limit=3,
         triage_sla_days=5,
         self_directed_visits_count=True,

@@ -212,8 +212,8 @@ class ProgrammeForm(forms.Form):
         max_value=500,
         initial=12,
         help_text="Sessions each participant is offered: at most one a week, as a participant "
-        "joins one weekly class. Adherence is measured against this: attending 75% or more "
-        "counts as adhering.",
+        "joins one weekly class (or one a day, where self-directed visits count). Adherence is "
+        "measured against this: 75% or more counts as adhering.",
         error_messages={"required": "Enter the number of planned sessions"},
     )
     dna_limit = forms.IntegerField(
@@ -261,7 +261,9 @@ class ProgrammeForm(forms.Form):
             )
         weeks, planned = cleaned.get("duration_weeks"), cleaned.get("planned_sessions")
         if weeks is not None and planned is not None:
-            problem = planned_sessions_problem(weeks, planned)
+            problem = planned_sessions_problem(
+                weeks, planned, counts_visits=bool(cleaned.get("self_directed_visits_count"))
+            )
             if problem:
                 self.add_error("planned_sessions", problem)
         return cleaned
