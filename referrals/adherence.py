@@ -126,7 +126,7 @@ class Adherence:
         visits)', or the class sessions alone with what the visits were when they do not count."""
         of = f" of {self.planned} planned" if self.planned else ""
         sessions = _plural(self.attended, "class session")
-        if self.counts_visits and self.visit_days:
+        if self.counts_visits:
             days = _plural(self.visit_days, "day", "days") + " of self-directed visits"
             return f"{self.counted}{of} ({sessions} and {days})"
         line = f"{self.attended}{of} class sessions attended" if of else f"{sessions} attended"

@@ -146,7 +146,7 @@ class AttendanceTally:
                     + ("" if adherence.counts_visits else " (not counted by the programme)"),
                 )
             )
-        if adherence is not None and adherence.visits:
+        if adherence is not None and (adherence.visits or adherence.counts_visits):
             rows.append(("Counted toward adherence", adherence.summary))
         return rows
 
