@@ -13,7 +13,7 @@ INSTALLED := $(VENV)/.installed
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := install
-.PHONY: install run test test-fast e2e browser lint fmt vendor clean-data help
+.PHONY: install run serve test test-fast e2e browser lint fmt vendor clean-data help
 
 help:  ## List the targets.
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
@@ -31,6 +31,15 @@ run: install  ## Migrate, seed demo data once, and run web, worker and beat on :
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(DEVSERVERS) sh -c '\
 		python manage.py migrate --noinput && \
 		python manage.py seed_demo --if-empty && \
+		exec honcho start -f Procfile.dev'
+
+# The production processes (Procfile: gunicorn, worker, beat) on the embedded servers, as a
+# deployment runs them: static files collected and served by WhiteNoise, DEBUG off.
+serve: install  ## Migrate, collect static files and run the production Procfile (gunicorn) on :8000.
+	PATH="$(CURDIR)/$(BIN):$$PATH" DEBUG=false $(DEVSERVERS) sh -c '\
+		python manage.py migrate --noinput && \
+		python manage.py seed_demo --if-empty && \
+		python manage.py collectstatic --noinput --verbosity 0 && \
 		exec honcho start -f Procfile'
 
 # One pytest process per core (pytest-xdist), each with its own test database; coverage is

@@ -152,12 +152,13 @@ def test_sign_in_is_guarded_by_axes_first_and_last(settings):
 def test_production_keeps_the_security_headers_behind_whitenoise():
     result = run_python(
         "-c",
-        "from config import settings as s; print(' '.join(s.MIDDLEWARE[:3]))",
+        "from config import settings as s; print(' '.join(s.MIDDLEWARE[:4]))",
         env=PRODUCTION_ENV,
     )
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [
+        "config.health.HealthCheckMiddleware",  # probes answered before the host check
         "django.middleware.security.SecurityMiddleware",
         "whitenoise.middleware.WhiteNoiseMiddleware",
         "config.security.SecurityHeadersMiddleware",
