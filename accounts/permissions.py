@@ -47,7 +47,7 @@ class Permission(StrEnum):
     # the referral's facility.
     ALERT_ACKNOWLEDGE = "alert.acknowledge"
     # The operator's coordinators import attendance from its leisure management system: the
-    # visits and session marks of every referral the file names (leisure/attendance_import.py).
+    # visits and session marks of every referral the file names (leisure/imports/).
     ATTENDANCE_IMPORT = "attendance.import"
 
 

@@ -25,12 +25,12 @@ class LeisureConfig(AppConfig):
             visits_unmatched_forget,
         )
 
-        from .attendance_import import CLEAR_IMPORTS, imports_clear, imports_due_for_clearing
         from .contact import (
             contact_attempts_held_by,
             contact_notes_forget,
             unable_to_contact_refusal,
         )
+        from .imports.clearing import CLEAR_IMPORTS, imports_clear, imports_due_for_clearing
         from .views.contact import contact_attempts_section
         from .views.membership import membership_number_section
         from .views.triage import triage_actions_section

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 
-from .attendance_import import IMPORT_MAX_BYTES
 from .imports.reading import FIELD_LABELS, ColumnMapping, Status
+from .imports.uploads import IMPORT_MAX_BYTES
 from .models import IMPORT_MAPPING_NAME_MAX, ImportMapping
 
 if TYPE_CHECKING:

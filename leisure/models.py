@@ -82,7 +82,7 @@ class ContactAttempt(models.Model):
 #
 # A coordinator uploads an export of the operator's leisure management system; the rows become
 # visits (`referrals/visits.py`), session marks, or rows a person must look at. The flow is in
-# `leisure/attendance_import.py`; these are its records.
+# `leisure/imports/` (its modules listed in its `__init__.py`); these are its records.
 
 IMPORT_MAPPING_NAME_MAX = 80
 IMPORT_FILENAME_MAX = 255

@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from . import attendance_import
+from .imports import run
 
 
 @shared_task(
@@ -20,5 +20,5 @@ from . import attendance_import
     time_limit=1900,
 )
 def attendance_import_run(import_id: int) -> None:
-    """Import an uploaded attendance file (`attendance_import.import_run`)."""
-    attendance_import.import_run(import_id)
+    """Import an uploaded attendance file (`leisure.imports.run.import_run`)."""
+    run.import_run(import_id)

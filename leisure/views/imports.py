@@ -27,9 +27,21 @@ from audit.models import AccessKind
 from audit.services import audit_read
 from referrals.models import FINAL_STATES, Referral
 
-from .. import attendance_import as service
 from ..forms_import import MappingForm, ResolveForm, UploadForm
+from ..imports.mappings import column_mapping, import_mapping_save
+from ..imports.matching import referrals_for_matching
 from ..imports.reading import FIELD_LABELS, ReadError
+from ..imports.unmatched import unmatched_queue
+from ..imports.unmatched import unmatched_resolve as resolve_unmatched_row
+from ..imports.uploads import (
+    Preview,
+    import_column_words,
+    import_headers,
+    import_preview,
+    import_set_mapping,
+    import_start,
+    import_upload,
+)
 from ..models import AttendanceImport, ImportMapping, ImportRowKind, ImportRowProblem, ImportStatus
 
 if TYPE_CHECKING:
@@ -95,7 +107,7 @@ def imports(request: "AuthenticatedHttpRequest") -> HttpResponse:
         upload = form.cleaned_data["file"]
         saved = form.cleaned_data["saved_mapping"]
         try:
-            draft = service.import_upload(
+            draft = import_upload(
                 operator=operator,
                 filename=upload.name or "upload",
                 data=upload.read(),
@@ -105,9 +117,7 @@ def imports(request: "AuthenticatedHttpRequest") -> HttpResponse:
         except ValidationError as error:
             _apply(form, error)
         else:
-            if saved is not None and not service.column_mapping(saved).validate(
-                service.import_headers(draft)
-            ):
+            if saved is not None and not column_mapping(saved).validate(import_headers(draft)):
                 return redirect("triage:import", import_id=draft.public_id)
             url = reverse("triage:import_mapping", args=[draft.public_id])
             if saved is None:
@@ -119,7 +129,7 @@ def imports(request: "AuthenticatedHttpRequest") -> HttpResponse:
         .defer("data")
         .select_related("mapping")[:RECENT_IMPORTS]
     )
-    unmatched = sum(service.unmatched_queue(operator).count() for operator in operators)
+    unmatched = sum(unmatched_queue(operator).count() for operator in operators)
     return render(
         request,
         "triage/imports.html",
@@ -134,17 +144,17 @@ def import_mapping(request: "AuthenticatedHttpRequest", import_id: UUID) -> Http
     if draft.status != ImportStatus.DRAFT:
         return redirect("triage:import", import_id=import_id)
     try:
-        headers = service.import_headers(draft)
+        headers = import_headers(draft)
     except ReadError:  # emptied under the retention policy
         messages.error(request, "This file is no longer kept: upload it again.")
         return redirect("triage:imports")
-    saved = service.column_mapping(draft.mapping) if draft.mapping else None
+    saved = column_mapping(draft.mapping) if draft.mapping else None
     initial = MappingForm.initial_for(saved, headers)
     posted = request.method == "POST"
     status_column = (request.POST.get("status") or "") if posted else (initial.get("status") or "")
     if status_column not in headers:
         status_column = ""
-    words = service.import_column_words(draft, status_column) if status_column else []
+    words = import_column_words(draft, status_column) if status_column else []
     saved_values = {k.casefold(): v for k, v in (saved.status_values if saved else {}).items()}
     for index, word in enumerate(words):
         initial[f"status_word_{index}"] = saved_values.get(word.casefold(), "")
@@ -165,13 +175,13 @@ def import_mapping(request: "AuthenticatedHttpRequest", import_id: UUID) -> Http
     )
     if posted and form.is_valid():
         try:
-            mapping = service.import_mapping_save(
+            mapping = import_mapping_save(
                 operator=draft.operator,
                 name=form.cleaned_data["name"],
                 mapping=form.cleaned_data["column_mapping"],
                 by=request.user,
             )
-            service.import_set_mapping(attendance_import=draft, mapping=mapping, by=request.user)
+            import_set_mapping(attendance_import=draft, mapping=mapping, by=request.user)
         except ValidationError as error:
             _apply(form, error)
         else:
@@ -184,7 +194,7 @@ def import_mapping(request: "AuthenticatedHttpRequest", import_id: UUID) -> Http
     )
 
 
-def _preview_rows(preview: service.Preview) -> list[dict[str, Any]]:
+def _preview_rows(preview: Preview) -> list[dict[str, Any]]:
     rows = []
     for row in preview.rows:
         clean = row.clean
@@ -218,12 +228,12 @@ def import_detail(request: "AuthenticatedHttpRequest", import_id: UUID) -> HttpR
     error = None
     if request.method == "POST":
         try:
-            service.import_start(attendance_import=attendance_import, by=request.user)
+            import_start(attendance_import=attendance_import, by=request.user)
         except ValidationError as refused:
             error = " ".join(refused.messages)
         else:
             return redirect("triage:import", import_id=import_id)
-    preview = service.import_preview(attendance_import)
+    preview = import_preview(attendance_import)
     audit_read(
         request,
         AccessKind.LIST,
@@ -235,7 +245,7 @@ def import_detail(request: "AuthenticatedHttpRequest", import_id: UUID) -> HttpR
         {
             "import": attendance_import,
             "rows": _preview_rows(preview),
-            "mapped": service.column_mapping(attendance_import.mapping).columns(),
+            "mapped": column_mapping(attendance_import.mapping).columns(),
             "labels": FIELD_LABELS,
             "error": error,
         },
@@ -353,7 +363,7 @@ def unmatched(request: "AuthenticatedHttpRequest") -> HttpResponse:
 
 def _candidates(operator: "Organisation", search: str) -> QuerySet[Referral]:
     found = (
-        service.referrals_for_matching(operator)
+        referrals_for_matching(operator)
         .exclude(status__in=FINAL_STATES)
         .only(
             "pk",
@@ -410,7 +420,7 @@ def unmatched_resolve(request: "AuthenticatedHttpRequest", row_id: UUID) -> Http
     if posted and form.is_valid():
         chosen = next(c for c in candidates if c.reference == form.cleaned_data["referral"])
         try:
-            service.unmatched_resolve(row=row, referral=chosen, by=request.user)
+            resolve_unmatched_row(row=row, referral=chosen, by=request.user)
         except ValidationError as error:
             _apply(form, error)
         else:

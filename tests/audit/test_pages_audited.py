@@ -35,7 +35,9 @@ AUDITED_NAMESPACES = ("referrals", "triage", "register", "outcomes")
 
 def _imports(people):
     """A draft attendance import, one run to the end, and its unmatched row."""
-    from leisure.attendance_import import import_mapping_save, import_run, import_upload
+    from leisure.imports.mappings import import_mapping_save
+    from leisure.imports.run import import_run
+    from leisure.imports.uploads import import_upload
     from leisure.models import AttendanceImport, ImportRowKind, ImportStatus
     from tests.leisure.import_files import Mess, mapping_for
 

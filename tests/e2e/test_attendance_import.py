@@ -13,7 +13,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from leisure import attendance_import as imports
+from leisure.imports import run, uploads
 from leisure.models import AttendanceImport
 from referrals import services
 from referrals.models import Status, Visit
@@ -48,7 +48,7 @@ def test_upload_map_preview_import_and_resolve_an_unmatched_row(
     page, people, monkeypatch, frozen_now
 ):
     queued: list[int] = []
-    monkeypatch.setattr(imports, "_queue", queued.append)
+    monkeypatch.setattr(uploads, "_queue", queued.append)
     now = timezone.now()
     # Accepted a month before the visits (a visit counts from the acceptance on).
     frozen_now(now - dt.timedelta(days=30))
@@ -92,7 +92,7 @@ def test_upload_map_preview_import_and_resolve_an_unmatched_row(
     expect(page.locator("#import-progress")).to_contain_text("Waiting to start")
     started = AttendanceImport.objects.get()
     assert queued == [started.pk]
-    imports.import_run(started.pk)
+    run.import_run(started.pk)
     expect(page.locator("#import-progress")).to_contain_text("Done", timeout=10_000)
     expect(page.locator("#import-progress")).to_contain_text("3 of 3 rows read")
     assert_accessible(page, "import-done")

@@ -1,4 +1,4 @@
-"""Issue 14: importing attendance files (`leisure/attendance_import.py`). Every mess a real export
+"""Issue 14: importing attendance files (`leisure/imports/`). Every mess a real export
 has ends as defined; a file imported again, or overlapping files in any order, change nothing
 the second time; unmatched rows are queued once and resolved by a coordinator; another
 operator's referrals never match."""
@@ -16,17 +16,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from governance import retention
-from leisure import attendance_import as imports
-from leisure.attendance_import import (
-    NOT_A_VISIT,
-    import_create,
-    import_mapping_save,
-    import_preview,
-    import_run,
-    unmatched_queue,
-    unmatched_resolve,
-)
+from leisure.imports.clearing import CLEAR_IMPORTS
+from leisure.imports.mappings import import_mapping_save
 from leisure.imports.reading import ColumnMapping
+from leisure.imports.run import NOT_A_VISIT, import_run
+from leisure.imports.unmatched import unmatched_queue, unmatched_resolve
+from leisure.imports.uploads import import_create, import_preview
 from leisure.models import AttendanceImport, ImportRowKind, ImportRowProblem
 from referrals import services
 from referrals.models import Notification, Session, Status, Visit
@@ -51,7 +46,7 @@ MATCHED = ("M00000", "M00001", "M00002")  # of members M00000-M00005 in the gene
 @pytest.fixture(autouse=True)
 def _small_chunks(monkeypatch):
     """Chunks of 7 rows, so every file crosses chunks (and duplicates cross them too)."""
-    monkeypatch.setattr(imports, "CHUNK_ROWS", 7)
+    monkeypatch.setattr("leisure.imports.run.CHUNK_ROWS", 7)
 
 
 @pytest.fixture
@@ -697,11 +692,11 @@ def test_retention_clears_files_and_row_values_after_the_days_kept(people, schem
     visits_before = visit_set(people.operator_x)
 
     plan = retention.retention_plan(timezone.now())
-    assert dict(plan.step_ids)[imports.CLEAR_IMPORTS] == (old.pk,)
-    assert any(row.action == imports.CLEAR_IMPORTS and row.count == 1 for row in plan.rows)
+    assert dict(plan.step_ids)[CLEAR_IMPORTS] == (old.pk,)
+    assert any(row.action == CLEAR_IMPORTS and row.count == 1 for row in plan.rows)
     result = retention.retention_apply(plan)
 
-    assert result.counts[imports.CLEAR_IMPORTS] == 1
+    assert result.counts[CLEAR_IMPORTS] == 1
     old.refresh_from_db()
     assert bytes(old.data) == b"" and old.data_cleared_at is not None
     assert (old.recorded, old.unmatched, old.rejected) == (1, 1, 1)  # the totals stand
@@ -712,6 +707,6 @@ def test_retention_clears_files_and_row_values_after_the_days_kept(people, schem
     assert bytes(recent.data) != b""
     assert visit_set(people.operator_x) == visits_before
     # Run again: nothing to do. And the old file imported again is still recognised.
-    assert dict(retention.retention_plan(timezone.now()).step_ids)[imports.CLEAR_IMPORTS] == ()
+    assert dict(retention.retention_plan(timezone.now()).step_ids)[CLEAR_IMPORTS] == ()
     again = run(people, scheme.mapping, data)
     assert (again.recorded, again.unmatched, again.duplicates) == (0, 0, 2)

@@ -14,9 +14,11 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from audit.models import AccessKind, AccessRecord
-from leisure import attendance_import as imports
 from leisure import forms_import
-from leisure.attendance_import import import_mapping_save, import_run, import_upload
+from leisure.imports import run, uploads
+from leisure.imports.mappings import import_mapping_save
+from leisure.imports.run import import_run
+from leisure.imports.uploads import import_upload
 from leisure.models import AttendanceImport, ImportMapping, ImportRowKind, ImportRowProblem
 from referrals import services
 from referrals.models import Status, Visit
@@ -32,7 +34,7 @@ LATER = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
 def queued(monkeypatch):
     """The imports queued after commit, run by the test instead of a worker."""
     ids: list[int] = []
-    monkeypatch.setattr(imports, "_queue", ids.append)
+    monkeypatch.setattr(uploads, "_queue", ids.append)
     return ids
 
 
@@ -75,7 +77,7 @@ def _draft(people, data=None, mapping=None):
 
 def _started(people, queued, data=None):
     draft = _draft(people, data, _mapping(people))
-    return imports.import_start(attendance_import=draft, by=people.coordinator_x)
+    return uploads.import_start(attendance_import=draft, by=people.coordinator_x)
 
 
 def _mapping_post(**overrides):
@@ -338,10 +340,10 @@ def test_the_progress_page_answers_while_a_chunk_is_being_written(
     """The page stays responsive while an import runs: a chunk's transaction holds the import's
     row until it commits, and the poll reads the counters last committed without waiting for
     it (a lock timeout makes a wait fail here instead of hang)."""
-    monkeypatch.setattr(imports, "CHUNK_ROWS", 2)  # three rows: two chunks
+    monkeypatch.setattr(run, "CHUNK_ROWS", 2)  # three rows: two chunks
     started = _started(people, queued)
     writing, release = threading.Event(), threading.Event()
-    real_chunk = imports._process_chunk
+    real_chunk = run._process_chunk
     chunks: list[int] = []
 
     def held_open(*args):
@@ -352,7 +354,7 @@ def test_the_progress_page_answers_while_a_chunk_is_being_written(
             assert release.wait(30)
         return counts
 
-    monkeypatch.setattr(imports, "_process_chunk", held_open)
+    monkeypatch.setattr(run, "_process_chunk", held_open)
 
     def work():
         try:

@@ -393,9 +393,7 @@ def test_another_operators_unmatched_visits_are_never_attached(people):
 # --- Retention ------------------------------------------------------------------------------------
 
 
-def test_unmatched_visits_are_deleted_after_the_days_kept_and_matched_ones_stay(
-    people, settings
-):
+def test_unmatched_visits_are_deleted_after_the_days_kept_and_matched_ones_stay(people, settings):
     from governance import retention
     from referrals.visits import FORGET_UNMATCHED
 

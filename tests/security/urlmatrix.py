@@ -272,8 +272,10 @@ MATRIX_VISITS = (
 def _attendance_imports(world: World) -> list:
     """The world's attendance imports: a draft with its mapping and one run to the end (with a
     rejected and an unmatched row), made once per world without a worker."""
-    from leisure.attendance_import import import_mapping_save, import_run, import_upload
+    from leisure.imports.mappings import import_mapping_save
     from leisure.imports.reading import ColumnMapping
+    from leisure.imports.run import import_run
+    from leisure.imports.uploads import import_upload
     from leisure.models import AttendanceImport, ImportMapping, ImportStatus
 
     found = list(AttendanceImport.objects.filter(operator=world.operator).order_by("pk"))

@@ -24,13 +24,11 @@ from referrals import services as referral_services
 from referrals.models import Referral
 from referrals.visits import OPEN_FOR_VISITS
 
-from ...attendance_import import (
-    import_create,
-    import_mapping_save,
-    import_run,
-    referrals_for_matching,
-)
+from ...imports.mappings import import_mapping_save
+from ...imports.matching import referrals_for_matching
 from ...imports.reading import LONDON, ColumnMapping
+from ...imports.run import import_run
+from ...imports.uploads import import_create
 
 HEADERS = ("Date", "Time", "Member No", "Activity", "Status", "Site", "Notes")
 ACTIVITIES = ("Aquafit", "Gym induction", "Circuits \u2013 seated", "Caf\u00e9 walk", "Swim")
