@@ -15,10 +15,10 @@ import json
 import logging
 from collections.abc import Callable
 
-import redis
-from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
+
+from delivery.broker import broker_ping
 
 logger = logging.getLogger(__name__)
 
@@ -33,22 +33,9 @@ def _database() -> None:
         cursor.execute("SELECT 1")
 
 
-def broker_client() -> "redis.Redis":
-    """A client of the broker with short timeouts (the embedded Redis's socket URL too)."""
-    url = settings.CELERY_BROKER_URL.replace("redis+socket://", "unix://", 1)
-    return redis.Redis.from_url(
-        url,
-        socket_connect_timeout=READY_TIMEOUT_SECONDS,
-        socket_timeout=READY_TIMEOUT_SECONDS,
-    )
-
-
 def _broker() -> None:
-    client = broker_client()
-    try:
-        client.ping()
-    finally:
-        client.close()
+    if not broker_ping(READY_TIMEOUT_SECONDS):
+        raise ConnectionError("the broker did not answer PING")
 
 
 CHECKS: dict[str, Callable[[], None]] = {"database": _database, "broker": _broker}

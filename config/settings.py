@@ -12,6 +12,7 @@ from pathlib import Path
 import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -265,6 +266,9 @@ CELERY_TIMEZONE = TIME_ZONE
 # publish gives up at once instead of retrying, a dead or hung broker costs at most about a
 # second, and the sweep below delivers whatever could not be queued.
 CELERY_TASK_PUBLISH_RETRY = False
+# A request publishes with these connect and socket timeouts (seconds), and after one failure
+# not at all until the broker answers again (delivery/broker.py).
+PORTAL_BROKER_PUBLISH_TIMEOUT = float(os.environ.get("PORTAL_BROKER_PUBLISH_TIMEOUT", "0.25"))
 CELERY_BROKER_CONNECTION_TIMEOUT = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "max_retries": 0,
@@ -380,6 +384,20 @@ CELERY_BEAT_SCHEDULE["retention"] = {
 CELERY_BEAT_SCHEDULE["api-idempotency-keys-purge"] = {
     "task": "api.tasks.idempotency_keys_purge",
     "schedule": crontab(minute=15),
+}
+
+# Scheduled jobs go to a queue of their own, which every worker consumes beside the default one
+# (Redis is read in turn, a message from each), so a sweep never waits behind a backlog of
+# deliveries, and never expires there: the sweep is the safety net under that backlog.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+SCHEDULED_QUEUE = "scheduled"
+# Each queue its own exchange and key: a shared default key would put a message on both.
+CELERY_TASK_QUEUES = tuple(
+    Queue(name, Exchange(name, type="direct"), routing_key=name)
+    for name in (CELERY_TASK_DEFAULT_QUEUE, SCHEDULED_QUEUE)
+)
+CELERY_TASK_ROUTES = {
+    entry["task"]: {"queue": SCHEDULED_QUEUE} for entry in CELERY_BEAT_SCHEDULE.values()
 }
 
 REST_FRAMEWORK = {

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from referrals.models import Notification
 
-from . import outbox, reminders
+from . import broker, outbox, reminders
 from .outbox import unclaimed
 
 logger = logging.getLogger(__name__)
@@ -72,12 +72,21 @@ def enqueue(task, argument_lists) -> int:
     """Queue `task` once per argument list; stop at the first broker error and log it.
 
     Never raises: this runs after commit in the user's request, and a broker outage must cost
-    the request nothing. The rows are in the database; the sweep queues them once Redis is back.
+    the request nothing (`delivery.broker`: short timeouts, and a circuit that skips publishing
+    at once after a failure until the broker answers again). The rows are in the database; the
+    sweep queues them once Redis is back.
     """
     queued = 0
     for arguments in argument_lists:
         try:
-            task.apply_async(args=arguments, retry=False)
+            broker.publish(task, arguments)
+        except broker.CircuitOpen:
+            logger.info(
+                "Broker unavailable: %d %s left for the sweep",
+                len(argument_lists) - queued,
+                task.name,
+            )
+            break
         except Exception as error:
             logger.warning(
                 "Could not queue %s (%s: %s); %d left for the sweep",

@@ -68,3 +68,14 @@ def frozen_now(monkeypatch):
         return moment
 
     return freeze
+
+
+@pytest.fixture(autouse=True)
+def _broker_circuit_closed():
+    """Each test starts with the broker circuit closed (`delivery.broker`): a test that stopped
+    the broker leaves no open circuit to the next, and closes it after itself."""
+    from delivery.broker import circuit
+
+    circuit.close()
+    yield
+    circuit.close()
