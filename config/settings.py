@@ -385,6 +385,12 @@ CELERY_BEAT_SCHEDULE["api-idempotency-keys-purge"] = {
     "task": "api.tasks.idempotency_keys_purge",
     "schedule": crontab(minute=15),
 }
+# Started attendance imports no worker took (the broker was down) are queued again.
+CELERY_BEAT_SCHEDULE["attendance-imports-sweep"] = {
+    "task": "leisure.tasks.attendance_imports_sweep",
+    "schedule": 60.0,
+    "options": {"expires": 60.0},
+}
 
 # Scheduled jobs go to a queue of their own, which every worker consumes beside the default one
 # (Redis is read in turn, a message from each), so a sweep never waits behind a backlog of

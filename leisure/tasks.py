@@ -2,8 +2,9 @@
 
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
+from django.utils import timezone
 
-from .imports import run
+from .imports import run, uploads
 
 
 @shared_task(
@@ -22,3 +23,13 @@ from .imports import run
 def attendance_import_run(import_id: int) -> None:
     """Import an uploaded attendance file (`leisure.imports.run.import_run`)."""
     run.import_run(import_id)
+
+
+@shared_task(name="leisure.tasks.attendance_imports_sweep", ignore_result=True)
+def attendance_imports_sweep() -> int:
+    """Beat, every minute: queue again the started imports no worker took (a broker outage at
+    the moment of starting loses nothing). Returns how many."""
+    waiting = uploads.imports_waiting(timezone.now())
+    for import_id in waiting:
+        uploads._queue(import_id)
+    return len(waiting)

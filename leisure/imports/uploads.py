@@ -5,6 +5,7 @@ Celery run on commit."""
 
 from __future__ import annotations
 
+import datetime
 import logging
 import os
 from collections.abc import Iterable
@@ -14,6 +15,9 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
+
+from delivery.broker import publish
 
 from ..models import IMPORT_FILENAME_MAX, AttendanceImport, ImportMapping, ImportStatus
 from .access import refuse_unless_coordinator
@@ -33,6 +37,9 @@ if TYPE_CHECKING:
     from accounts.models import Organisation, User
 
 logger = logging.getLogger(__name__)
+
+# A started import no worker has taken by then is queued again by the sweep.
+IMPORT_REQUEUE_AFTER = datetime.timedelta(minutes=2)
 
 # Larger than any real export (100,000 rows of seven columns are ~6 MB as CSV).
 IMPORT_MAX_BYTES = 50 * 1024 * 1024
@@ -64,6 +71,7 @@ def import_create(
         data=data,
         total_rows=_count_rows(table),
         created_by=by,
+        queued_at=timezone.now(),
     )
     transaction.on_commit(lambda: _queue(created.pk))
     return created
@@ -125,7 +133,8 @@ def import_start(*, attendance_import: AttendanceImport, by: User) -> Attendance
             raise ValidationError({"mapping": errors})
         locked.status = ImportStatus.UPLOADED
         locked.source_name = _source_name(mapping)
-        locked.save(update_fields=["status", "source_name"])
+        locked.queued_at = timezone.now()
+        locked.save(update_fields=["status", "source_name", "queued_at"])
         transaction.on_commit(lambda: _queue(locked.pk))
     attendance_import.status, attendance_import.source_name = locked.status, locked.source_name
     return locked
@@ -202,14 +211,34 @@ def _count_rows(table: Table) -> int:
 
 
 def _queue(import_id: int) -> None:
-    """After commit: hand the run to a worker. A broker outage costs the upload nothing; the
-    import waits as uploaded and can be queued again."""
+    """After commit: hand the run to a worker. A broker outage costs the upload nothing (the
+    publish gives up at once, `delivery.broker`); the import waits as uploaded and the sweep
+    (`imports_waiting`) hands it over again."""
     from ..tasks import attendance_import_run  # the task module imports this one (by `run`)
 
     try:
-        attendance_import_run.apply_async(args=[import_id], retry=False)
-    except Exception:
-        logger.exception("Could not queue attendance import %s", import_id)
+        publish(attendance_import_run, [import_id])
+    except Exception as error:
+        logger.warning(
+            "Could not queue attendance import %s (%s): left for the sweep",
+            import_id,
+            type(error).__name__,
+        )
+
+
+def imports_waiting(now: datetime.datetime) -> list[int]:
+    """Started imports no worker has taken `IMPORT_REQUEUE_AFTER` after they were queued (the
+    broker was down, or the message was lost), to queue again; each is queued anew at most once
+    a period. Running one twice is safe (`run.import_run`)."""
+    due = list(
+        AttendanceImport.objects.filter(
+            status=ImportStatus.UPLOADED, queued_at__lt=now - IMPORT_REQUEUE_AFTER
+        )
+        .order_by("queued_at")
+        .values_list("pk", flat=True)[:100]
+    )
+    AttendanceImport.objects.filter(pk__in=due).update(queued_at=now)
+    return due
 
 
 @dataclass(frozen=True)

@@ -538,7 +538,7 @@ def test_uploading_queues_the_run_after_commit(
     queued = []
     monkeypatch.setattr(
         "leisure.tasks.attendance_import_run.apply_async",
-        lambda args, retry: queued.append(args),
+        lambda args, retry, connection: queued.append(args),
     )
     with django_capture_on_commit_callbacks(execute=True):
         created = import_create(

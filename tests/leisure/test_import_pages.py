@@ -548,3 +548,40 @@ def test_no_bad_value_in_any_field_breaks_the_pages(client, people, queued, valu
     assert response.status_code < 500
     assert not Visit.objects.exists()
     assert client.get(reverse("triage:unmatched"), {"page": value}).status_code == 200
+
+
+# --- A broker outage at the start -----------------------------------------------------------------
+
+
+def test_an_import_started_while_the_broker_is_down_is_queued_again_by_the_sweep(
+    people, monkeypatch, settings, django_capture_on_commit_callbacks
+):
+    """Starting never fails on the broker; the import waits as uploaded, and the beat's sweep
+    queues it again once it has waited `IMPORT_REQUEUE_AFTER` (once a period, not every minute
+    while a worker is busy with it)."""
+    from django.utils import timezone
+
+    from delivery import broker
+    from leisure import tasks as leisure_tasks
+
+    published: list[list] = []
+
+    def down(task, arguments):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(uploads, "publish", down)
+    draft = _draft(people, mapping=_mapping(people))
+    with django_capture_on_commit_callbacks(execute=True):
+        started = uploads.import_start(attendance_import=draft, by=people.coordinator_x)
+    started.refresh_from_db()
+    assert started.status == AttendanceImport.Status.UPLOADED
+    assert uploads.imports_waiting(timezone.now()) == []  # just queued: not yet
+
+    monkeypatch.setattr(uploads, "publish", lambda task, arguments: published.append(arguments))
+    later = started.queued_at + uploads.IMPORT_REQUEUE_AFTER + dt.timedelta(seconds=1)
+    monkeypatch.setattr(leisure_tasks.timezone, "now", lambda: later)
+
+    assert leisure_tasks.attendance_imports_sweep() == 1
+    assert published == [[started.pk]]
+    assert leisure_tasks.attendance_imports_sweep() == 0  # queued again just now
+    assert broker.circuit.is_open is False
