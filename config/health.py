@@ -15,7 +15,7 @@ import json
 import logging
 from collections.abc import Callable
 
-from django.db import connection
+from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse
 
 from delivery.broker import broker_ping
@@ -28,7 +28,8 @@ READY_PATH = "/readyz"
 
 
 def _database() -> None:
-    with connection.cursor() as cursor:
+    # In a transaction, so the timeout is the transaction's own (behind PgBouncer too).
+    with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL statement_timeout = %s", [int(READY_TIMEOUT_SECONDS * 1000)])
         cursor.execute("SELECT 1")
 

@@ -93,6 +93,9 @@ _local = threading.local()
 
 def _publish_connection(task: Task) -> Connection:
     connection = getattr(_local, "connection", None)
+    if connection is not None and getattr(_local, "url", None) != task.app.conf.broker_url:
+        _drop_connection()  # the app was pointed at another broker
+        connection = None
     if connection is None:
         timeout = settings.PORTAL_BROKER_PUBLISH_TIMEOUT
         options = {
@@ -102,7 +105,7 @@ def _publish_connection(task: Task) -> Connection:
             "max_retries": 0,
         }
         connection = task.app.connection_for_write(transport_options=options)
-        _local.connection = connection
+        _local.connection, _local.url = connection, task.app.conf.broker_url
     return connection
 
 
