@@ -147,6 +147,19 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# An optional read replica for the programme reports (outcomes/replica.py): only their reads
+# go there. In tests it mirrors the primary.
+REPORTS_DATABASE_URL = os.environ.get("REPORTS_DATABASE_URL", "")
+if REPORTS_DATABASE_URL:
+    DATABASES["reports"] = {
+        **dj_database_url.parse(
+            REPORTS_DATABASE_URL,
+            conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
+            conn_health_checks=True,
+        ),
+        "TEST": {"MIRROR": "default"},
+    }
+DATABASE_ROUTERS = ["outcomes.replica.ReportsReplicaRouter"]
 if not DATABASES["default"]["ENGINE"].endswith("postgresql"):
     raise ImproperlyConfigured(
         "DATABASE_URL must point at PostgreSQL: the portal runs on nothing else"

@@ -19,6 +19,7 @@ from accounts.validation import PortalDateField
 from referrals.web import neutralise
 
 from . import reports
+from .replica import reading_reports
 
 if TYPE_CHECKING:
     from accounts.http import AuthenticatedHttpRequest
@@ -79,7 +80,8 @@ def _report_request(
         if form.out_of_scope():
             raise Http404("No such programme, facility or organisation in your reports")
         return form, None
-    return form, reports.programme_report(request.user, form.filters())
+    with reading_reports():  # on the replica, where there is one
+        return form, reports.programme_report(request.user, form.filters())
 
 
 @login_required

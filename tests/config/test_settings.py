@@ -1,6 +1,7 @@
 """Settings come from the environment; production refuses to start without what it cannot
 default, and passes Django's deployment checklist when given it (CONVENTIONS.md, config/)."""
 
+import json
 import os
 import secrets
 import subprocess
@@ -163,3 +164,23 @@ def test_production_keeps_the_security_headers_behind_whitenoise():
         "whitenoise.middleware.WhiteNoiseMiddleware",
         "config.security.SecurityHeadersMiddleware",
     ]
+
+
+def test_a_reports_replica_is_a_second_database_the_router_reads_reports_from():
+    """REPORTS_DATABASE_URL adds the `reports` database (a mirror of the primary in tests);
+    without it there is none (tests/outcomes/test_reports_replica.py reads from a real copy)."""
+    code = (
+        "from config import settings as s; import json; "
+        "r = s.DATABASES.get('reports'); "
+        "print(json.dumps([r and r['HOST'], r and r['TEST'], s.DATABASE_ROUTERS]))"
+    )
+    replica = "postgres://portal@replica.example.nhs.uk:5432/portal"
+    result = run_python("-c", code, env={**PRODUCTION_ENV, "REPORTS_DATABASE_URL": replica})
+    assert result.returncode == 0, result.stderr
+    host, test, routers = json.loads(result.stdout)
+    assert host == "replica.example.nhs.uk"
+    assert test == {"MIRROR": "default"}
+    assert routers == ["outcomes.replica.ReportsReplicaRouter"]
+
+    without = run_python("-c", code, env=PRODUCTION_ENV)
+    assert json.loads(without.stdout)[0] is None
