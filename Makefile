@@ -13,7 +13,7 @@ INSTALLED := $(VENV)/.installed
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := install
-.PHONY: install run serve test test-fast e2e browser lint fmt vendor clean-data help
+.PHONY: install run serve test test-fast e2e browser pgbouncer lint fmt vendor clean-data help
 
 help:  ## List the targets.
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
@@ -44,7 +44,7 @@ serve: install  ## Migrate, collect static files and run the production Procfile
 
 # One pytest process per core (pytest-xdist), each with its own test database; coverage is
 # combined across them. loadgroup keeps a module marked xdist_group in one process. PYTEST_ARGS reach pytest as separate words through "$$@", quotes intact.
-test: install browser  ## Check for missing migrations, then run pytest with branch coverage.
+test: install browser pgbouncer  ## Check for missing migrations, then run pytest with branch coverage.
 	$(DEVSERVERS) sh -c '\
 		$(PYTHON) manage.py makemigrations --check --dry-run && \
 		exec $(BIN)/pytest -n auto --dist loadgroup --cov --cov-report=term-missing:skip-covered "$$@"' \
@@ -71,6 +71,17 @@ browser:  ## Install Debian's chromium for the browser tests when it is missing 
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-liberation; \
 	else \
 		echo "chromium is missing, so tests/e2e will skip: sudo apt-get install chromium fonts-liberation"; \
+	fi
+
+# The PgBouncer test (tests/integration/test_pgbouncer.py) needs Debian's pgbouncer; installed
+# like chromium, as root, and skipped elsewhere until it is there.
+pgbouncer:  ## Install Debian's pgbouncer for the transaction-pooling test when it is missing (as root).
+	@if command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "Installing pgbouncer for the transaction-pooling test"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer; \
+	else \
+		echo "pgbouncer is missing, so its test will skip: sudo apt-get install pgbouncer"; \
 	fi
 
 lint: install  ## Fail on lint errors, unformatted code or type errors.

@@ -147,6 +147,13 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# Behind PgBouncer in transaction pooling mode (docs/deploy.md), a connection is the client's
+# only for one transaction: no server-side cursors (they outlive it). The portal keeps no other
+# session state: time zone and isolation are the server's defaults, and the history context
+# (pghistory) and audit purge use transaction-local settings.
+DATABASE_TRANSACTION_POOLING = env_bool("DATABASE_TRANSACTION_POOLING", default=False)
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = DATABASE_TRANSACTION_POOLING
+
 # An optional read replica for the programme reports (outcomes/replica.py): only their reads
 # go there. In tests it mirrors the primary.
 REPORTS_DATABASE_URL = os.environ.get("REPORTS_DATABASE_URL", "")
@@ -158,6 +165,7 @@ if REPORTS_DATABASE_URL:
             conn_health_checks=True,
         ),
         "TEST": {"MIRROR": "default"},
+        "DISABLE_SERVER_SIDE_CURSORS": DATABASE_TRANSACTION_POOLING,
     }
 DATABASE_ROUTERS = ["outcomes.replica.ReportsReplicaRouter"]
 if not DATABASES["default"]["ENGINE"].endswith("postgresql"):

@@ -18,10 +18,12 @@ import contextlib
 import importlib.util
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -260,3 +262,133 @@ class Worker:
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(20)
         self.kill()
+
+
+class WebServer:
+    """Gunicorn as the `Procfile` starts it (`config/gunicorn.conf.py`), on a free port, with
+    DEBUG off and `env` (the test database, and whatever a test changes)."""
+
+    def __init__(self, directory: Path, env: dict[str, str], workers: int = 2):
+        self.port = free_port()
+        self.log_path = directory / "gunicorn.log"
+        self.env = {
+            **env,
+            "DEBUG": "false",
+            "GUNICORN_BIND": f"127.0.0.1:{self.port}",
+            "WEB_CONCURRENCY": str(workers),
+            "PYTHONUNBUFFERED": "1",
+        }
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        gunicorn = Path(sys.executable).parent / "gunicorn"
+        with self.log_path.open("wb") as out:
+            self.process = subprocess.Popen(
+                [str(gunicorn), "--config", "config/gunicorn.conf.py", "config.wsgi"],
+                cwd=BASE_DIR,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+        def live() -> bool:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return True
+            except OSError:
+                return False
+
+        if not wait_until(live, 30, 0.2):
+            raise RuntimeError(f"gunicorn did not start:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
+        self.process = None
+
+
+class PgBouncer:
+    """PgBouncer in transaction pooling mode in front of the test database's server, with a
+    small pool so that clients really share server connections. Started as `postgres` when this
+    process is root (PgBouncer refuses to run as root)."""
+
+    def __init__(self, binary: str, settings_dict: dict, pool_size: int = 2):
+        self.binary = binary
+        self.port = free_port()
+        self.directory = Path(tempfile.mkdtemp(prefix="pgbouncer-"))
+        self.directory.chmod(0o777)
+        host = settings_dict.get("HOST") or "/var/run/postgresql"
+        server = f"host={host}" + (
+            f" port={settings_dict['PORT']}" if settings_dict.get("PORT") else ""
+        )
+        user = settings_dict.get("USER") or "postgres"
+        (self.directory / "users.txt").write_text(f'"{user}" ""\n')
+        self.config = self.directory / "pgbouncer.ini"
+        self.config.write_text(
+            "[databases]\n"
+            f"* = {server}\n"
+            "[pgbouncer]\n"
+            "listen_addr = 127.0.0.1\n"
+            f"listen_port = {self.port}\n"
+            "unix_socket_dir =\n"
+            "auth_type = trust\n"
+            f"auth_file = {self.directory / 'users.txt'}\n"
+            "pool_mode = transaction\n"
+            f"default_pool_size = {pool_size}\n"
+            "max_client_conn = 200\n"
+            "ignore_startup_parameters = extra_float_digits,options\n"
+            f"logfile = {self.directory / 'pgbouncer.log'}\n"
+            f"pidfile = {self.directory / 'pgbouncer.pid'}\n"
+        )
+        for path in self.directory.iterdir():
+            path.chmod(0o644)
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        command = [self.binary]
+        if os.geteuid() == 0:
+            command += ["-u", "postgres"]
+        self.process = subprocess.Popen(
+            [*command, str(self.config)], stdin=subprocess.DEVNULL, start_new_session=True
+        )
+
+        def listening() -> bool:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return True
+            except OSError:
+                return False
+
+        if not wait_until(listening, 15, 0.1):
+            raise RuntimeError(f"pgbouncer did not start: {self.log()}")
+
+    def database_url(self, name: str, user: str) -> str:
+        return f"postgres://{quote(user, safe='')}@127.0.0.1:{self.port}/{name}"
+
+    def log(self) -> str:
+        path = self.directory / "pgbouncer.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+            self.process = None
+        shutil.rmtree(self.directory, ignore_errors=True)
