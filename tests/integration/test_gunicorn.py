@@ -4,7 +4,7 @@ health probes, serves a signed-in page and a static file, and logs JSON access l
 request id."""
 
 # Starting the server is the point of this module.
-# ruff: noqa: S603, S310
+# ruff: noqa: S310
 
 import json
 import os
@@ -19,7 +19,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from .harness import BASE_DIR, database_url, free_port
+from .harness import BASE_DIR, WebServer, database_url
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -37,7 +37,6 @@ def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str
 
 @pytest.fixture
 def server(tmp_path: Path):
-    port = free_port()
     static_root = tmp_path / "static"
     env = {
         **os.environ,
@@ -45,9 +44,6 @@ def server(tmp_path: Path):
         "REDIS_URL": settings.REDIS_URL,
         "DEBUG": "false",
         "STATIC_ROOT": str(static_root),
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
-        "WEB_CONCURRENCY": "2",
-        "PYTHONUNBUFFERED": "1",
     }
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
@@ -56,30 +52,12 @@ def server(tmp_path: Path):
         check=True,
     )
     assert PROCFILE_WEB in (BASE_DIR / "Procfile").read_text()
-    log = tmp_path / "gunicorn.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "gunicorn"), *PROCFILE_WEB.split()[1:]],
-            cwd=BASE_DIR,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
+    web = WebServer(tmp_path, env)
+    web.start()
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if _get(base + "/healthz")[0] == 200:
-                    break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            pytest.fail(f"gunicorn did not start: {log.read_text()}")
-        yield base, log
+        yield web.url, web.log_path
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        web.stop()
 
 
 def test_gunicorn_serves_probes_pages_and_static_files(server):
