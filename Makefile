@@ -40,7 +40,7 @@ serve: install  ## Migrate, collect static files and run the production Procfile
 		python manage.py migrate --noinput && \
 		python manage.py seed_demo --if-empty && \
 		python manage.py collectstatic --noinput --verbosity 0 && \
-		exec honcho start -f Procfile'
+		exec honcho start -f Procfile --port 8000'
 
 # One pytest process per core (pytest-xdist), each with its own test database; coverage is
 # combined across them. loadgroup keeps a module marked xdist_group in one process. PYTEST_ARGS reach pytest as separate words through "$$@", quotes intact.
