@@ -5,7 +5,7 @@ from django.contrib import admin
 
 from audit.admin import AuditedAdminMixin
 
-from .models import Alert, ConsentRecord, Patient, Referral, ReferralEvent, Session
+from .models import Alert, ConsentRecord, Patient, Referral, ReferralEvent, Session, Visit
 
 
 @admin.register(Patient)
@@ -126,6 +126,27 @@ class AlertAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_filter = ["kind", "severity", ("acknowledged_at", admin.EmptyFieldListFilter)]
     search_fields = ["referral__reference", "public_id"]
     list_select_related = ["referral"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Visit)
+class VisitAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """Read only: visits come from the operators' systems (`referrals.visits`, the one writer),
+    kept once per event id; platform staff look one up by its event id or referral."""
+
+    audit_referral_attr = "referral_id"
+    list_display = ["occurred_at", "operator", "source", "source_event_id", "referral"]
+    list_filter = ["source", ("referral", admin.EmptyFieldListFilter)]
+    search_fields = ["source_event_id", "referral__reference"]
+    list_select_related = ["operator", "referral"]
 
     def has_change_permission(self, request, obj=None):
         return False

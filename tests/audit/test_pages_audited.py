@@ -294,6 +294,14 @@ def pages(people) -> list[Page]:
             [active],
         ),
         Page(
+            "admin:referrals_visit_changelist",
+            staff,
+            reverse("admin:referrals_visit_changelist"),
+            admin,
+            PLATFORM_STAFF,
+            None,
+        ),
+        Page(
             "admin:outcomes_assessment_changelist",
             staff,
             reverse("admin:outcomes_assessment_changelist"),

@@ -210,6 +210,7 @@ def _admin_object(world: World, model) -> object:
         Assessment: lambda: Assessment.objects.get(referral=active),
         apps.get_model("referrals", "Alert"): lambda: _alert(world, active),
         apps.get_model("leisure", "ContactAttempt"): lambda: _contact_attempt(world),
+        apps.get_model("referrals", "Visit"): lambda: _visit(world, active),
         User: lambda: world.referrer,
         Membership: lambda: world.membership(),
         apps.get_model("accounts", "Organisation"): lambda: world.practice,
@@ -229,6 +230,25 @@ def _admin_object(world: World, model) -> object:
     }
     assert model in objects, f"add an admin object for {model._meta.label} in {__name__}"
     return objects[model]()
+
+
+def _visit(world: World, active):
+    """A self-directed visit on the world's active referral, as a gym platform sends it."""
+    from django.utils import timezone
+
+    from referrals.models import Visit
+
+    return Visit.objects.get_or_create(
+        operator=active.operator,
+        source=Visit.Source.CHECKIN,
+        source_event_id="matrix-visit-1",
+        defaults={
+            "referral": active,
+            "occurred_at": timezone.now(),
+            "created_at": timezone.now(),
+            "recorded_by": world.instructor,
+        },
+    )[0]
 
 
 def _object_id(world: World, pattern: Pattern, done: dict) -> list:
