@@ -39,9 +39,10 @@ class CircuitOpen(Exception):
     """The broker failed recently: nothing is published until a probe sees it answer."""
 
 
-def broker_ping(timeout: float) -> bool:
-    """Whether the broker answers PING within `timeout` seconds (connect and reply each)."""
-    url = settings.CELERY_BROKER_URL.replace("redis+socket://", "unix://", 1)
+def broker_ping(timeout: float, url: str | None = None) -> bool:
+    """Whether the broker (`url`, the configured one by default) answers PING within `timeout`
+    seconds (connect and reply each)."""
+    url = (url or settings.CELERY_BROKER_URL).replace("redis+socket://", "unix://", 1)
     client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
     try:
         return bool(client.ping())
@@ -58,18 +59,21 @@ class Circuit:
     def __init__(self, probe: Any = None, interval: float = PROBE_INTERVAL_SECONDS) -> None:
         self._lock = threading.Lock()
         self._opened_at: float | None = None
-        self._probe = probe or (lambda: broker_ping(settings.PORTAL_BROKER_PUBLISH_TIMEOUT))
+        self._url: str | None = None  # the broker that failed: the one the probe asks
+        self._probe = probe or (
+            lambda: broker_ping(settings.PORTAL_BROKER_PUBLISH_TIMEOUT, self._url)
+        )
         self._interval = interval
 
     @property
     def is_open(self) -> bool:
         return self._opened_at is not None
 
-    def trip(self) -> None:
+    def trip(self, url: str | None = None) -> None:
         with self._lock:
             if self._opened_at is not None:
                 return
-            self._opened_at = time.monotonic()
+            self._opened_at, self._url = time.monotonic(), url
         logger.warning("Broker unavailable: queuing paused, the sweep delivers meanwhile")
         threading.Thread(target=self._probe_until_back, name="broker-probe", daemon=True).start()
 
@@ -129,5 +133,5 @@ def publish(task: Task, arguments: list[Any]) -> None:
         task.apply_async(args=arguments, retry=False, connection=_publish_connection(task))
     except Exception:
         _drop_connection()
-        circuit.trip()
+        circuit.trip(task.app.conf.broker_url)
         raise

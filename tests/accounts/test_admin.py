@@ -46,13 +46,15 @@ def test_superuser_gets_every_add_page_the_admin_allows(
     staff_client, superuser, booked, model, model_admin
 ):
     # Known answer, not the admin's own has_add_permission(): the audit trail, the timeline,
-    # the deliveries, safety alerts and contact attempts are written only by the services,
+    # the deliveries, safety alerts, contact attempts and self-directed visits are written only
+    # by the services,
     # django-axes's sign-in records only by axes; every other model can be added.
     read_only = {
         "audit.AccessRecord",
         "referrals.ReferralEvent",
         "referrals.Notification",
         "referrals.Alert",
+        "referrals.Visit",
         "leisure.ContactAttempt",
         "axes.AccessAttempt",
         "axes.AccessFailureLog",

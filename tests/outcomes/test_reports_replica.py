@@ -45,6 +45,12 @@ def replica(monkeypatch):
         connections.close_all()  # a database is copied only while nobody is connected to it
         copy_of.close()
         with admin.cursor() as cursor:
+            # Connections left by earlier tests in this process (a server thread, a worker that
+            # has not yet exited) are closed too: this process owns its test database.
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                [primary["NAME"]],
+            )
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
             cursor.execute(f'CREATE DATABASE "{name}" TEMPLATE "{primary["NAME"]}"')
 
