@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class OutcomesConfig(AppConfig):
@@ -14,3 +15,11 @@ class OutcomesConfig(AppConfig):
 
         register_section("outcome_summary", outcome_summary_section)
         register_outcome_source("outcomes", outcome_changes)
+        post_migrate.connect(_install_score_paths, sender=self)
+
+
+def _install_score_paths(using: str = "default", **kwargs: object) -> None:
+    """The report's score paths follow the instrument library (`report_facts`)."""
+    from .report_facts import install_score_paths
+
+    install_score_paths(using)

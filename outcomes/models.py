@@ -62,3 +62,78 @@ class Assessment(models.Model):
 
     def __str__(self):
         return f"{self.instrument} {self.get_timepoint_display()} for {self.referral.reference}"
+
+
+# --- The programme report's facts (outcomes/report_facts.py) -----------------------------------
+# Derived rows, one per submitted referral and one per outcome score it has at both baseline and
+# exit, kept current by database triggers in the transaction that changes what they derive from.
+# The references are plain columns (no foreign-key constraint): these rows are rebuilt, never
+# edited, and must never stop a referral, programme or organisation from being deleted.
+
+
+def _reference(to: str, **kwargs) -> models.ForeignKey:
+    return models.ForeignKey(
+        to, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+", **kwargs
+    )
+
+
+class ReportReferral(models.Model):
+    """What the programme report needs to know about one submitted referral, worked out once
+    (`report_facts.py`), so a report over a million referrals reads one row each."""
+
+    referral = models.OneToOneField(
+        Referral,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        primary_key=True,
+        related_name="+",
+    )
+    programme = _reference("facilities.Programme")
+    # The assigned facility, or the preferred one while none is assigned (the report's filter).
+    facility = _reference("facilities.Facility", null=True)
+    referring_organisation = _reference("accounts.Organisation")
+    referred_on = models.DateField()
+    status = models.CharField(max_length=20)
+    accepted = models.BooleanField()
+    attended = models.IntegerField()
+    visit_count = models.IntegerField()
+    visit_days = models.IntegerField()
+    days_to_first_session = models.IntegerField(null=True)
+    age = models.IntegerField()
+    sex = models.CharField(max_length=1)
+    ethnicity = models.CharField(max_length=2)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["programme", "referred_on"], name="report_referral_programme"),
+            models.Index(fields=["facility"], name="report_referral_facility"),
+            models.Index(fields=["referring_organisation"], name="report_referral_referrer"),
+        ]
+
+    def __str__(self):
+        return f"Report facts of referral {self.referral_id}"
+
+
+class ReportOutcome(models.Model):
+    """One outcome score of one referral whose patient consents to evaluation use, with its
+    baseline and exit values (both present), and the referral's report filters copied on."""
+
+    id = models.BigAutoField(primary_key=True)
+    referral = _reference(Referral)
+    programme = _reference("facilities.Programme")
+    facility = _reference("facilities.Facility", null=True)
+    referring_organisation = _reference("accounts.Organisation")
+    referred_on = models.DateField()
+    instrument = models.CharField(max_length=30)
+    score = models.CharField(max_length=60)
+    baseline = models.FloatField()
+    exit = models.FloatField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["referral"], name="report_outcome_referral"),
+            models.Index(fields=["programme", "referred_on"], name="report_outcome_programme"),
+        ]
+
+    def __str__(self):
+        return f"{self.instrument} {self.score} of referral {self.referral_id}"

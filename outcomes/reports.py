@@ -1,8 +1,11 @@
 """The programme report (DOMAIN.md, "Reports"): aggregate figures, computed in SQL.
 
 Every figure is an aggregate over the referrals in the user's report scope, narrowed by the
-filters; nothing here loops over referral rows in Python, so a report runs a fixed number of
-queries whatever the data size. No figure names or identifies a patient.
+filters. Each referral's facts (sessions attended, visit days, acceptance, days to the first
+session, age, and its outcome scores at baseline and exit) are worked out once, when what they
+derive from changes, into `ReportReferral` and `ReportOutcome` rows (`report_facts.py`), so a
+report is two queries over one row per referral, whatever the data size and history: the whole
+country's in under a second. No figure names or identifies a patient.
 
 Definitions (the ones DOMAIN.md leaves open):
 
@@ -54,60 +57,36 @@ so there is no deprivation breakdown.
 import datetime
 import math
 from dataclasses import dataclass, field
+from typing import TypeVar
 
+from django.db import connections, router
+from django.db.models import Avg as SqlAvg
 from django.db.models import (
-    Aggregate,
     Case,
     CharField,
     Count,
-    Exists,
     F,
-    FloatField,
-    Func,
-    IntegerField,
-    JSONField,
-    Min,
-    OuterRef,
     Q,
     QuerySet,
     StdDev,
-    Subquery,
-    Sum,
     Value,
     When,
 )
-from django.db.models import Avg as SqlAvg
-from django.db.models.fields.json import KT
-from django.db.models.functions import Cast, Coalesce, TruncDate
 
 from accounts.models import Organisation, Role
 from accounts.permissions import organisation_ids_with_role
 from facilities.models import Facility, Programme
 from facilities.selectors import programmes_commissioned_by
-from referrals.adherence import (
-    ADHERENT_PERCENT,
-    counted_expression,
-    visit_days_subquery,
-    visits_subquery,
-)
-from referrals.consent import evaluation_referrals
-from referrals.models import Attendance, Ethnicity, Referral, ReferralEvent, Session, Sex, Status
+from referrals.adherence import ADHERENT_PERCENT, counted_expression
+from referrals.models import Ethnicity, Referral, Sex, Status
 
 from . import instruments
-from .models import Assessment, Timepoint
+from .models import ReportOutcome, ReportReferral
+
+_Fact = TypeVar("_Fact", ReportReferral, ReportOutcome)
 
 SMALL_NUMBER = 5
 SUPPRESSED = "<5"
-
-# States a referral can only be in once it has been accepted.
-ACCEPTED_OR_LATER = (
-    Status.ACCEPTED,
-    Status.WAITLISTED,
-    Status.BOOKED,
-    Status.ACTIVE,
-    Status.COMPLETED,
-    Status.DISCHARGED,
-)
 
 # Two-sided 95% critical values of Student's t for 1-30 degrees of freedom (standard tables).
 # Beyond 30 the normal value 1.96 is used: at most 2% narrower than t (df 31: 2.040).
@@ -124,36 +103,6 @@ def t_critical_95(degrees_of_freedom: int) -> float:
     if degrees_of_freedom <= len(_T_95):
         return _T_95[degrees_of_freedom - 1]
     return 1.96
-
-
-class Median(Aggregate):
-    """PostgreSQL's continuous median; NULLs are ignored."""
-
-    function = "PERCENTILE_CONT"
-    name = "Median"
-    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = FloatField()
-
-
-class DaysBetween(Func):
-    """`end - start` for two dates: an integer number of days in PostgreSQL."""
-
-    arg_joiner = " - "
-    template = "(%(expressions)s)"
-    output_field = IntegerField()
-
-    def __init__(self, start, end):
-        super().__init__(end, start)
-
-
-class YearsBetween(Func):
-    """Whole years from `start` to `end` (age on a day), via PostgreSQL's AGE()."""
-
-    template = "EXTRACT(YEAR FROM AGE(%(expressions)s))::integer"
-    output_field = IntegerField()
-
-    def __init__(self, start, end):
-        super().__init__(end, start)
 
 
 # --- Scope and filters -------------------------------------------------------------------------
@@ -203,15 +152,14 @@ class ReportFilters:
     referred_to: datetime.date | None = None
 
 
-def report_referrals(user, filters: ReportFilters) -> QuerySet[Referral]:
-    queryset = referrals_reportable_by(user)
+def _scoped(queryset: QuerySet[_Fact], user, filters: ReportFilters) -> QuerySet[_Fact]:
+    """The facts (`ReportReferral` or `ReportOutcome` rows) of the referrals in the user's
+    report scope, narrowed by the filters: both carry the same filter columns."""
+    queryset = queryset.filter(programme__in=programmes_reportable_by(user).values("pk"))
     if filters.programme is not None:
         queryset = queryset.filter(programme=filters.programme)
     if filters.facility is not None:
-        queryset = queryset.filter(
-            Q(facility=filters.facility)
-            | Q(facility__isnull=True, preferred_facility=filters.facility)
-        )
+        queryset = queryset.filter(facility=filters.facility)
     if filters.referring_organisation is not None:
         queryset = queryset.filter(referring_organisation=filters.referring_organisation)
     if filters.referred_from:
@@ -224,52 +172,6 @@ def report_referrals(user, filters: ReportFilters) -> QuerySet[Referral]:
 # --- The figures -------------------------------------------------------------------------------
 
 
-def _with_participation(queryset: QuerySet[Referral]) -> QuerySet[Referral]:
-    """Each referral with its class sessions `attended`, its self-directed `visit_count` and
-    `visit_days` (`referrals.adherence`; `visits` is the referral's relation), and `counted`
-    toward adherence, all correlated subqueries: one query whatever the number of referrals."""
-    attended = Session.objects.filter(referral=OuterRef("pk"), status=Attendance.ATTENDED)
-    return queryset.order_by().annotate(
-        was_accepted=Exists(
-            ReferralEvent.objects.filter(referral=OuterRef("pk"), to_status=Status.ACCEPTED)
-        ),
-        attended=Coalesce(
-            Subquery(
-                attended.order_by().values("referral").annotate(n=Count("pk")).values("n")[:1]
-            ),
-            0,
-        ),
-        visit_count=visits_subquery(),
-        visit_days=visit_days_subquery(),
-        counted=counted_expression(attended="attended", visit_days="visit_days"),
-        counted_x100=F("counted") * 100,
-        first_attended_at=Subquery(
-            attended.filter(scheduled_at__gte=OuterRef("submitted_at"))
-            .order_by()
-            .values("referral")
-            .annotate(t=Min("scheduled_at"))
-            .values("t")[:1]
-        ),
-    )
-
-
-ACCEPTED = Q(was_accepted=True) | Q(status__in=ACCEPTED_OR_LATER)
-STARTED = Q(counted__gte=1)
-ADHERENT = STARTED & Q(counted_x100__gte=F("programme__planned_sessions") * ADHERENT_PERCENT)
-COMPLETED = STARTED & Q(status=Status.COMPLETED)
-COUNTS_VISITS = Q(programme__self_directed_visits_count=True)
-
-
-def _count_aggregates() -> dict:
-    return {
-        "referrals": Count("pk"),
-        "accepted": Count("pk", filter=ACCEPTED),
-        "started": Count("pk", filter=STARTED),
-        "adherent": Count("pk", filter=ADHERENT),
-        "completed": Count("pk", filter=COMPLETED),
-    }
-
-
 @dataclass
 class Counts:
     referrals: int
@@ -277,16 +179,6 @@ class Counts:
     started: int
     adherent: int
     completed: int
-
-
-def _attendance_aggregates() -> dict:
-    # Named apart from the annotations they sum: an aggregate named like one replaces it.
-    return {
-        "class_sessions": Sum("attended", default=0),
-        "visit_days_counted": Sum("visit_days", filter=COUNTS_VISITS, default=0),
-        "sessions_counted": Sum("counted", default=0),
-        "visits_recorded": Sum("visit_count", default=0),
-    }
 
 
 @dataclass
@@ -331,8 +223,7 @@ class Report:
     attendance: AttendanceTotals = field(default_factory=AttendanceTotals)
 
 
-def _age_band():
-    age = YearsBetween(F("patient__date_of_birth"), F("referred_on"))
+def _age_band() -> Case:
     return Case(
         When(Q(age__lt=16), then=Value("Under 16")),
         When(Q(age__lte=34), then=Value("16 to 34")),
@@ -341,7 +232,7 @@ def _age_band():
         When(Q(age__lte=74), then=Value("65 to 74")),
         default=Value("75 and over"),
         output_field=CharField(),
-    ), age
+    )
 
 
 AGE_BANDS = ("Under 16", "16 to 34", "35 to 49", "50 to 64", "65 to 74", "75 and over")
@@ -357,36 +248,119 @@ ETHNIC_GROUPS = {
 }
 
 
-def _ethnic_group():
+def _ethnic_group() -> Case:
     return Case(
-        *[
-            When(patient__ethnicity__in=codes, then=Value(group))
-            for group, codes in ETHNIC_GROUPS.items()
-        ],
+        *[When(ethnicity__in=codes, then=Value(group)) for group, codes in ETHNIC_GROUPS.items()],
         default=Value("Not stated or not known"),
         output_field=CharField(),
     )
 
 
-def _sex():
+def _sex() -> Case:
     return Case(
-        *[When(patient__sex=code, then=Value(label)) for code, label in Sex.choices],
+        *[When(sex=code, then=Value(label)) for code, label in Sex.choices],
         default=Value(Sex.NOT_KNOWN.label),
         output_field=CharField(),
     )
 
 
-def _breakdown(queryset, expression, order, *, alias=None) -> list[BreakdownRow]:
-    if alias:
-        queryset = queryset.alias(**alias)
-    rows = (
-        queryset.annotate(group=expression)
-        .values("group")
-        .annotate(**_count_aggregates())
-        .order_by()
+# Each referral's figures from its facts (`ReportReferral`) and its programme's plan.
+_ROW_COLUMNS = {
+    "counted": counted_expression(attended="attended", visit_days="visit_days"),
+    "planned": F("programme__planned_sessions"),
+    "counts_visits": F("programme__self_directed_visits_count"),
+    "age_band": _age_band(),
+    "sex_group": _sex(),
+    "ethnic_group": _ethnic_group(),
+}
+_FACT_COLUMNS = ("accepted", "status", "attended", "visit_days", "visit_count")
+_DAYS = "days_to_first_session"
+# The breakdowns, by the column each groups on: all in the one grouping-sets query.
+_BREAKDOWNS = {
+    "age_band": ("Age band at referral", AGE_BANDS),
+    "sex_group": ("Sex", tuple(Sex.labels)),
+    "ethnic_group": ("Ethnic group", tuple(ETHNIC_GROUPS)),
+}
+
+# Headline, breakdowns and the days-to-first-session histogram in one pass over the facts: one
+# grouping set each. `started`: counted at least one; adherent: counted at least 75% of planned
+# (exact integer arithmetic); completed: started and now completed.
+_FIGURES_SQL = """
+SELECT {groupings}, {groups},
+    count(*),
+    count(*) FILTER (WHERE accepted),
+    count(*) FILTER (WHERE counted >= 1),
+    count(*) FILTER (WHERE counted >= 1 AND counted * 100 >= planned * %s),
+    count(*) FILTER (WHERE counted >= 1 AND status = %s),
+    coalesce(sum(attended), 0),
+    coalesce(sum(visit_days) FILTER (WHERE counts_visits), 0),
+    coalesce(sum(counted), 0),
+    coalesce(sum(visit_count), 0)
+FROM ({rows}) AS facts
+GROUP BY GROUPING SETS ((), {sets})
+"""
+
+
+def _median(histogram: dict[int, int]) -> float | None:
+    """PostgreSQL's `percentile_cont(0.5)` of the values a histogram counts: the middle value,
+    or halfway between the middle two (exactly as the database interpolates)."""
+    total = sum(histogram.values())
+    if not total:
+        return None
+    position = (total - 1) * 0.5
+    low_rank = math.floor(position)
+    low = _value_at(histogram, low_rank)
+    high = _value_at(histogram, math.ceil(position))
+    return low + (high - low) * (position - low_rank)
+
+
+def _value_at(histogram: dict[int, int], rank: int) -> int:
+    """The value at 0-based `rank` in the sorted values a histogram counts."""
+    seen = 0
+    for value in sorted(histogram):
+        seen += histogram[value]
+        if seen > rank:
+            return value
+    raise ValueError(f"rank {rank} is beyond the {seen} values counted")
+
+
+def _figures(
+    facts: QuerySet[ReportReferral],
+) -> tuple[Counts, AttendanceTotals, float | None, dict[str, list[BreakdownRow]]]:
+    rows = facts.annotate(**_ROW_COLUMNS).values(*_FACT_COLUMNS, _DAYS, *_ROW_COLUMNS)
+    rows_sql, rows_params = rows.query.sql_with_params()
+    grouped = (*_BREAKDOWNS, _DAYS)
+    sql = _FIGURES_SQL.format(
+        groupings=", ".join(f"GROUPING({column})" for column in grouped),
+        groups=", ".join(grouped),
+        rows=rows_sql,
+        sets=", ".join(f"({column})" for column in grouped),
     )
-    found = {row.pop("group"): Counts(**row) for row in rows}
-    return [BreakdownRow(group, found[group]) for group in order if group in found]
+    params = (ADHERENT_PERCENT, Status.COMPLETED, *rows_params)
+    counts, totals = Counts(0, 0, 0, 0, 0), AttendanceTotals()
+    found: dict[str, dict[str, Counts]] = {column: {} for column in _BREAKDOWNS}
+    histogram: dict[int, int] = {}
+    with connections[router.db_for_read(ReportReferral)].cursor() as cursor:
+        cursor.execute(sql, params)
+        for row in cursor.fetchall():
+            flags, groups = row[: len(grouped)], row[len(grouped) : 2 * len(grouped)]
+            figures = Counts(*row[2 * len(grouped) : 2 * len(grouped) + 5])
+            if all(flags):  # the grand total
+                counts = figures
+                totals = AttendanceTotals(*row[2 * len(grouped) + 5 :])
+            elif not flags[-1]:
+                if groups[-1] is not None:
+                    histogram[groups[-1]] = figures.referrals
+            else:
+                column = grouped[flags.index(0)]
+                found[column][groups[flags.index(0)]] = figures
+    breakdowns = {
+        title: [
+            BreakdownRow(group, found[column][group]) for group in order if group in found[column]
+        ]
+        for column, (title, order) in _BREAKDOWNS.items()
+    }
+    return counts, totals, _median(histogram), breakdowns
 
 
 def _score_paths() -> list[tuple[str, str, str]]:
@@ -400,46 +374,37 @@ def _score_paths() -> list[tuple[str, str, str]]:
     ]
 
 
-def _outcome_changes(referrals: QuerySet[Referral]) -> tuple[list[OutcomeChange], int, int]:
-    exit_scores = Assessment.objects.filter(
-        referral=OuterRef("referral"), instrument=OuterRef("instrument"), timepoint=Timepoint.EXIT
-    ).values("scores")[:1]
-    pairs = Assessment.objects.filter(
-        referral__in=evaluation_referrals(referrals).values("pk"), timepoint=Timepoint.BASELINE
-    ).annotate(exit_scores=Subquery(exit_scores, output_field=JSONField()))
+GPPAQ_INDEX = ("gppaq", "pai")  # the Physical Activity Index: 0 inactive ... 3 active
 
-    def value(source, path):
-        return Cast(KT(f"{source}__{path.replace('.', '__')}"), FloatField())
 
-    aggregates = {}
-    paths = _score_paths()
-    for index, (code, path, _label) in enumerate(paths):
-        change = value("exit_scores", path) - value("scores", path)
-        in_instrument = Q(instrument=code)
-        aggregates[f"n{index}"] = Count(change, filter=in_instrument)
-        aggregates[f"mean{index}"] = SqlAvg(change, filter=in_instrument)
-        aggregates[f"sd{index}"] = StdDev(change, sample=True, filter=in_instrument)
-    gppaq_pair = Q(instrument="gppaq", exit_pai__isnull=False, baseline_pai__isnull=False)
-    aggregates["gppaq_pairs"] = Count("pk", filter=gppaq_pair)
-    aggregates["gppaq_up"] = Count("pk", filter=gppaq_pair & Q(exit_pai__gt=F("baseline_pai")))
-    result = pairs.annotate(
-        exit_pai=value("exit_scores", "pai"), baseline_pai=value("scores", "pai")
-    ).aggregate(**aggregates)
-
+def _outcome_changes(outcomes: QuerySet[ReportOutcome]) -> tuple[list[OutcomeChange], int, int]:
+    change = F("exit") - F("baseline")
+    rows = {
+        (row["instrument"], row["score"]): row
+        for row in outcomes.values("instrument", "score")
+        .annotate(
+            n=Count("pk"),
+            mean=SqlAvg(change),
+            sd=StdDev(change, sample=True),
+            up=Count("pk", filter=Q(exit__gt=F("baseline"))),
+        )
+        .order_by()
+    }
     changes = []
-    for index, (code, path, label) in enumerate(paths):
-        n = result[f"n{index}"]
-        if not n:
+    for code, path, label in _score_paths():
+        row = rows.get((code, path))
+        if not row:
             continue
-        mean, sd = result[f"mean{index}"], result[f"sd{index}"]
+        n, mean, sd = row["n"], row["mean"], row["sd"]
         low = high = None
         if n >= 2 and sd is not None:
             margin = t_critical_95(n - 1) * sd / math.sqrt(n)
             low, high = mean - margin, mean + margin
+        instrument = instruments.get(code)
         changes.append(
             OutcomeChange(
                 instrument=code,
-                instrument_name=instruments.get(code).short_name or instruments.get(code).name,
+                instrument_name=instrument.short_name or instrument.name,
                 score=path,
                 score_label=label,
                 n=n,
@@ -449,36 +414,28 @@ def _outcome_changes(referrals: QuerySet[Referral]) -> tuple[list[OutcomeChange]
                 ci_high=high,
             )
         )
-    return changes, result["gppaq_pairs"], result["gppaq_up"]
+    gppaq = rows.get(GPPAQ_INDEX, {"n": 0, "up": 0})
+    return changes, gppaq["n"], gppaq["up"]
 
 
 def programme_report(user, filters: ReportFilters | None = None) -> Report:
-    """The report for `user` (who must hold REPORT_VIEW): six queries whatever the data size."""
-    referrals = report_referrals(user, filters or ReportFilters())
-    participation = _with_participation(referrals)
-    days = DaysBetween(TruncDate("submitted_at"), TruncDate("first_attended_at"))
-    attendance = _attendance_aggregates()
-    headline = participation.aggregate(
-        **_count_aggregates(), **attendance, median_days=Median(days)
+    """The report for `user` (who must hold REPORT_VIEW): two queries over the report's facts
+    (`report_facts.py`), whatever the data size; the facts are current to the last commit."""
+    filters = filters or ReportFilters()
+    counts, totals, median_days, breakdowns = _figures(
+        _scoped(ReportReferral.objects.all(), user, filters)
     )
-    median_days = headline.pop("median_days")
-    totals = AttendanceTotals(**{name: headline.pop(name) for name in attendance})
-    outcomes, gppaq_pairs, gppaq_up = _outcome_changes(referrals)
-    age_band, age = _age_band()
+    outcomes, gppaq_pairs, gppaq_up = _outcome_changes(
+        _scoped(ReportOutcome.objects.all(), user, filters)
+    )
     return Report(
-        counts=Counts(**headline),
+        counts=counts,
         median_days_to_first_session=median_days,
         outcomes=outcomes,
         gppaq_pairs=gppaq_pairs,
         gppaq_moved_up=gppaq_up,
         attendance=totals,
-        breakdowns={
-            "Age band at referral": _breakdown(
-                participation, age_band, AGE_BANDS, alias={"age": age}
-            ),
-            "Sex": _breakdown(participation, _sex(), Sex.labels),
-            "Ethnic group": _breakdown(participation, _ethnic_group(), list(ETHNIC_GROUPS)),
-        },
+        breakdowns=breakdowns,
     )
 
 
