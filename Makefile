@@ -13,7 +13,7 @@ INSTALLED := $(VENV)/.installed
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := install
-.PHONY: install run serve test test-fast e2e browser pgbouncer lint fmt vendor clean-data help
+.PHONY: install run serve test test-fast e2e bench browser pgbouncer lint fmt vendor clean-data help
 
 help:  ## List the targets.
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
@@ -59,6 +59,16 @@ test-fast: install  ## Run the suite in parallel without coverage, browser or wo
 # Without coverage: a subset of the suite cannot reach the 90% the full run must.
 e2e: install browser  ## Run only the browser tests (tests/e2e).
 	$(DEVSERVERS) sh -c 'exec $(BIN)/pytest tests/e2e "$$@"' sh $(PYTEST_ARGS)
+
+# Not part of `make test`: loads a scale tier once (minutes at M) and takes as long again to time
+# it. DEBUG off as in production; static files collected for gunicorn. BENCH_ARGS reach
+# `manage.py bench`, e.g. make bench BENCH_ARGS="--tier S --runs 10 --outbox 10000".
+BENCH_ARGS ?=
+bench: install  ## Benchmark pages, reports, writes, the outbox and gunicorn at a scale tier (docs/performance.md).
+	PATH="$(CURDIR)/$(BIN):$$PATH" DEBUG=false $(DEVSERVERS) sh -c '\
+		python manage.py migrate --noinput && \
+		python manage.py collectstatic --noinput --verbosity 0 && \
+		exec python manage.py bench "$$@"' sh $(BENCH_ARGS)
 
 # The browser tests drive Debian's chromium, never a browser `playwright install` downloads.
 # Installing it needs root (CI, containers); anyone else gets the command to run, and tests/e2e
