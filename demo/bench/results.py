@@ -66,6 +66,7 @@ class ThroughputResult:
 @dataclass
 class WritesResult:
     queries_per_referral: int | None
+    savepoints_per_referral: int | None = None  # SAVEPOINT and RELEASE statements besides
     runs: list[ThroughputResult] = field(default_factory=list)
 
     @property
@@ -159,6 +160,7 @@ class BenchResults:
         if self.writes is not None:
             writes = {
                 "queries_per_referral": self.writes.queries_per_referral,
+                "savepoints_per_referral": self.writes.savepoints_per_referral,
                 "runs": [with_properties(run) for run in self.writes.runs],
                 "passed": self.writes.passed,
             }

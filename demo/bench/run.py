@@ -150,7 +150,8 @@ def report_text(results: BenchResults) -> str:
     if results.writes is not None:
         parts += [
             "",
-            f"Create-and-submit ({results.writes.queries_per_referral} queries each; target "
+            f"Create-and-submit ({results.writes.queries_per_referral} queries and "
+            f"{results.writes.savepoints_per_referral} savepoint statements each; target "
             f"{out.CREATE_PER_SECOND:g}/s from four processes)",
             out.writes_table(results.writes),
         ]

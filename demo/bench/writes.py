@@ -240,10 +240,15 @@ def throughput(world: BenchWorld, *, processes: int, seconds: float) -> Throughp
     )
 
 
-def queries_per_referral(world: BenchWorld) -> int:
+def queries_per_referral(world: BenchWorld) -> tuple[int, int]:
+    """(queries, savepoint statements) of one create-and-submit, after a first one has warmed
+    the process up."""
+    numbers = _numbers(9)
+    create_and_submit(world, next(numbers), 9 * NUMBERS_PER_PROCESS)
     with CaptureQueriesContext(connection) as captured:
-        create_and_submit(world, next(_numbers(9)), 9 * NUMBERS_PER_PROCESS)
-    return len(captured)
+        create_and_submit(world, next(numbers), 9 * NUMBERS_PER_PROCESS + 1)
+    savepoints = sum("SAVEPOINT" in query["sql"] for query in captured.captured_queries)
+    return len(captured) - savepoints, savepoints
 
 
 def measure_writes(
@@ -251,7 +256,9 @@ def measure_writes(
 ) -> WritesResult:
     delete_bench_referrals(world)
     try:
-        result = WritesResult(queries_per_referral=queries_per_referral(world))
+        queries, savepoints = queries_per_referral(world)
+        result = WritesResult(queries_per_referral=queries, savepoints_per_referral=savepoints)
+        delete_bench_referrals(world)
         for processes in process_counts:
             result.runs.append(throughput(world, processes=processes, seconds=seconds))
             delete_bench_referrals(world)
