@@ -98,6 +98,11 @@ class ReportReferral(models.Model):
     attended = models.IntegerField()
     visit_count = models.IntegerField()
     visit_days = models.IntegerField()
+    # With the programme's settings (planned sessions, whether visits count): refreshed when
+    # they change, so the report does not join programmes for every referral.
+    visit_days_counted = models.IntegerField(default=0)
+    counted = models.IntegerField(default=0)
+    adherent = models.BooleanField(default=False)
     days_to_first_session = models.IntegerField(null=True)
     age = models.IntegerField()
     sex = models.CharField(max_length=1)
@@ -114,6 +119,25 @@ class ReportReferral(models.Model):
         return f"Report facts of referral {self.referral_id}"
 
 
+class ReportReferrer(models.Model):
+    """An organisation that has referred to a programme: the report's choice of referring
+    organisations, without reading every referral. Kept with the facts; a pair stays after its
+    referrals move or go (offered, it shows no referrals) until `report_facts.rebuild`."""
+
+    programme = _reference("facilities.Programme")
+    referring_organisation = _reference("accounts.Organisation")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["programme", "referring_organisation"], name="report_referrer_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"Organisation {self.referring_organisation_id} refers to {self.programme_id}"
+
+
 class ReportOutcome(models.Model):
     """One outcome score of one referral whose patient consents to evaluation use, with its
     baseline and exit values (both present), and the referral's report filters copied on."""
@@ -128,6 +152,7 @@ class ReportOutcome(models.Model):
     score = models.CharField(max_length=60)
     baseline = models.FloatField()
     exit = models.FloatField()
+    change = models.FloatField(default=0.0)  # exit - baseline
 
     class Meta:
         indexes = [

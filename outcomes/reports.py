@@ -56,32 +56,26 @@ so there is no deprivation breakdown.
 
 import datetime
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from django.db import connections, router
-from django.db.models import Avg as SqlAvg
 from django.db.models import (
-    Case,
-    CharField,
     Count,
-    F,
     Q,
     QuerySet,
     StdDev,
-    Value,
-    When,
+    Sum,
 )
 
 from accounts.models import Organisation, Role
 from accounts.permissions import organisation_ids_with_role
 from facilities.models import Facility, Programme
 from facilities.selectors import programmes_commissioned_by
-from referrals.adherence import ADHERENT_PERCENT, counted_expression
 from referrals.models import Ethnicity, Referral, Sex, Status
 
 from . import instruments
-from .models import ReportOutcome, ReportReferral
+from .models import ReportOutcome, ReportReferral, ReportReferrer
 
 _Fact = TypeVar("_Fact", ReportReferral, ReportOutcome)
 
@@ -133,7 +127,11 @@ def facilities_reportable_by(user) -> QuerySet[Facility]:
 
 
 def referring_organisations_reportable_by(user) -> QuerySet[Organisation]:
-    referrers = referrals_reportable_by(user).values("referring_organisation_id")
+    """Organisations that have referred to the user's reportable programmes (`ReportReferrer`:
+    a small table, not every referral)."""
+    referrers = ReportReferrer.objects.filter(
+        programme__in=programmes_reportable_by(user).values("pk")
+    ).values("referring_organisation_id")
     return Organisation.objects.filter(pk__in=referrers)
 
 
@@ -223,19 +221,8 @@ class Report:
     attendance: AttendanceTotals = field(default_factory=AttendanceTotals)
 
 
-def _age_band() -> Case:
-    return Case(
-        When(Q(age__lt=16), then=Value("Under 16")),
-        When(Q(age__lte=34), then=Value("16 to 34")),
-        When(Q(age__lte=49), then=Value("35 to 49")),
-        When(Q(age__lte=64), then=Value("50 to 64")),
-        When(Q(age__lte=74), then=Value("65 to 74")),
-        default=Value("75 and over"),
-        output_field=CharField(),
-    )
-
-
 AGE_BANDS = ("Under 16", "16 to 34", "35 to 49", "50 to 64", "65 to 74", "75 and over")
+_AGE_BAND_UPPER = (15, 34, 49, 64, 74)  # the oldest age in each band but the last
 
 # NHS Data Dictionary ethnic category codes, by their top-level group.
 ETHNIC_GROUPS = {
@@ -246,59 +233,51 @@ ETHNIC_GROUPS = {
     "Other ethnic group": ("R", "S"),
     "Not stated or not known": (Ethnicity.NOT_STATED, Ethnicity.NOT_KNOWN),
 }
+_ETHNIC_GROUP_OF = {code: group for group, codes in ETHNIC_GROUPS.items() for code in codes}
+_SEX_LABELS = dict(Sex.choices)
 
 
-def _ethnic_group() -> Case:
-    return Case(
-        *[When(ethnicity__in=codes, then=Value(group)) for group, codes in ETHNIC_GROUPS.items()],
-        default=Value("Not stated or not known"),
-        output_field=CharField(),
-    )
+def age_band(age: int) -> str:
+    """The band of an age in whole years at referral."""
+    for upper, band in zip(_AGE_BAND_UPPER, AGE_BANDS, strict=False):
+        if age <= upper:
+            return band
+    return AGE_BANDS[-1]
 
 
-def _sex() -> Case:
-    return Case(
-        *[When(sex=code, then=Value(label)) for code, label in Sex.choices],
-        default=Value(Sex.NOT_KNOWN.label),
-        output_field=CharField(),
-    )
+def ethnic_group(code: str) -> str:
+    return _ETHNIC_GROUP_OF.get(code, "Not stated or not known")
 
 
-# Each referral's figures from its facts (`ReportReferral`) and its programme's plan.
-_ROW_COLUMNS = {
-    "counted": counted_expression(attended="attended", visit_days="visit_days"),
-    "planned": F("programme__planned_sessions"),
-    "counts_visits": F("programme__self_directed_visits_count"),
-    "age_band": _age_band(),
-    "sex_group": _sex(),
-    "ethnic_group": _ethnic_group(),
-}
-_FACT_COLUMNS = ("accepted", "status", "attended", "visit_days", "visit_count")
-_DAYS = "days_to_first_session"
-# The breakdowns, by the column each groups on: all in the one grouping-sets query.
-_BREAKDOWNS = {
-    "age_band": ("Age band at referral", AGE_BANDS),
-    "sex_group": ("Sex", tuple(Sex.labels)),
-    "ethnic_group": ("Ethnic group", tuple(ETHNIC_GROUPS)),
+def sex_label(code: str) -> str:
+    return str(_SEX_LABELS.get(code, Sex.NOT_KNOWN.label))
+
+
+# Each breakdown: its title, how a patient's recorded value maps to a group, and the groups in
+# the order shown. The figures are grouped by the recorded values in SQL and summed into the
+# groups here, so the group definitions have this one home.
+_BREAKDOWNS: dict[str, tuple[str, Callable[[Any], str], tuple[str, ...]]] = {
+    "age": ("Age band at referral", age_band, AGE_BANDS),
+    "sex": ("Sex", sex_label, tuple(Sex.labels)),
+    "ethnicity": ("Ethnic group", ethnic_group, tuple(ETHNIC_GROUPS)),
 }
 
-# Headline, breakdowns and the days-to-first-session histogram in one pass over the facts: one
-# grouping set each. `started`: counted at least one; adherent: counted at least 75% of planned
-# (exact integer arithmetic); completed: started and now completed.
-_FIGURES_SQL = """
-SELECT {groupings}, {groups},
-    count(*),
-    count(*) FILTER (WHERE accepted),
-    count(*) FILTER (WHERE counted >= 1),
-    count(*) FILTER (WHERE counted >= 1 AND counted * 100 >= planned * %s),
-    count(*) FILTER (WHERE counted >= 1 AND status = %s),
-    coalesce(sum(attended), 0),
-    coalesce(sum(visit_days) FILTER (WHERE counts_visits), 0),
-    coalesce(sum(counted), 0),
-    coalesce(sum(visit_count), 0)
-FROM ({rows}) AS facts
-GROUP BY GROUPING SETS ((), {sets})
-"""
+# Started: counted at least one session; adherent and the counts are the facts' (see
+# `report_facts.py`); completed: started and now completed.
+_STARTED = Q(counted__gte=1)
+_FIGURES = {
+    "referrals": Count("pk"),
+    "accepted": Count("pk", filter=Q(accepted=True)),
+    "started": Count("pk", filter=_STARTED),
+    "adherent": Count("pk", filter=Q(adherent=True)),
+    "completed": Count("pk", filter=_STARTED & Q(status=Status.COMPLETED)),
+    # Named apart from the columns they sum: an aggregate named like one replaces it.
+    "class_sessions": Sum("attended", default=0),
+    "visit_day_total": Sum("visit_days_counted", default=0),
+    "sessions_counted": Sum("counted", default=0),
+    "visits_recorded": Sum("visit_count", default=0),
+}
+_COUNTS = ("referrals", "accepted", "started", "adherent", "completed")
 
 
 def _median(histogram: dict[int, int]) -> float | None:
@@ -324,43 +303,41 @@ def _value_at(histogram: dict[int, int], rank: int) -> int:
     raise ValueError(f"rank {rank} is beyond the {seen} values counted")
 
 
+def _add(total: dict[str, int], row: dict[str, int]) -> None:
+    for name in _FIGURES:
+        total[name] = total.get(name, 0) + row[name]
+
+
 def _figures(
     facts: QuerySet[ReportReferral],
 ) -> tuple[Counts, AttendanceTotals, float | None, dict[str, list[BreakdownRow]]]:
-    rows = facts.annotate(**_ROW_COLUMNS).values(*_FACT_COLUMNS, _DAYS, *_ROW_COLUMNS)
-    rows_sql, rows_params = rows.query.sql_with_params()
-    grouped = (*_BREAKDOWNS, _DAYS)
-    sql = _FIGURES_SQL.format(
-        groupings=", ".join(f"GROUPING({column})" for column in grouped),
-        groups=", ".join(grouped),
-        rows=rows_sql,
-        sets=", ".join(f"({column})" for column in grouped),
+    """Headline, breakdowns and the median in two parallel-friendly queries: the figures grouped
+    by the patient's recorded age, sex and ethnicity (a few thousand rows at most, summed here),
+    and the days to the first session as a histogram."""
+    grouped = facts.values(*_BREAKDOWNS).annotate(**_FIGURES).order_by()
+    total: dict[str, int] = {}
+    groups: dict[str, dict[str, dict[str, int]]] = {column: {} for column in _BREAKDOWNS}
+    for row in grouped:
+        _add(total, row)
+        for column, (_title, group_of, _order) in _BREAKDOWNS.items():
+            _add(groups[column].setdefault(group_of(row[column]), {}), row)
+    histogram = dict(
+        facts.filter(days_to_first_session__isnull=False)
+        .values_list("days_to_first_session")
+        .annotate(n=Count("pk"))
+        .order_by()
     )
-    params = (ADHERENT_PERCENT, Status.COMPLETED, *rows_params)
-    counts, totals = Counts(0, 0, 0, 0, 0), AttendanceTotals()
-    found: dict[str, dict[str, Counts]] = {column: {} for column in _BREAKDOWNS}
-    histogram: dict[int, int] = {}
-    with connections[router.db_for_read(ReportReferral)].cursor() as cursor:
-        cursor.execute(sql, params)
-        for row in cursor.fetchall():
-            flags, groups = row[: len(grouped)], row[len(grouped) : 2 * len(grouped)]
-            figures = Counts(*row[2 * len(grouped) : 2 * len(grouped) + 5])
-            if all(flags):  # the grand total
-                counts = figures
-                totals = AttendanceTotals(*row[2 * len(grouped) + 5 :])
-            elif not flags[-1]:
-                if groups[-1] is not None:
-                    histogram[groups[-1]] = figures.referrals
-            else:
-                column = grouped[flags.index(0)]
-                found[column][groups[flags.index(0)]] = figures
     breakdowns = {
         title: [
-            BreakdownRow(group, found[column][group]) for group in order if group in found[column]
+            BreakdownRow(group, Counts(*(groups[column][group][name] for name in _COUNTS)))
+            for group in order
+            if group in groups[column]
         ]
-        for column, (title, order) in _BREAKDOWNS.items()
+        for column, (title, _group_of, order) in _BREAKDOWNS.items()
     }
-    return counts, totals, _median(histogram), breakdowns
+    counts = Counts(*(total.get(name, 0) for name in _COUNTS))
+    attendance = AttendanceTotals(*(total.get(name, 0) for name in _FIGURES if name not in _COUNTS))
+    return counts, attendance, _median(histogram), breakdowns
 
 
 def _score_paths() -> list[tuple[str, str, str]]:
@@ -378,15 +355,14 @@ GPPAQ_INDEX = ("gppaq", "pai")  # the Physical Activity Index: 0 inactive ... 3 
 
 
 def _outcome_changes(outcomes: QuerySet[ReportOutcome]) -> tuple[list[OutcomeChange], int, int]:
-    change = F("exit") - F("baseline")
     rows = {
         (row["instrument"], row["score"]): row
         for row in outcomes.values("instrument", "score")
         .annotate(
             n=Count("pk"),
-            mean=SqlAvg(change),
-            sd=StdDev(change, sample=True),
-            up=Count("pk", filter=Q(exit__gt=F("baseline"))),
+            total=Sum("change"),
+            sd=StdDev("change", sample=True),
+            up=Count("pk", filter=Q(change__gt=0)),  # exit above baseline
         )
         .order_by()
     }
@@ -395,7 +371,8 @@ def _outcome_changes(outcomes: QuerySet[ReportOutcome]) -> tuple[list[OutcomeCha
         row = rows.get((code, path))
         if not row:
             continue
-        n, mean, sd = row["n"], row["mean"], row["sd"]
+        # The mean from the sum: one accumulator fewer per row than AVG beside STDDEV.
+        n, mean, sd = row["n"], row["total"] / row["n"], row["sd"]
         low = high = None
         if n >= 2 and sd is not None:
             margin = t_critical_95(n - 1) * sd / math.sqrt(n)

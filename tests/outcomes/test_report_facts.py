@@ -161,3 +161,40 @@ def test_rebuild_recomputes_facts_lost_or_stale(people):
         cursor.execute("SET LOCAL session_replication_role = origin")
     assert report_facts.rebuild() >= 1
     assert facts(referral).attended == expected
+
+
+def test_a_programme_whose_settings_change_has_its_referrals_facts_refreshed(people):
+    referral = referral_in_state(people, Status.ACTIVE)  # one class session attended
+    programme = people.programme_x
+    programme.planned_sessions = 24
+    programme.save()
+    assert (facts(referral).counted, facts(referral).adherent) == (1, False)
+    programme.planned_sessions = 1
+    programme.save()
+    assert facts(referral).adherent
+    Visit.objects.create(
+        operator=people.operator_x,
+        referral=referral,
+        occurred_at=timezone.now() - datetime.timedelta(days=9),
+        source="checkin",
+        source_event_id="gym-1",
+        recorded_by=people.coordinator_x,
+    )
+    assert (facts(referral).visit_days, facts(referral).counted) == (1, 1)  # not counted here
+    programme.self_directed_visits_count = True
+    programme.save()
+    assert (facts(referral).visit_days_counted, facts(referral).counted) == (1, 2)
+
+
+def test_the_referring_organisations_of_each_programme_are_kept(people):
+    from outcomes.models import ReportReferrer
+    from outcomes.reports import referring_organisations_reportable_by
+
+    referral_in_state(people, Status.SUBMITTED)
+    assert ReportReferrer.objects.filter(
+        programme=people.programme_x, referring_organisation=people.practice_a
+    ).exists()
+    assert list(referring_organisations_reportable_by(people.coordinator_x)) == [
+        people.practice_a
+    ]
+    assert list(referring_organisations_reportable_by(people.coordinator_y)) == []
