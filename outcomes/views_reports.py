@@ -6,12 +6,13 @@ it did not exist.
 """
 
 import csv
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 
 from accounts.permissions import Permission, has_permission
@@ -101,45 +102,53 @@ def report(request: "AuthenticatedHttpRequest") -> HttpResponse:
 # A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection").
 
 
+class _Echo:
+    """A file-like object whose write returns what it was given: csv.writer's rows, one line
+    at a time, for a streaming response."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_rows(
+    form: ReportFilterForm, report: reports.Report, suppress: bool
+) -> Iterator[tuple[Any, ...]]:
+    yield ("Section", "Group", "Measure", "Value")
+    filters = form.cleaned_data
+    for name in ReportFilterForm.SCOPED:
+        yield ("Filter", form.fields[name].label or name.title(), "", filters[name] or "All")
+    for name in ("referred_from", "referred_to"):
+        yield ("Filter", form.fields[name].label, "", filters[name] or "Any")
+    yield ("Filter", "Small numbers suppressed", "", "Yes" if suppress else "No")
+    for key, value in reports.headline_rows(report, suppress):
+        yield ("Headline", "All", key, value)
+    section = "Outcome change (baseline to exit)"
+    for row in reports.outcome_rows(report, suppress):
+        group = f"{row['instrument']}: {row['score']}"
+        yield (section, group, "n", row["n"])
+        yield (section, group, "Mean change", row["mean_change"])
+        yield (section, group, "95% CI lower", row["ci_low"])
+        yield (section, group, "95% CI upper", row["ci_high"])
+    measures = ("referrals", "accepted", "started", "completed", "uptake", "completion")
+    for title, breakdown in reports.breakdown_rows(report, suppress).items():
+        for row in breakdown:
+            for measure in measures:
+                yield (title, row["group"], measure.capitalize(), row[measure])
+
+
 @login_required
-def export_csv(request: "AuthenticatedHttpRequest") -> HttpResponse:
+def export_csv(request: "AuthenticatedHttpRequest") -> HttpResponse | StreamingHttpResponse:
+    """The report as CSV, streamed row by row as it is written (the figures are worked out
+    first: an error is a page, never half a file)."""
     form, report = _report_request(request)
     if report is None:
         return render(request, "reports/report.html", {"form": form}, status=400)
     suppress = reports.suppresses_small_numbers(request.user)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    writer = csv.writer(_Echo())
+    lines = (
+        writer.writerow([neutralise(cell) for cell in row])
+        for row in _csv_rows(form, report, suppress)
+    )
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="programme-report.csv"'
-    writer = csv.writer(response)
-    rows = [("Section", "Group", "Measure", "Value")]
-    filters = form.cleaned_data
-    for name in ReportFilterForm.SCOPED:
-        rows.append(("Filter", form.fields[name].label or name.title(), "", filters[name] or "All"))
-    for name in ("referred_from", "referred_to"):
-        rows.append(("Filter", form.fields[name].label, "", filters[name] or "Any"))
-    rows.append(("Filter", "Small numbers suppressed", "", "Yes" if suppress else "No"))
-    rows += [
-        ("Headline", "All", key, value) for key, value in reports.headline_rows(report, suppress)
-    ]
-    for row in reports.outcome_rows(report, suppress):
-        group = f"{row['instrument']}: {row['score']}"
-        rows += [
-            ("Outcome change (baseline to exit)", group, "n", row["n"]),
-            ("Outcome change (baseline to exit)", group, "Mean change", row["mean_change"]),
-            ("Outcome change (baseline to exit)", group, "95% CI lower", row["ci_low"]),
-            ("Outcome change (baseline to exit)", group, "95% CI upper", row["ci_high"]),
-        ]
-    for title, breakdown in reports.breakdown_rows(report, suppress).items():
-        for row in breakdown:
-            rows += [
-                (title, row["group"], measure.capitalize(), row[measure])
-                for measure in (
-                    "referrals",
-                    "accepted",
-                    "started",
-                    "completed",
-                    "uptake",
-                    "completion",
-                )
-            ]
-    writer.writerows([[neutralise(cell) for cell in row] for row in rows])
     return response

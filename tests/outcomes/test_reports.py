@@ -253,7 +253,7 @@ def test_t_critical_values():
 
 
 def csv_rows(response):
-    return list(csv.reader(io.StringIO(response.content.decode())))
+    return list(csv.reader(io.StringIO(response.getvalue().decode())))  # streamed
 
 
 def test_anonymous_users_are_sent_to_log_in(client):
@@ -325,7 +325,7 @@ def test_the_report_names_no_patient(client, seeded):
     for persona in ("coordinator_x", "commissioner"):
         client.force_login(getattr(seeded, persona))
         page = client.get(reverse("reports:report")).content.decode()
-        export = client.get(reverse("reports:export_csv")).content.decode()
+        export = client.get(reverse("reports:export_csv")).getvalue().decode()
         for text in (page, export):
             for patient in patients:
                 # As a word: a surname like "Day" is in "Days to the first session".
@@ -732,3 +732,12 @@ def test_the_report_runs_a_fixed_number_of_queries_with_classes_and_visits(clien
         participant(people, counting if index % 2 else not_counting, **WEEK)
     assert _report_queries(people.coordinator_x) == one
     assert _page_queries(client, people.coordinator_x, 13) == page_one
+
+
+def test_the_csv_streams(client, seeded):
+    client.force_login(seeded.coordinator_x)
+    response = client.get(reverse("reports:export_csv"))
+    assert response.streaming
+    rows = csv_rows(response)
+    assert rows[0] == ["Section", "Group", "Measure", "Value"]
+    assert ["Headline", "All", "Referrals", "13"] in rows
