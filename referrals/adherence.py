@@ -12,6 +12,9 @@ caseload, referral page, discharge summary and reports all count through it.
 - **Counted** toward adherence: class sessions attended, plus visit days when the programme's
   `self_directed_visits_count` is set. Adherent: counted at least 75% of the programme's planned
   sessions (`ADHERENT_PERCENT`), the figure commissioners' reports use.
+
+The programme report applies the same rule in SQL, to the facts the database keeps for it
+(`outcomes/report_facts.py`, ADR 0009); a property test holds the two to the same figures.
 """
 
 from __future__ import annotations
