@@ -76,7 +76,8 @@ def _placement(
     if missing:
         errors.update({name: [required] for name in missing})
         return None
-    placements = placements_for(preview)
+    # The chosen programme's placements are all that checking the choice needs.
+    placements = placements_for(preview, programme_public_id=given["programme"])
     key = f"{given['programme']}:{given['preferred_facility']}"
     form = ProgrammeChoiceForm(
         form_data(ProgrammeChoiceForm, {"placement": key}),

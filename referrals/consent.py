@@ -83,8 +83,9 @@ def record_consent_at_submission(referral: Referral) -> None:
             if consent_holds(referral, purpose)
             else ConsentDecision.NOT_GIVEN,
             method=ConsentMethod.WITH_REFERRAL,
-            recorded_by=referral.consent_recorded_by or referral.referring_clinician,
-            recorded_by_organisation=referral.referring_organisation,
+            # By id: the rows themselves are not needed, so not read.
+            recorded_by_id=referral.consent_recorded_by_id or referral.referring_clinician_id,
+            recorded_by_organisation_id=referral.referring_organisation_id,
             recorded_at=referral.consent_recorded_at or timezone.now(),
         )
         for purpose in PURPOSE_FLAGS

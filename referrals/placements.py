@@ -60,13 +60,16 @@ def distance_rank(facility: Facility, patient_district: str) -> int:
     return 1 if _area(patient_district) in areas else 2
 
 
-def placements_for(referral) -> Placements:
-    """Every active programme-at-facility, split into those the patient may and may not go to."""
+def placements_for(referral, *, programme_public_id=None) -> Placements:
+    """Every active programme-at-facility, split into those the patient may and may not go to;
+    only one programme's when checking a placement chosen in it (`programme_public_id`)."""
     classes = (
         offered_classes()
         .select_related("programme", "facility")
         .order_by("programme__name", "facility__name", "weekday", "start_time")
     )
+    if programme_public_id is not None:
+        classes = classes.filter(programme__public_id=programme_public_id)
     district = postcode_district(referral.patient.postcode)
     slots: dict[tuple[int, int], list[str]] = {}
     programmes: dict[int, Programme] = {}

@@ -26,6 +26,7 @@ from facilities.models import Facility, ProgrammeClass
 from .consent import record_consent_at_submission
 from .eligibility import eligibility_problems, safety_screen_to_answer_again
 from .events import event_recorded
+from .model_checks import check_in_python, explain_refusal, save_checked
 from .models import (
     FINAL_STATES,
     Notification,
@@ -103,8 +104,7 @@ def patient_create(*, by: "User", organisation: Organisation, **fields: Any) -> 
     """Record a new patient of `organisation`; validated like any form input."""
     refuse_unless(by, Permission.REFERRAL_CREATE, organisation)
     patient = Patient(organisation=organisation, **fields)
-    patient.full_clean()
-    patient.save()
+    save_checked(patient)
     return patient
 
 
@@ -135,12 +135,18 @@ def patient_record_for_referral(
     if patient is None:
         return patient_create(by=by, organisation=organisation, **fields)
     _refuse_other_organisations_patient(patient, organisation)
-    with transaction.atomic():
-        locked = Patient.objects.select_for_update().get(pk=patient.pk)
-        for name, value in fields.items():
-            setattr(locked, name, value)
-        locked.full_clean()
-        locked.save()
+    locked: Patient | None = None
+    try:
+        with transaction.atomic():
+            locked = Patient.objects.select_for_update().get(pk=patient.pk)
+            for name, value in fields.items():
+                setattr(locked, name, value)
+            check_in_python(locked, changed=fields)
+            locked.save()
+    except IntegrityError:
+        if locked is not None:  # the database refused the update: say why, as full_clean would
+            explain_refusal(locked)
+        raise
     return locked
 
 
@@ -201,7 +207,7 @@ def referral_create_draft(
     _keep_safety_screen_true_to_bp(
         referral, by=by, answered="exclusions_present" in fields, bp_was_excluded=False
     )
-    referral.full_clean(exclude=["reference"])
+    check_in_python(referral, exclude=["reference"])
     for _attempt in range(5):
         try:
             with transaction.atomic():
@@ -216,8 +222,10 @@ def referral_create_draft(
                 )
             return referral
         except IntegrityError:
-            # A reference collision (about 1 in 480 million per pair): draw another.
             referral.pk = None
+            # A rule of the referral's, checked by the database: say which, as full_clean would.
+            explain_refusal(referral, exclude=["reference"])
+            # Otherwise a reference collision (about 1 in 480 million per pair): draw another.
             referral.reference = Referral._meta.get_field("reference").get_default()
     raise WorkflowError("Could not allocate a referral reference; try again.")
 
@@ -227,31 +235,37 @@ def referral_update_draft(*, referral: Referral, by: "User", **fields: Any) -> R
     unknown = set(fields) - DRAFT_FIELDS
     if unknown:
         raise ValueError(f"Not draft fields: {', '.join(sorted(unknown))}")
-    with transaction.atomic():
-        locked = Referral.objects.select_for_update().get(pk=referral.pk)
-        refuse_unless(by, Permission.REFERRAL_EDIT_DRAFT, locked)
-        if locked.version != referral.version:
-            raise ReferralChanged()
-        if locked.status != Status.DRAFT:
-            raise WorkflowError("Only a draft can be edited.")
-        bp_was_excluded = bp_is_excluded(locked.bp_systolic, locked.bp_diastolic)
-        for field, value in fields.items():
-            setattr(locked, field, value)
-        if locked.consent_referral and locked.consent_recorded_at is None:
-            locked.consent_recorded_at = timezone.now()
-            locked.consent_recorded_by = by
-        if not locked.consent_referral:
-            locked.consent_recorded_at = None
-            locked.consent_recorded_by = None
-        _keep_safety_screen_true_to_bp(
-            locked,
-            by=by,
-            answered="exclusions_present" in fields,
-            bp_was_excluded=bp_was_excluded,
-        )
-        locked.full_clean(exclude=["reference"])
-        locked.version += 1
-        locked.save()
+    locked: Referral | None = None
+    try:
+        with transaction.atomic():
+            locked = Referral.objects.select_for_update().get(pk=referral.pk)
+            refuse_unless(by, Permission.REFERRAL_EDIT_DRAFT, locked)
+            if locked.version != referral.version:
+                raise ReferralChanged()
+            if locked.status != Status.DRAFT:
+                raise WorkflowError("Only a draft can be edited.")
+            bp_was_excluded = bp_is_excluded(locked.bp_systolic, locked.bp_diastolic)
+            for field, value in fields.items():
+                setattr(locked, field, value)
+            if locked.consent_referral and locked.consent_recorded_at is None:
+                locked.consent_recorded_at = timezone.now()
+                locked.consent_recorded_by = by
+            if not locked.consent_referral:
+                locked.consent_recorded_at = None
+                locked.consent_recorded_by = None
+            _keep_safety_screen_true_to_bp(
+                locked,
+                by=by,
+                answered="exclusions_present" in fields,
+                bp_was_excluded=bp_was_excluded,
+            )
+            check_in_python(locked, exclude=["reference"], changed=fields)
+            locked.version += 1
+            locked.save()
+    except IntegrityError:
+        if locked is not None:  # the database refused the change: say why, as full_clean would
+            explain_refusal(locked, exclude=["reference"])
+        raise
     copy_state(referral, locked)
     return referral
 
@@ -305,11 +319,13 @@ def referral_submit(*, referral: Referral, by: "User") -> ReferralEvent:
         action_name="submit",
         validate=_validate_submission,
         changes={
-            "operator_id": lambda r: r.programme.operator_id,
+            "operator": lambda r: r.programme.operator,
             "submitted_at": now,
             "referred_on": timezone.localdate(now),
         },
         then=record_consent_at_submission,
+        # What the checks read, and the operator the response shows: with the lock.
+        related=("programme__operator", "patient", "preferred_facility"),
     )
 
 

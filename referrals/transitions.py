@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import ForeignKey
 from django.utils import timezone
 
 from accounts.models import Organisation
@@ -24,6 +25,11 @@ if TYPE_CHECKING:
     from django.db.models import Model
 
     from accounts.models import User
+
+
+# The referrer and their organisation: whom the event's updates go to
+# (`delivery.notifications`), so read with the referral rather than after it.
+WHO_IS_TOLD = ("referring_organisation", "referring_clinician")
 
 
 def acting_organisation(
@@ -45,9 +51,12 @@ def refuse_unless(user: "User | AnonymousUser", permission: Permission, obj: "Mo
 
 
 def copy_state(target: "Model", source: "Model") -> None:
-    """Bring the caller's copy up to date so it can be used for the next action."""
+    """Bring the caller's copy up to date so it can be used for the next action, with the related
+    rows the source holds (read with it under the lock), so nobody reads them again."""
     for field in source._meta.concrete_fields:
         setattr(target, field.attname, getattr(source, field.attname))
+        if isinstance(field, ForeignKey) and field.is_cached(source):
+            field.set_cached_value(target, field.get_cached_value(source))
 
 
 def transition(
@@ -61,14 +70,21 @@ def transition(
     validate: Callable[[Referral], None] | None = None,
     then: Callable[[Referral], None] | None = None,
     permission: Permission | None = None,
+    related: tuple[str, ...] = (),
 ) -> ReferralEvent:
     """`permission` replaces the action's own where another rule allows the move: a recorded
-    withdrawal of consent ends a referral whoever records it (`referrals/consent.py`)."""
+    withdrawal of consent ends a referral whoever records it (`referrals/consent.py`).
+
+    `related`: rows `validate`, `changes` or `then` read, fetched with the locked referral."""
     action = ACTIONS[action_name]
     permission = permission or action.permission
     check_field_value(ReferralEvent, "note", note)
     with transaction.atomic():
-        locked = Referral.objects.select_for_update().get(pk=referral.pk)
+        locked = (
+            Referral.objects.select_for_update(of=("self",))  # the referral's row alone
+            .select_related(*WHO_IS_TOLD, *related)
+            .get(pk=referral.pk)
+        )
         refuse_unless(by, permission, locked)
         if locked.version != referral.version:
             raise ReferralChanged()
