@@ -409,8 +409,30 @@ class Referral(models.Model):
             models.Index(
                 fields=["referring_organisation", "-updated_at"], name="referral_by_referrer_idx"
             ),
+            # Referrer dashboard, "Me" (its default): a clinician's referrals for the practice, in
+            # the page's order (both columns: the planner cannot tell that one implies the other).
+            models.Index(
+                fields=["referring_organisation", "referring_clinician", "-updated_at", "-id"],
+                name="referral_by_clinician_idx",
+            ),
             # Triage worklist: an operator's referrals in a state, oldest first.
             models.Index(fields=["operator", "status", "submitted_at"], name="referral_triage_idx"),
+            # Triage worklist, "Waiting for us" (its default): the four states at once, oldest
+            # first (an IN-list over the index above cannot be read in that order).
+            models.Index(
+                fields=["operator", "submitted_at", "id"],
+                condition=models.Q(
+                    status__in=["submitted", "info_requested", "accepted", "waitlisted"]
+                ),
+                name="referral_worklist_idx",
+            ),
+            # Class places: the referrals still in a class (holding a place or waiting), so
+            # occupancy never reads a class's history (`places.classes_with_places`).
+            models.Index(
+                fields=["programme_class", "status"],
+                condition=models.Q(status__in=["accepted", "booked", "active", "waitlisted"]),
+                name="referral_in_class_idx",
+            ),
             # Instructor caseload: referrals at a facility in a state.
             models.Index(fields=["facility", "status"], name="referral_facility_status_idx"),
             models.Index(fields=["patient", "-created_at"], name="referral_by_patient_idx"),

@@ -5,7 +5,6 @@ from typing import TYPE_CHECKING
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.views.decorators.http import require_POST
 
@@ -20,6 +19,7 @@ from ..forms import (
 )
 from ..listing import (
     forget_search,
+    page_of_rows,
     querystring_without_page,
     remember_search,
     render_list,
@@ -63,8 +63,8 @@ def dashboard(request: "AuthenticatedHttpRequest") -> HttpResponse:
         referred_to=criteria.get("referred_to"),
         search=search,
     )
-    page = Paginator(referrals, PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = list(page.object_list)
+    page = page_of_rows(referrals, request.GET.get("page"), PAGE_SIZE)
+    rows = page.rows
     ids = [r.id for r in rows]
     overdue = set(
         selectors.referrals_overdue_for_triage(Referral.objects.filter(id__in=ids)).values_list(

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from referrals import services
 from referrals.models import Notification, Patient, Referral, Status
+from referrals.views import dashboard
 from referrals.views.dashboard import SEARCH_SESSION_KEY
 from tests.builders import new_draft, referral_in_state, session_due_now
 from tests.factories import PatientFactory
@@ -471,6 +472,52 @@ def test_dashboard_filter_requests_from_htmx_get_only_the_results(client, people
     response = client.get(reverse("referrals:dashboard"), headers={"HX-Request": "true"})
     assert b"<html" not in response.content
     assert b"nhsuk-table" in response.content
+
+
+def test_dashboard_pages_by_previous_and_next_keeping_the_filters(client, people, monkeypatch):
+    monkeypatch.setattr(dashboard, "PAGE_SIZE", 2)
+    oldest, middle, newest = (new_draft(people) for _ in range(3))
+    referral_in_state(people, Status.SUBMITTED)  # filtered out
+    client.force_login(people.referrer_a)
+    url = reverse("referrals:dashboard") + "?status=draft&clinician=all"
+
+    first = client.get(url)
+    assert [row.referral for row in first.context["rows"]] == [newest, middle]
+    html = first.content.decode()
+    assert "Showing 1 to 2</span>" in html
+    assert 'href="?status=draft&amp;clinician=all&amp;page=2" rel="next"' in html
+    assert 'rel="prev"' not in html
+
+    last = client.get(url + "&page=2")
+    assert [row.referral for row in last.context["rows"]] == [oldest]
+    html = last.content.decode()
+    assert "Showing 3 to 3</span>" in html
+    assert 'href="?status=draft&amp;clinician=all&amp;page=1" rel="prev"' in html
+    assert 'rel="next"' not in html
+
+
+def test_a_dashboard_page_past_the_end_says_so_and_leads_back_to_the_first(
+    client, people, monkeypatch
+):
+    monkeypatch.setattr(dashboard, "PAGE_SIZE", 2)
+    new_draft(people)
+    client.force_login(people.referrer_a)
+    response = client.get(reverse("referrals:dashboard") + "?clinician=all&page=3")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "There is nothing on page 3" in html
+    assert 'href="?clinician=all&amp;page=1"' in html
+
+
+@pytest.mark.parametrize("page", ["abc", "0", "-1", "2.5", "", "1" * 40])
+def test_a_malformed_page_number_shows_a_page_never_an_error(client, people, page):
+    draft = new_draft(people)
+    client.force_login(people.referrer_a)
+    response = client.get(reverse("referrals:dashboard"), {"page": page})
+    assert response.status_code == 200
+    rows = [row.referral for row in response.context["rows"]]
+    # Not a whole number from 1, or too long to be a page, is the first page.
+    assert rows == [draft]
 
 
 # --- The referral page: answering and cancelling -----------------------------------------------
