@@ -48,9 +48,12 @@ def triage_worklist(
         queryset = queryset.filter(programme=programme)
     if overdue:
         queryset = referrals_overdue_for_triage(queryset, today=today)
+    # Only what a row shows. The order is `referral_worklist_idx`'s (the waiting states, by
+    # operator) or `referral_triage_idx`'s (one state), so a page is read off an index.
     return (
         referrals_matching(queryset, search)
-        .select_related("preferred_facility", "programme_class")
+        .select_related(None)
+        .select_related("patient", "programme", "facility", "preferred_facility")
         .order_by("submitted_at", "id")
     )
 
@@ -58,8 +61,9 @@ def triage_worklist(
 def classes_coordinated_by(
     user: User,
 ) -> "QuerySet[WithAnnotations[ProgrammeClass, Places]]":
-    """The coordinator's operators' classes with places taken and the waiting list, one query."""
+    """The coordinator's operators' classes with places taken and the waiting list, one query
+    (a page of it counts the places of that page's classes only)."""
     classes = ProgrammeClass.objects.filter(
         programme__operator_id__in=operators_coordinated_by(user)
     ).select_related("programme", "facility")
-    return classes_with_places(classes).order_by("facility__name", "weekday", "start_time")
+    return classes_with_places(classes).order_by("facility__name", "weekday", "start_time", "id")

@@ -6,7 +6,8 @@ same referrals under a row lock (`holding_places`), so a list and a booking neve
 
 from typing import TYPE_CHECKING, TypedDict
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 
 from facilities.models import ProgrammeClass
 
@@ -34,13 +35,30 @@ def places_free(capacity: int, taken: int) -> int:
     return max(capacity - taken, 0)
 
 
+def _referrals_in_class(*statuses: str) -> Coalesce:
+    """How many of the outer class's referrals are in `statuses`, as a correlated subquery."""
+    counted = (
+        Referral.objects.filter(programme_class=OuterRef("pk"), status__in=statuses)
+        .order_by()
+        .values("programme_class")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
 def classes_with_places(
     queryset: QuerySet[ProgrammeClass],
 ) -> "QuerySet[WithAnnotations[ProgrammeClass, Places]]":
-    """Annotate classes with `taken` (referrals holding a place) and `waiting` (waiting list)."""
+    """Annotate classes with `taken` (referrals holding a place) and `waiting` (waiting list).
+
+    Counted per class by subqueries that read only the referrals still in a class
+    (`referral_in_class_idx`), never joined to every referral a class ever had: a class keeps
+    its history for years, and a list of a page of classes then costs that page alone.
+    """
     return queryset.annotate(
-        taken=Count("referrals", filter=Q(referrals__status__in=PLACE_HOLDERS)),
-        waiting=Count("referrals", filter=Q(referrals__status=Status.WAITLISTED)),
+        taken=_referrals_in_class(*PLACE_HOLDERS),
+        waiting=_referrals_in_class(Status.WAITLISTED),
     )
 
 

@@ -11,7 +11,6 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -26,6 +25,8 @@ from referrals.alerts import open_alerts_panel
 from referrals.clinical_record import visible_clinical_record
 from referrals.listing import (
     forget_search,
+    page_of_rows,
+    page_without_count,
     querystring_without_page,
     remember_search,
     render_list,
@@ -67,6 +68,7 @@ if TYPE_CHECKING:
     from facilities.models import Programme
 
 PAGE_SIZE = 50
+CLASSES_PAGE_SIZE = 50
 SEARCH_SESSION_KEY = "triage_worklist_search"
 
 
@@ -119,8 +121,8 @@ def worklist(request: "AuthenticatedHttpRequest") -> HttpResponse:
         search=search,
         today=today,
     )
-    page = Paginator(referrals, PAGE_SIZE).get_page(request.GET.get("page"))
-    shown = list(page.object_list)
+    page = page_of_rows(referrals, request.GET.get("page"), PAGE_SIZE)
+    shown = page.rows
     audit_read(request, AccessKind.LIST, referrals=shown)
     context = {
         "filters": filters,
@@ -302,10 +304,12 @@ def action(request: "AuthenticatedHttpRequest", reference: str, name: str) -> Ht
 def classes(request: "AuthenticatedHttpRequest") -> HttpResponse:
     if not has_permission(request.user, Permission.REFERRAL_TRIAGE):
         raise PermissionDenied("Only leisure coordinators see class places.")
-    rows = list(selectors.classes_coordinated_by(request.user))
-    for row in rows:
+    page = page_without_count(
+        selectors.classes_coordinated_by(request.user), request.GET.get("page"), CLASSES_PAGE_SIZE
+    )
+    for row in page.rows:
         row.free = places_free(row.capacity, row.taken)  # type: ignore[attr-defined]  # template
-    return render(request, "triage/classes.html", {"classes": rows})
+    return render(request, "triage/classes.html", {"classes": page.rows, "page_obj": page})
 
 
 @login_required

@@ -9,6 +9,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from leisure import selectors
+from leisure.views import triage
 from leisure.views.triage import SEARCH_SESSION_KEY
 from referrals import services
 from referrals.models import Referral, Status
@@ -178,6 +180,41 @@ def test_worklist_runs_the_same_queries_for_1_and_50_referrals(client, people):
     one = _worklist_queries(client, people, 1)
     Referral.objects.all().delete()
     assert _worklist_queries(client, people, 50) == one
+
+
+def test_worklist_pages_by_previous_and_next_keeping_the_filters(client, people, monkeypatch):
+    monkeypatch.setattr(triage, "PAGE_SIZE", 2)
+    first, second, third = (referral_in_state(people, Status.SUBMITTED) for _ in range(3))
+    referral_in_state(people, Status.ACCEPTED)  # filtered out
+    client.force_login(people.coordinator_x)
+    url = f"{WORKLIST}?status=submitted"
+
+    page_one = client.get(url)
+    assert [row.referral for row in page_one.context["rows"]] == [first, second]
+    html = page_one.content.decode()
+    assert 'href="?status=submitted&amp;page=2" rel="next"' in html
+    assert 'rel="prev"' not in html
+
+    page_two = client.get(url + "&page=2")
+    assert [row.referral for row in page_two.context["rows"]] == [third]
+    html = page_two.content.decode()
+    assert "Showing 3 to 3</span>" in html
+    assert 'href="?status=submitted&amp;page=1" rel="prev"' in html
+    assert 'rel="next"' not in html
+
+    past = html_of(client.get(url + "&page=3"))
+    assert "There is nothing on page 3" in past
+
+
+def test_worklist_runs_the_same_queries_when_there_is_a_next_page(client, people, monkeypatch):
+    one = _worklist_queries(client, people, 1)
+    monkeypatch.setattr(triage, "PAGE_SIZE", 2)
+    for _ in range(2):
+        referral_in_state(people, Status.SUBMITTED)
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(WORKLIST + "?page=2")
+    assert len(response.context["rows"]) == 1 and response.context["page_obj"].has_previous
+    assert len(captured) == one
 
 
 # --- Actions -----------------------------------------------------------------------------------
@@ -403,6 +440,33 @@ def test_classes_show_capacity_places_taken_and_the_waiting_list(client, people)
     assert "Waiter" in html_of(page)
 
 
+def test_classes_count_only_the_places_still_taken(client, people):
+    holding = [referral_in_state(people, status) for status in (Status.BOOKED, Status.ACTIVE)]
+    for status in (Status.COMPLETED, Status.DISCHARGED, Status.CANCELLED):
+        referral_in_state(people, status)  # held a place in class X once
+    client.force_login(people.coordinator_x)
+    listing = client.get(reverse("triage:classes"))
+    row = next(c for c in listing.context["classes"] if c.pk == people.class_x.pk)
+    assert (row.taken, row.waiting) == (len(holding), 0)
+
+
+def test_the_class_list_pages_by_previous_and_next(client, people, monkeypatch):
+    monkeypatch.setattr(triage, "CLASSES_PAGE_SIZE", 2)
+    ProgrammeClassFactory(programme=people.programme_x, facility=people.facility_x)
+    ProgrammeClassFactory(programme=people.programme_x, facility=people.facility_x)
+    client.force_login(people.coordinator_x)
+    ordered = list(selectors.classes_coordinated_by(people.coordinator_x))
+    assert len(ordered) == 3
+
+    first = client.get(reverse("triage:classes"))
+    assert list(first.context["classes"]) == ordered[:2]
+    assert 'href="?page=2" rel="next"' in first.content.decode()
+    second = client.get(reverse("triage:classes"), {"page": "2"})
+    assert list(second.context["classes"]) == ordered[2:]
+    html = second.content.decode()
+    assert 'href="?page=1" rel="prev"' in html and 'rel="next"' not in html
+
+
 def test_class_pages_are_for_the_operators_coordinators_only(client, people):
     client.force_login(people.coordinator_y)
     assert client.get(reverse("triage:class", args=[people.class_x.public_id])).status_code == 404
@@ -426,3 +490,18 @@ def test_class_list_runs_the_same_queries_for_1_and_20_classes(client, people):
     html = html_of(response)
     assert [c.name for c in [people.class_x, *added] if f">{c.name}</a>" not in html] == []
     assert len(few) == len(many)
+
+
+def test_class_list_runs_the_same_queries_for_1_class_and_more_than_a_page_of_them(client, people):
+    client.force_login(people.coordinator_x)
+    for status in (Status.BOOKED, Status.COMPLETED):
+        referral_in_state(people, status)
+    with CaptureQueriesContext(connection) as one:
+        assert len(client.get(reverse("triage:classes")).context["classes"]) == 1
+    for _ in range(triage.CLASSES_PAGE_SIZE):
+        ProgrammeClassFactory(programme=people.programme_x, facility=people.facility_x)
+    with CaptureQueriesContext(connection) as many:
+        response = client.get(reverse("triage:classes"))
+    assert len(response.context["classes"]) == triage.CLASSES_PAGE_SIZE
+    assert response.context["page_obj"].has_next
+    assert len(one) == len(many)
