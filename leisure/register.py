@@ -10,7 +10,22 @@ import datetime
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypedDict, cast
 
-from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, QuerySet, Subquery
+from django.db import connection
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    Exists,
+    F,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Now
 from django.utils import timezone
 
@@ -20,7 +35,8 @@ from accounts.permissions import (
     staffed_facility_ids,
 )
 from facilities.models import ProgrammeClass
-from referrals.adherence import Adherence, with_self_directed
+from referrals.adherence import Adherence, counted_expression, with_self_directed
+from referrals.listing import ListPage, page_of_rows
 from referrals.models import Attendance, Referral, Session, Status
 from referrals.selectors import referrals_visible_to
 
@@ -41,11 +57,14 @@ if TYPE_CHECKING:
         next_session_at: datetime.datetime | None
         planned: int | None
         dna_run: int
+        consider_discharge: bool
+        ready_to_complete: bool
         # And visit_count, visit_days (`referrals.adherence.with_self_directed`), read by
         # `Adherence.of`.
 
 
 IN_PROGRAMME = (Status.BOOKED, Status.ACTIVE)
+CASELOAD_PAGE_SIZE = 50
 
 
 def instructor_operator_ids(user: "User") -> frozenset[int]:
@@ -201,23 +220,51 @@ def with_attendance_counts(
     )
     dna = Q(sessions__status=Attendance.DNA)
     counted = with_self_directed(queryset.alias(last_attended_at=Subquery(last_attended)))
-    return counted.annotate(
-        attended=Count("sessions", filter=Q(sessions__status=Attendance.ATTENDED)),
-        missed=Count("sessions", filter=dna),
-        booked_left=Count("sessions", filter=Q(sessions__status=Attendance.BOOKED)),
-        next_session_at=Min(
-            "sessions__scheduled_at",
-            filter=Q(sessions__status=Attendance.BOOKED, sessions__scheduled_at__gte=Now()),
-        ),
-        planned=F("programme__planned_sessions"),
-        dna_run=Count(
-            "sessions",
-            filter=dna
-            & (
-                Q(last_attended_at__isnull=True)
-                | Q(sessions__scheduled_at__gt=F("last_attended_at"))
+    return (
+        counted.annotate(
+            attended=Count("sessions", filter=Q(sessions__status=Attendance.ATTENDED)),
+            missed=Count("sessions", filter=dna),
+            booked_left=Count("sessions", filter=Q(sessions__status=Attendance.BOOKED)),
+            next_session_at=Min(
+                "sessions__scheduled_at",
+                filter=Q(sessions__status=Attendance.BOOKED, sessions__scheduled_at__gte=Now()),
             ),
-        ),
+            planned=F("programme__planned_sessions"),
+            dna_run=Count(
+                "sessions",
+                filter=dna
+                & (
+                    Q(last_attended_at__isnull=True)
+                    | Q(sessions__scheduled_at__gt=F("last_attended_at"))
+                ),
+            ),
+        )
+        .alias(counted=counted_expression())
+        .annotate(
+            consider_discharge=_flag(CONSIDER_DISCHARGE),
+            ready_to_complete=_flag(READY_TO_COMPLETE),
+        )
+    )
+
+
+# The instructor's prompts, in SQL so that a caseload is filtered, counted and paged by them
+# without building a row per participant (`Progress` reads them).
+# The programme's limit of missed sessions in a row is reached (DOMAIN.md).
+CONSIDER_DISCHARGE = (
+    Q(status__in=IN_PROGRAMME)
+    & Q(programme__dna_limit__gt=0)
+    & Q(dna_run__gte=F("programme__dna_limit"))
+)
+# The planned sessions are done (counting self-directed visits where the programme does), or
+# none are left to attend after some were attended.
+READY_TO_COMPLETE = Q(status=Status.ACTIVE) & (
+    (Q(planned__gt=0) & Q(counted__gte=F("planned"))) | (Q(booked_left=0) & Q(counted__gte=1))
+)
+
+
+def _flag(condition: Q) -> Case:
+    return Case(
+        When(condition, then=Value(True)), default=Value(False), output_field=BooleanField()
     )
 
 
@@ -233,6 +280,10 @@ class Progress:
     dna_run: int
     dna_limit: int
     adherence: Adherence
+    # Prompts: the programme's limit of missed sessions in a row is reached; the planned
+    # sessions are done (`CONSIDER_DISCHARGE`, `READY_TO_COMPLETE`, counted in SQL).
+    consider_discharge: bool
+    ready_to_complete: bool
 
     @classmethod
     def of(cls, referral: "WithAnnotations[Referral, AttendanceCounts]") -> "Progress":
@@ -247,20 +298,8 @@ class Progress:
             dna_run=referral.dna_run,
             dna_limit=programme.dna_limit if programme else 0,
             adherence=Adherence.of(referral),
-        )
-
-    @property
-    def consider_discharge(self) -> bool:
-        """The programme's limit of missed sessions in a row is reached (DOMAIN.md)."""
-        return self.status in IN_PROGRAMME and 0 < self.dna_limit <= self.dna_run
-
-    @property
-    def ready_to_complete(self) -> bool:
-        """The planned sessions are done (counting self-directed visits where the programme
-        does), or none are left to attend after some were attended."""
-        counted = self.adherence.counted
-        return self.status == Status.ACTIVE and (
-            (self.planned and counted >= self.planned) or (self.booked_left == 0 and counted >= 1)
+            consider_discharge=referral.consider_discharge,
+            ready_to_complete=referral.ready_to_complete,
         )
 
 
@@ -289,14 +328,48 @@ def caseload_scope(user: "User") -> QuerySet[Referral]:
     )
 
 
-def caseload_for(user: "User") -> "QuerySet[WithAnnotations[Referral, AttendanceCounts]]":
-    """The instructor's participants in the programme (booked or active), by surname, with
-    their attendance counted in SQL: one query for any number of rows."""
-    return with_attendance_counts(
-        caseload_scope(user)
-        .filter(status__in=IN_PROGRAMME)
-        .select_related("patient", "programme", "facility", "programme_class", "instructor")
-    ).order_by("patient__family_name", "patient__given_name", "id")
+CASELOAD_FLAGS = ("consider_discharge", "ready_to_complete")
+
+
+CASELOAD_ORDER = ("patient__family_name", "patient__given_name", "id")
+
+
+def caseload_in_order(user: "User") -> QuerySet[Referral]:
+    """The instructor's participants in the programme (booked or active), by surname: the
+    list alone, before anything is counted for a row."""
+    return caseload_scope(user).filter(status__in=IN_PROGRAMME).order_by(*CASELOAD_ORDER)
+
+
+def caseload_for(
+    user: "User", flag: str = ""
+) -> "QuerySet[WithAnnotations[Referral, AttendanceCounts]]":
+    """The caseload (`caseload_in_order`) with each participant's attendance and prompts
+    counted in SQL: one query for any number of rows. `flag` (one of `CASELOAD_FLAGS`) keeps
+    those with that prompt."""
+    caseload = with_attendance_counts(
+        caseload_in_order(user).select_related(
+            "patient", "programme", "facility", "programme_class"
+        )
+    )
+    if flag in CASELOAD_FLAGS:
+        caseload = caseload.filter(**{flag: True})
+    return caseload.order_by(*CASELOAD_ORDER)
+
+
+def caseload_summary(user: "User") -> dict[str, int]:
+    """How many participants the caseload has, and how many have each prompt: one query.
+
+    Counted over the caseload's own query as a subquery, in SQL written here: the ORM cannot
+    aggregate over the prompts, which are themselves built on aggregates.
+    """
+    rows = caseload_for(user).order_by().values(*CASELOAD_FLAGS)
+    inner, params = rows.query.sql_with_params()
+    counts = ", ".join(f'count(*) FILTER (WHERE caseload."{flag}")' for flag in CASELOAD_FLAGS)
+    with connection.cursor() as cursor:
+        # The names are CASELOAD_FLAGS and the inner query the ORM's, with its parameters.
+        cursor.execute(f"SELECT count(*), {counts} FROM ({inner}) AS caseload", params)  # noqa: S608
+        total, *flagged = cursor.fetchone()
+    return {"total": total, **dict(zip(CASELOAD_FLAGS, flagged, strict=True))}
 
 
 @dataclass(frozen=True)
@@ -305,5 +378,24 @@ class CaseloadRow:
     progress: Progress
 
 
-def caseload_rows(user: "User") -> list[CaseloadRow]:
-    return [CaseloadRow(referral=r, progress=Progress.of(r)) for r in caseload_for(user)]
+def caseload_page(
+    user: "User",
+    *,
+    flag: str = "",
+    page: str | None = None,
+    size: int | None = None,
+    total: int | None = None,
+) -> ListPage[CaseloadRow]:
+    """One page of the caseload (`caseload_for`), in one query that counts attendance for the
+    page's participants only (unless a prompt picks them: then it must count for every one);
+    rows are built for the page only. `total`, when the caller has counted the list
+    (`caseload_summary`), is shown."""
+    counted = caseload_for(user, flag)
+    found = page_of_rows(
+        counted,
+        page,
+        size or CASELOAD_PAGE_SIZE,
+        total=total,
+        keys_from=counted if flag in CASELOAD_FLAGS else caseload_in_order(user),
+    )
+    return found.map(lambda r: CaseloadRow(referral=r, progress=Progress.of(r)))

@@ -18,7 +18,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -46,7 +45,6 @@ if TYPE_CHECKING:
     from accounts.models import User
     from referrals.models import Patient, Referral
 
-CASELOAD_PAGE_SIZE = 50
 MARKS = (Attendance.ATTENDED, Attendance.DNA, Attendance.CANCELLED_PATIENT)
 FLAG_FILTERS = {
     "consider_discharge": "Consider discharge",
@@ -135,14 +133,6 @@ class ClassRegister:
     missing: "list[Referral]" = field(default_factory=list)
 
 
-def _caseload_summary(rows: list[register.CaseloadRow]) -> dict[str, int]:
-    return {
-        "total": len(rows),
-        "consider_discharge": sum(r.progress.consider_discharge for r in rows),
-        "ready_to_complete": sum(r.progress.ready_to_complete for r in rows),
-    }
-
-
 @login_required
 def today(request: "AuthenticatedHttpRequest") -> HttpResponse:
     _require_session_recorder(request.user)
@@ -176,7 +166,7 @@ def today(request: "AuthenticatedHttpRequest") -> HttpResponse:
             for c in classes
         ],
         "other_rows": other_rows,
-        "caseload": _caseload_summary(register.caseload_rows(request.user)),
+        "caseload": register.caseload_summary(request.user),
         "alert_panel": open_alerts_panel(request.user),
     }
     return render(request, "register/today.html", context)
@@ -291,19 +281,17 @@ def mark(request: "AuthenticatedHttpRequest", session_id: "UUID") -> HttpRespons
 @login_required
 def caseload(request: "AuthenticatedHttpRequest") -> HttpResponse:
     _require_session_recorder(request.user)
-    rows = register.caseload_rows(request.user)
-    summary = _caseload_summary(rows)
+    summary = register.caseload_summary(request.user)
     flag = request.GET.get("flag", "")
-    if flag in FLAG_FILTERS:
-        rows = [r for r in rows if getattr(r.progress, flag)]
-    else:
+    if flag not in FLAG_FILTERS:
         flag = ""
-    page = Paginator(rows, CASELOAD_PAGE_SIZE).get_page(request.GET.get("page"))
-    shown = [r.referral for r in page.object_list]
-    audit_read(request, AccessKind.LIST, referrals=shown)
+    page = register.caseload_page(
+        request.user, flag=flag, page=request.GET.get("page"), total=summary[flag or "total"]
+    )
+    audit_read(request, AccessKind.LIST, referrals=[r.referral for r in page.rows])
     context = {
         "page_obj": page,
-        "rows": page.object_list,
+        "rows": page.rows,
         "summary": summary,
         "flag": flag,
         "flag_filters": FLAG_FILTERS,

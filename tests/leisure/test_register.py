@@ -566,6 +566,60 @@ def test_a_one_to_one_session_is_marked_from_the_referral_page(client, people):
     assert referral.status == Status.ACTIVE
 
 
+def test_the_caseload_pages_by_previous_and_next_keeping_the_filter(client, people, monkeypatch):
+    monkeypatch.setattr(register, "CASELOAD_PAGE_SIZE", 2)
+    participants = [
+        referral_in_state(
+            people,
+            Status.BOOKED,
+            patient=PatientFactory(organisation=people.practice_a, family_name=name),
+        )
+        for name in ("Austen", "Brontë", "Carroll")
+    ]
+    client.force_login(people.instructor_x)
+
+    first = client.get(reverse("register:caseload"))
+    assert [row.referral for row in first.context["rows"]] == participants[:2]
+    html = page_text(first)
+    assert "Showing 1 to 2 of 3" in html
+    assert 'href="?page=2" rel="next"' in html and 'rel="prev"' not in html
+    second = client.get(reverse("register:caseload"), {"page": "2"})
+    assert [row.referral for row in second.context["rows"]] == participants[2:]
+    html = page_text(second)
+    assert "Showing 3 to 3 of 3" in html
+    assert 'href="?page=1" rel="prev"' in html and 'rel="next"' not in html
+
+    people.programme_x.dna_limit = 1
+    people.programme_x.save()
+    for referral in participants[1:]:
+        missed = move_session(sessions_of(referral)[0], timezone.now() - datetime.timedelta(days=1))
+        services.session_record_attendance(
+            session=missed, status=Attendance.DNA, by=people.instructor_x
+        )
+    flagged = client.get(reverse("register:caseload"), {"flag": "consider_discharge"})
+    assert flagged.context["summary"]["consider_discharge"] == 2
+    assert [row.referral for row in flagged.context["rows"]] == participants[1:]
+    html = page_text(flagged)
+    assert "Showing 1 to 2 of 2" in html and 'rel="next"' not in html
+    monkeypatch.setattr(register, "CASELOAD_PAGE_SIZE", 1)
+    flagged = page_text(client.get(reverse("register:caseload"), {"flag": "consider_discharge"}))
+    assert 'href="?flag=consider_discharge&page=2" rel="next"' in flagged
+
+
+def test_the_caseload_runs_the_same_queries_for_1_and_more_than_a_page(client, people, monkeypatch):
+    referral_in_state(people, Status.ACTIVE)
+    client.force_login(people.instructor_x)
+    one, response = count_queries(client, reverse("register:caseload"))
+    assert len(response.context["rows"]) == 1
+    monkeypatch.setattr(register, "CASELOAD_PAGE_SIZE", 2)
+    for status in (Status.BOOKED, Status.ACTIVE, Status.BOOKED):
+        referral_in_state(people, status)
+    for params in ({}, {"page": "2"}, {"flag": "ready_to_complete"}):
+        many, response = count_queries(client, reverse("register:caseload"), params)
+        assert response.context["summary"]["total"] == 4
+        assert many == one, params
+
+
 def test_an_unknown_caseload_filter_shows_everyone(client, people):
     referral_in_state(people, Status.BOOKED)
     client.force_login(people.instructor_x)
