@@ -27,6 +27,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Now
+from django.db.models.lookups import Exact, GreaterThan, GreaterThanOrEqual, In
 from django.utils import timezone
 
 from accounts.models import Role
@@ -248,17 +249,19 @@ def with_attendance_counts(
 
 
 # The instructor's prompts, in SQL so that a caseload is filtered, counted and paged by them
-# without building a row per participant (`Progress` reads them).
+# without building a row per participant (`Progress` reads them). Written as lookups rather than
+# keyword Q objects: the same SQL, a third of the time to build.
 # The programme's limit of missed sessions in a row is reached (DOMAIN.md).
-CONSIDER_DISCHARGE = (
-    Q(status__in=IN_PROGRAMME)
-    & Q(programme__dna_limit__gt=0)
-    & Q(dna_run__gte=F("programme__dna_limit"))
+CONSIDER_DISCHARGE = Q(
+    In(F("status"), IN_PROGRAMME),
+    GreaterThan(F("programme__dna_limit"), 0),
+    GreaterThanOrEqual(F("dna_run"), F("programme__dna_limit")),
 )
 # The planned sessions are done (counting self-directed visits where the programme does), or
 # none are left to attend after some were attended.
-READY_TO_COMPLETE = Q(status=Status.ACTIVE) & (
-    (Q(planned__gt=0) & Q(counted__gte=F("planned"))) | (Q(booked_left=0) & Q(counted__gte=1))
+READY_TO_COMPLETE = Q(Exact(F("status"), Status.ACTIVE)) & (
+    Q(GreaterThan(F("planned"), 0), GreaterThanOrEqual(F("counted"), F("planned")))
+    | Q(Exact(F("booked_left"), 0), GreaterThanOrEqual(F("counted"), 1))
 )
 
 
@@ -334,68 +337,67 @@ CASELOAD_FLAGS = ("consider_discharge", "ready_to_complete")
 CASELOAD_ORDER = ("patient__family_name", "patient__given_name", "id")
 
 
-def caseload_in_order(user: "User") -> QuerySet[Referral]:
-    """The instructor's participants in the programme (booked or active), by surname: the
-    list alone, before anything is counted for a row."""
-    return caseload_scope(user).filter(status__in=IN_PROGRAMME).order_by(*CASELOAD_ORDER)
-
-
-def caseload_for(
-    user: "User", flag: str = ""
-) -> "QuerySet[WithAnnotations[Referral, AttendanceCounts]]":
-    """The caseload (`caseload_in_order`) with each participant's attendance and prompts
-    counted in SQL: one query for any number of rows. `flag` (one of `CASELOAD_FLAGS`) keeps
-    those with that prompt."""
-    caseload = with_attendance_counts(
-        caseload_in_order(user).select_related(
-            "patient", "programme", "facility", "programme_class"
-        )
-    )
-    if flag in CASELOAD_FLAGS:
-        caseload = caseload.filter(**{flag: True})
-    return caseload.order_by(*CASELOAD_ORDER)
-
-
-def caseload_summary(user: "User") -> dict[str, int]:
-    """How many participants the caseload has, and how many have each prompt: one query.
-
-    Counted over the caseload's own query as a subquery, in SQL written here: the ORM cannot
-    aggregate over the prompts, which are themselves built on aggregates.
-    """
-    rows = caseload_for(user).order_by().values(*CASELOAD_FLAGS)
-    inner, params = rows.query.sql_with_params()
-    counts = ", ".join(f'count(*) FILTER (WHERE caseload."{flag}")' for flag in CASELOAD_FLAGS)
-    with connection.cursor() as cursor:
-        # The names are CASELOAD_FLAGS and the inner query the ORM's, with its parameters.
-        cursor.execute(f"SELECT count(*), {counts} FROM ({inner}) AS caseload", params)  # noqa: S608
-        total, *flagged = cursor.fetchone()
-    return {"total": total, **dict(zip(CASELOAD_FLAGS, flagged, strict=True))}
-
-
 @dataclass(frozen=True)
 class CaseloadRow:
     referral: Referral
     progress: Progress
 
 
-def caseload_page(
-    user: "User",
-    *,
-    flag: str = "",
-    page: str | None = None,
-    size: int | None = None,
-    total: int | None = None,
-) -> ListPage[CaseloadRow]:
-    """One page of the caseload (`caseload_for`), in one query that counts attendance for the
-    page's participants only (unless a prompt picks them: then it must count for every one);
-    rows are built for the page only. `total`, when the caller has counted the list
-    (`caseload_summary`), is shown."""
-    counted = caseload_for(user, flag)
-    found = page_of_rows(
-        counted,
-        page,
-        size or CASELOAD_PAGE_SIZE,
-        total=total,
-        keys_from=counted if flag in CASELOAD_FLAGS else caseload_in_order(user),
-    )
-    return found.map(lambda r: CaseloadRow(referral=r, progress=Progress.of(r)))
+class Caseload:
+    """The instructor's participants in the programme (booked or active), by surname: the
+    list alone, and the list with each participant's attendance and prompts counted in SQL.
+
+    Made once a request and queried from: the counted query takes longer to build in Python
+    than the database takes to run it, so the summary and the page share one.
+    """
+
+    def __init__(self, user: "User") -> None:
+        self.in_order = (
+            caseload_scope(user).filter(status__in=IN_PROGRAMME).order_by(*CASELOAD_ORDER)
+        )
+        self.counted = with_attendance_counts(
+            self.in_order.select_related("patient", "programme", "facility", "programme_class")
+        ).order_by(*CASELOAD_ORDER)
+
+    def with_prompt(
+        self, flag: str = ""
+    ) -> "QuerySet[WithAnnotations[Referral, AttendanceCounts]]":
+        """Those with the prompt `flag` (one of `CASELOAD_FLAGS`), else everyone: one query."""
+        return self.counted.filter(**{flag: True}) if flag in CASELOAD_FLAGS else self.counted
+
+    def summary(self) -> dict[str, int]:
+        """How many participants there are, and how many have each prompt: one query.
+
+        Counted over the counted query as a subquery, in SQL written here: the ORM cannot
+        aggregate over the prompts, which are themselves built on aggregates.
+        """
+        rows = self.counted.order_by().values(*CASELOAD_FLAGS)
+        inner, params = rows.query.sql_with_params()
+        counts = ", ".join(f'count(*) FILTER (WHERE caseload."{flag}")' for flag in CASELOAD_FLAGS)
+        with connection.cursor() as cursor:
+            # The names are CASELOAD_FLAGS' and the inner query the ORM's, with its parameters.
+            cursor.execute(f"SELECT count(*), {counts} FROM ({inner}) AS caseload", params)  # noqa: S608
+            total, *flagged = cursor.fetchone()
+        return {"total": total, **dict(zip(CASELOAD_FLAGS, flagged, strict=True))}
+
+    def page(
+        self,
+        *,
+        flag: str = "",
+        page: str | None = None,
+        size: int | None = None,
+        total: int | None = None,
+    ) -> ListPage[CaseloadRow]:
+        """One page of those `with_prompt(flag)`, in one query that counts attendance for the
+        page's participants only (unless a prompt picks them: then it counts for everyone);
+        rows are built for the page only. `total`, when the caller counted the list
+        (`summary`), is shown."""
+        counted = self.with_prompt(flag)
+        found = page_of_rows(
+            counted,
+            page,
+            size or CASELOAD_PAGE_SIZE,
+            total=total,
+            keys_from=counted if flag in CASELOAD_FLAGS else self.in_order,
+        )
+        return found.map(lambda r: CaseloadRow(referral=r, progress=Progress.of(r)))

@@ -64,7 +64,11 @@ def classes_with_places(
 
 def free_places_by_class(class_ids: "Iterable[int]") -> dict[int, int]:
     """Places free in each class (capacity minus referrals holding a place), in one query."""
-    classes = classes_with_places(ProgrammeClass.objects.filter(id__in=list(class_ids)))
+    classes = (
+        ProgrammeClass.objects.filter(id__in=list(class_ids))
+        .order_by()
+        .annotate(taken=_referrals_in_class(*PLACE_HOLDERS))
+    )
     return {c.id: places_free(c.capacity, c.taken) for c in classes}
 
 

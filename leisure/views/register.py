@@ -166,7 +166,7 @@ def today(request: "AuthenticatedHttpRequest") -> HttpResponse:
             for c in classes
         ],
         "other_rows": other_rows,
-        "caseload": register.caseload_summary(request.user),
+        "caseload": register.Caseload(request.user).summary(),
         "alert_panel": open_alerts_panel(request.user),
     }
     return render(request, "register/today.html", context)
@@ -281,13 +281,12 @@ def mark(request: "AuthenticatedHttpRequest", session_id: "UUID") -> HttpRespons
 @login_required
 def caseload(request: "AuthenticatedHttpRequest") -> HttpResponse:
     _require_session_recorder(request.user)
-    summary = register.caseload_summary(request.user)
+    caseload = register.Caseload(request.user)
+    summary = caseload.summary()
     flag = request.GET.get("flag", "")
     if flag not in FLAG_FILTERS:
         flag = ""
-    page = register.caseload_page(
-        request.user, flag=flag, page=request.GET.get("page"), total=summary[flag or "total"]
-    )
+    page = caseload.page(flag=flag, page=request.GET.get("page"), total=summary[flag or "total"])
     audit_read(request, AccessKind.LIST, referrals=[r.referral for r in page.rows])
     context = {
         "page_obj": page,

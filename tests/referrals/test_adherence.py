@@ -11,7 +11,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from leisure.register import caseload_page, progress_for
+from leisure.register import Caseload, progress_for
 from referrals import services
 from referrals.adherence import Adherence, adherence_for
 from referrals.discharge import attendance_for
@@ -217,7 +217,7 @@ def test_progress_on_the_register_and_caseload_counts_both_in_one_query(
     for referral in referrals:
         adherence = progress[referral.id].adherence
         assert (adherence.attended, adherence.visit_days, adherence.counted) == (1, 1, 2)
-    rows = {row.referral.id: row.progress for row in caseload_page(people.instructor_x).rows}
+    rows = {row.referral.id: row.progress for row in Caseload(people.instructor_x).page().rows}
     assert rows[referrals[0].id].adherence.counted == 2
 
 
