@@ -194,7 +194,5 @@ def test_the_referring_organisations_of_each_programme_are_kept(people):
     assert ReportReferrer.objects.filter(
         programme=people.programme_x, referring_organisation=people.practice_a
     ).exists()
-    assert list(referring_organisations_reportable_by(people.coordinator_x)) == [
-        people.practice_a
-    ]
+    assert list(referring_organisations_reportable_by(people.coordinator_x)) == [people.practice_a]
     assert list(referring_organisations_reportable_by(people.coordinator_y)) == []
