@@ -247,8 +247,10 @@ def test_the_caseload_page_shows_classes_and_visit_days(client, people):
 def test_the_referral_page_and_discharge_summary_show_them_apart_and_together(client, people):
     counting(people)
     referral = referral_in_state(people, Status.ACTIVE)
-    visit(people, referral, timezone.now() - dt.timedelta(days=4))
-    visit(people, referral, timezone.now() - dt.timedelta(days=4, hours=1))
+    # Two visits on one UK day (noon and one o'clock), whatever the time the test runs.
+    noon = timezone.localtime().replace(hour=12, minute=0, second=0, microsecond=0)
+    visit(people, referral, noon - dt.timedelta(days=4))
+    visit(people, referral, noon - dt.timedelta(days=4) + dt.timedelta(hours=1))
     client.force_login(people.coordinator_x)
 
     text = " ".join(unescape(client.get(referral_url(referral)).content.decode()).split())
