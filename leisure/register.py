@@ -116,22 +116,21 @@ def classes_today_for(user: "User", day: datetime.date) -> QuerySet[ProgrammeCla
 def sessions_of_the_day(
     user: "User", day: datetime.date, classes: "Iterable[ProgrammeClass]"
 ) -> tuple[dict[int, list[Session]], list[Session]]:
-    """In one query: the registers of `classes` on `day` (class id -> sessions), and the day's
+    """In two queries: the registers of `classes` on `day` (class id -> sessions), and the day's
     other sessions of the user's caseload, on none of those registers: one-to-ones and
-    assessments, and class sessions on a day their class does not meet."""
+    assessments, and class sessions on a day their class does not meet. Two, not one with an
+    OR: each is served by its own index (a class's sessions by time; a referral's sessions by
+    time), where the OR read every session in the country that day."""
     classes = list(classes)
     registers: dict[int, list[Session]] = {c.id: [] for c in classes}
-    others: list[Session] = []
-    sessions = (
+    for session in _sessions_on(day).filter(programme_class__in=list(registers)):
+        registers[cast(int, session.programme_class_id)].append(session)
+    others = list(
         _sessions_on(day)
-        .filter(Q(programme_class__in=list(registers)) | Q(referral__in=caseload_scope(user)))
+        .filter(referral__in=caseload_scope(user))
+        .exclude(programme_class__in=list(registers))
         .select_related("programme_class")
     )
-    for session in sessions:
-        if session.programme_class_id in registers:
-            registers[session.programme_class_id].append(session)
-        else:
-            others.append(session)
     return registers, others
 
 
