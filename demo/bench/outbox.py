@@ -168,18 +168,20 @@ def measure_outbox(
     )
     delete_bench_referrals(world)
     try:
-        Organisation.objects.filter(pk=world.practice.pk).update(
-            webhook_enabled=True, webhook_url=receiver.url
-        )
         started = time.monotonic()
         insert_pending(world, rows, receiver.url)
         log(f"  {rows:,} pending updates written in {time.monotonic() - started:.1f} s")
+        Organisation.objects.filter(pk=world.practice.pk).update(
+            webhook_enabled=True, webhook_url=receiver.url
+        )
         worker.start()
         if not wait_until(lambda: " ready." in worker.log(), 90, 0.2):
             worker.check_running()
             raise RuntimeError(f"the worker did not start:\n{worker.log()[-3000:]}")
         # Whatever earlier runs left queued (deliveries of rows since deleted) goes first.
-        wait_until(lambda: _queued(settings.CELERY_TASK_DEFAULT_QUEUE) == 0, 300, 0.5)
+        queue = settings.CELERY_TASK_DEFAULT_QUEUE
+        if not wait_until(lambda: _queued(queue) == 0, 300, 0.5):
+            log(f"  {_queued(queue):,} older tasks still queued: the drain starts behind them")
         started = time.monotonic()
         next_sweep = started
         pending = rows

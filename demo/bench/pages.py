@@ -10,7 +10,7 @@ nothing.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import connection, connections
@@ -132,18 +132,16 @@ class SignedIn:
         return self.clients[user.pk]
 
 
-@contextlib.contextmanager
-def _queries_counted() -> Iterator[list[int]]:
-    """Count the queries on every database alias (a report may read from a replica)."""
-    count: list[int] = []
+def _queries_of(call: Callable[[], object]) -> int:
+    """Queries `call` runs, on every database alias (a report may read from a replica)."""
     with contextlib.ExitStack() as stack:
         contexts = [stack.enter_context(CaptureQueriesContext(connections[a])) for a in connections]
-        yield count
-    count.append(sum(len(context) for context in contexts))
+        call()
+    return sum(len(context) for context in contexts)
 
 
 class RequestFailed(Exception):
-    pass
+    """The page answered something other than 200."""
 
 
 def _fetch(client: Client, url: str) -> None:
@@ -170,14 +168,16 @@ def measure_page(signed_in: SignedIn, page: Page, *, runs: int, budget: float) -
     client = signed_in.client(page.user)
     counted: list[int] = []
 
-    def warmup() -> None:
-        with _queries_counted() as count:
-            _fetch(client, page.url)
-        counted.extend(count)
+    def fetch() -> None:
+        _fetch(client, page.url)
 
     try:
-        timing = measure(lambda: _fetch(client, page.url), runs=runs, budget_seconds=budget,
-                         warmup=warmup)  # fmt: skip
+        timing = measure(
+            fetch,
+            runs=runs,
+            budget_seconds=budget,
+            warmup=lambda: counted.append(_queries_of(fetch)),
+        )
     except RequestFailed as failure:
         result.error = str(failure)
         return result
@@ -186,7 +186,7 @@ def measure_page(signed_in: SignedIn, page: Page, *, runs: int, budget: float) -
         return result
     result.runs, result.cold = timing.runs, timing.cold
     result.median_ms, result.p95_ms = timing.median_ms, timing.p95_ms
-    result.queries = counted[0] if counted else None
+    result.queries = counted[0]
     try:
         baseline = page.baseline()
         sql = measure(lambda: _run_sql(baseline), runs=runs, budget_seconds=budget)
