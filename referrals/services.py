@@ -319,13 +319,13 @@ def referral_submit(*, referral: Referral, by: "User") -> ReferralEvent:
         action_name="submit",
         validate=_validate_submission,
         changes={
-            "operator": lambda r: r.programme.operator,
+            "operator_id": lambda r: r.programme.operator_id,
             "submitted_at": now,
             "referred_on": timezone.localdate(now),
         },
         then=record_consent_at_submission,
-        # What the checks read, and the operator the response shows: with the lock.
-        related=("programme__operator", "patient", "preferred_facility"),
+        # What the checks read, with the lock.
+        related=("programme", "patient", "preferred_facility"),
     )
 
 

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from accounts.models import User
 
 
+# What every move writes besides its `changes` (`updated_at` is stamped by the save).
+MOVED_FIELDS = ("status", "status_changed_at", "version", "updated_at")
 # The referrer and their organisation: whom the event's updates go to
 # (`delivery.notifications`), so read with the referral rather than after it.
 WHO_IS_TOLD = ("referring_organisation", "referring_clinician")
@@ -98,7 +100,8 @@ def transition(
         locked.status = action.target
         locked.status_changed_at = now
         locked.version += 1
-        locked.save()
+        # Only what the move changes: the UPDATE names a handful of columns, not all of them.
+        locked.save(update_fields=[*(changes or {}), *MOVED_FIELDS])
         event = ReferralEvent.objects.create(
             referral=locked,
             action=action.name,

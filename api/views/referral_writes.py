@@ -13,7 +13,6 @@ from typing import Any, cast
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from django.db.models import ForeignKey
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
@@ -76,20 +75,9 @@ def _renamed(error: DjangoValidationError, names: dict[str, str]) -> DjangoValid
     return DjangoValidationError({names.get(k, k): v for k, v in error.message_dict.items()})
 
 
-# The rows `ReferralSerializer` shows beside the referral's own.
-SHOWN_RELATIONS = ("patient", "referring_organisation", "operator", "programme", "facility")
 # Actions whose service changes nothing after its transition, so the referral it leaves is
 # the one to show (`book` may attach visits afterwards, which a reading of the row catches).
 SHOWN_AS_WRITTEN = frozenset({"submit"})
-
-
-def _shows_loaded(referral: Referral) -> bool:
-    """Every row the response shows is held (or there is none), so showing it reads nothing."""
-    for name in SHOWN_RELATIONS:
-        field = cast(ForeignKey, Referral._meta.get_field(name))
-        if getattr(referral, field.attname) is not None and not field.is_cached(referral):
-            return False
-    return True
 
 
 class ReferralWrite:
@@ -114,9 +102,10 @@ class ReferralWrite:
         *,
         as_written: bool = False,
     ) -> Response:
-        """`as_written`: the service left `referral` as it wrote it, with the rows it shows
-        (nothing changed the referral after): shown without reading it again."""
-        if as_written and _shows_loaded(referral):
+        """`as_written`: the service left `referral` as it wrote it (nothing changed it after),
+        so it is shown without reading it again; a related row it does not hold yet (the operator
+        a submission routed it to) is read on its own."""
+        if as_written:
             shown = referral
         else:
             shown = referral_list_for(request.user).filter(pk=referral.pk).first() or referral

@@ -48,10 +48,11 @@ def test_submitting_over_the_api_is_a_dozen_queries(
     people, gp_system, practice, django_assert_num_queries
 ):
     """The referral in the client's scope (1), then as the service: locked with the rows it
-    reads (1), its state, event, consent records, the email preference and outbox rows (5), and
-    the audited read of the answer (1); the service's savepoint (2)."""
+    reads (1), its state, event, consent records, the email preference and outbox rows (5);
+    the operator it was routed to, for the answer (1), and the audited read (1); the service's
+    savepoint (2)."""
     reference = post(practice, LIST, draft_body(people)).json()["reference"]
-    with django_assert_num_queries(SIGNED_IN + 8 + 2):
+    with django_assert_num_queries(SIGNED_IN + 9 + 2):
         submitted = post(practice, one(reference, "submit/"), {"version": 1})
     assert submitted.status_code == 200, submitted.content
     assert submitted.json()["status"] == "submitted"
