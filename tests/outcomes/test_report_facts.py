@@ -196,3 +196,17 @@ def test_the_referring_organisations_of_each_programme_are_kept(people):
     ).exists()
     assert list(referring_organisations_reportable_by(people.coordinator_x)) == [people.practice_a]
     assert list(referring_organisations_reportable_by(people.coordinator_y)) == []
+
+
+def test_a_scope_of_every_programme_counts_every_referral(people):
+    from facilities.models import Programme
+    from outcomes.reports import programme_report
+
+    referral_in_state(people, Status.SUBMITTED)
+    people.programme_y.commissioners.add(people.commissioner_org)
+    assert set(Programme.objects.all()) == {people.programme_x, people.programme_y}
+    referral_in_state(
+        people, Status.SUBMITTED, programme=people.programme_y, preferred_facility=people.facility_y
+    )
+    everything = programme_report(people.commissioner)  # no programme filter at all
+    assert everything.counts.referrals == Referral.objects.exclude(status=Status.DRAFT).count() == 2
