@@ -150,16 +150,26 @@ class ReportFilters:
     referred_to: datetime.date | None = None
 
 
+# Up to this many programmes a scope is given to the database as ids, beyond it as a subquery.
+LARGE_SCOPE = 200
+
+
+def _scope(user) -> list[int] | QuerySet[Programme]:
+    """The user's reportable programmes as the report's queries filter by them. A few are
+    given as ids, so the planner sees how many rows each has (one operator's can be 77,000 of a
+    million) and reads them from the index; many (an ICB's operators, the country) as a
+    subquery, read whole in parallel."""
+    programmes = programmes_reportable_by(user)
+    ids = list(programmes.values_list("pk", flat=True)[: LARGE_SCOPE + 1])
+    return ids if len(ids) <= LARGE_SCOPE else programmes.values("pk")
+
+
 def _scoped(
-    queryset: QuerySet[_Fact], programmes: list[int] | None, filters: ReportFilters
+    queryset: QuerySet[_Fact], scope: list[int] | QuerySet[Programme], filters: ReportFilters
 ) -> QuerySet[_Fact]:
-    """The facts (`ReportReferral` or `ReportOutcome` rows) of the referrals of `programmes`
-    (the user's report scope), narrowed by the filters: both carry the same filter columns.
-    The programmes are given as ids, not a subquery, so the planner sees how many rows each
-    has (one operator's can be 77,000 of a million) and reads the scope from the index; a scope
-    of every programme is read whole, in parallel."""
-    if programmes is not None:  # None: every programme there is (a national scope)
-        queryset = queryset.filter(programme_id__in=programmes)
+    """The facts (`ReportReferral` or `ReportOutcome` rows) of the referrals in the scope,
+    narrowed by the filters: both carry the same filter columns."""
+    queryset = queryset.filter(programme_id__in=scope)
     if filters.programme is not None:
         queryset = queryset.filter(programme=filters.programme)
     if filters.facility is not None:
@@ -408,9 +418,7 @@ def programme_report(user, filters: ReportFilters | None = None) -> Report:
     queries over the report's facts (`report_facts.py`), whatever the data size; the facts are
     current to the last commit."""
     filters = filters or ReportFilters()
-    programmes: list[int] | None = list(programmes_reportable_by(user).values_list("pk", flat=True))
-    if len(programmes or ()) == Programme.objects.count():
-        programmes = None
+    programmes = _scope(user)
     counts, totals, median_days, breakdowns = _figures(
         _scoped(ReportReferral.objects.all(), programmes, filters)
     )
