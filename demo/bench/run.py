@@ -1,10 +1,14 @@
 """One benchmark run: the tier, the people, each section chosen, and the results."""
 
+# git is asked which commit is measured; nothing else is started from here.
+# ruff: noqa: S603
+
 from __future__ import annotations
 
 import datetime
 import os
 import platform
+import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,6 +43,23 @@ class Options:
     command: str
 
 
+def _code_version() -> str | None:
+    """The commit measured, with "+changes" when the checkout has uncommitted ones (None
+    outside a git checkout)."""
+    git = ["git", "-C", str(settings.BASE_DIR)]
+    try:
+        commit = subprocess.run(
+            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        changes = subprocess.run(
+            [*git, "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True, text=True, check=True,
+        ).stdout.strip()  # fmt: skip
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return f"{commit}+changes" if changes else commit
+
+
 def _machine() -> dict[str, object]:
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version")
@@ -49,6 +70,7 @@ def _machine() -> dict[str, object]:
         "python": platform.python_version(),
         "postgresql": server_version,
         "database": connection.settings_dict["NAME"],
+        "code": _code_version(),
         "load_average_at_start": os.getloadavg(),
     }
 
@@ -136,7 +158,8 @@ def run(options: Options, log: Callable[[str], None]) -> BenchResults:
 def report_text(results: BenchResults) -> str:
     """Everything measured, as plain tables."""
     parts = [
-        f"Benchmark at tier {results.tier}, {results.started_at} "
+        f"Benchmark at tier {results.tier}, {results.started_at}, code "
+        f"{results.machine.get('code') or 'unknown'} "
         f"({results.machine['cpus']} CPUs, PostgreSQL {results.machine['postgresql']}, "
         f"load average at start {results.machine['load_average_at_start'][0]:.2f})",
     ]
