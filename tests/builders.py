@@ -49,9 +49,13 @@ def new_draft(people, *, patient=None, **fields) -> Referral:
 
 
 def session_due_now(session: Session) -> Session:
-    """Let time pass until the booked session is under way (bookings must be in the future)."""
+    """Let time pass until the booked session is under way (bookings must be in the future):
+    it started an hour ago, or at midnight if that was yesterday, so it is on today's register
+    whatever the hour the test runs."""
+    now = timezone.now()
+    midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     Session.objects.filter(pk=session.pk).update(
-        scheduled_at=timezone.now() - datetime.timedelta(hours=1)
+        scheduled_at=max(now - datetime.timedelta(hours=1), midnight)
     )
     session.refresh_from_db()
     return session
