@@ -91,6 +91,11 @@ class ListPage(Generic[T]):
     total: int | None = None
 
     @property
+    def object_list(self) -> list[T]:
+        """The rows, by the name Django's `Page` gives them."""
+        return self.rows
+
+    @property
     def has_previous(self) -> bool:
         return self.number > 1
 
