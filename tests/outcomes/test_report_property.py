@@ -32,6 +32,7 @@ from referrals.models import (
 )
 from tests.builders import new_draft, run_action
 from tests.factories import PatientFactory, ProgrammeFactory
+from tests.outcomes.test_reports import gppaq_answers
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")
 TODAY = datetime.date(2026, 11, 20)
@@ -84,21 +85,6 @@ def _at(moment) -> datetime.datetime:
     return datetime.datetime.combine(
         TODAY + datetime.timedelta(days=day), datetime.time(hour, 30), LONDON
     )
-
-
-EXERCISE_FOR_PAI = {0: "none", 1: "lt1", 2: "1to3", 3: "3plus"}
-
-
-def _gppaq(pai):
-    return {
-        "occupation": "sitting",
-        "exercise": EXERCISE_FOR_PAI[pai],
-        "cycling": "none",
-        "walking": "none",
-        "housework": "none",
-        "gardening": "none",
-        "walking_pace": "steady",
-    }
 
 
 def _measure(referral, instrument, timepoint, answers):
@@ -163,8 +149,8 @@ def _build(people, programmes, plan, index) -> Referral:
             recorded_by=people.coordinator_x,
         )
     if plan["gppaq"] is not None:
-        _measure(referral, "gppaq", Timepoint.BASELINE, _gppaq(plan["gppaq"][0]))
-        _measure(referral, "gppaq", Timepoint.EXIT, _gppaq(plan["gppaq"][1]))
+        _measure(referral, "gppaq", Timepoint.BASELINE, gppaq_answers(plan["gppaq"][0]))
+        _measure(referral, "gppaq", Timepoint.EXIT, gppaq_answers(plan["gppaq"][1]))
     if plan["sit_to_stand"] is not None:
         before, after = plan["sit_to_stand"]
         _measure(referral, "sit_to_stand_30s", Timepoint.BASELINE, {"count": before})
